@@ -1,0 +1,1 @@
+"""Request and response models of the vendor API (camelCase on the wire)."""

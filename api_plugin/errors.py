@@ -1,0 +1,96 @@
+"""Maps domain errors, FastAPI validation errors and HTTP errors to the error envelope."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from api_plugin.envelope import failure
+from taskcenter.domain.errors import (
+    AuthenticationError,
+    ConflictError,
+    ErrorCode,
+    InvalidInputError,
+    NotFoundError,
+    PermissionDeniedError,
+    TaskCenterError,
+)
+
+log = logging.getLogger(__name__)
+
+_STATUS_BY_ERROR: tuple[tuple[type[TaskCenterError], int], ...] = (
+    (AuthenticationError, 401),
+    (PermissionDeniedError, 403),
+    (NotFoundError, 404),
+    (ConflictError, 409),
+    (InvalidInputError, 400),
+)
+
+_CODE_BY_STATUS = {
+    400: ErrorCode.BAD_REQUEST,
+    401: ErrorCode.UNAUTHENTICATED,
+    403: ErrorCode.FORBIDDEN,
+    404: ErrorCode.ROUTE_NOT_FOUND,
+    405: ErrorCode.METHOD_NOT_ALLOWED,
+    409: ErrorCode.CONFLICT,
+    503: ErrorCode.UNAVAILABLE,
+}
+
+
+def status_for(error: TaskCenterError) -> int:
+    for kind, status in _STATUS_BY_ERROR:
+        if isinstance(error, kind):
+            return status
+    return 400
+
+
+def _field_of(location: tuple[Any, ...]) -> str:
+    """`("body", "planItems", 0, "cronDesc")` -> `planItems[0].cronDesc`."""
+    parts = [p for p in location if p not in ("body", "query", "path", "header")]
+    text = ""
+    for part in parts:
+        text += f"[{part}]" if isinstance(part, int) else (f".{part}" if text else str(part))
+    return text or "body"
+
+
+async def _on_domain_error(_request: Request, exc: TaskCenterError) -> Any:
+    return failure(status_code=status_for(exc), code=exc.code, msg=exc.message, field=exc.field)
+
+
+async def _on_validation_error(_request: Request, exc: RequestValidationError) -> Any:
+    first = exc.errors()[0] if exc.errors() else {"loc": ("body",), "msg": "invalid request", "type": ""}
+    field = _field_of(tuple(first.get("loc", ())))
+    kind = first.get("type", "")
+    code = ErrorCode.UNKNOWN_FIELD if kind == "extra_forbidden" else ErrorCode.INVALID_FIELD
+    if kind == "extra_forbidden":
+        msg = f"{field}: unknown field"
+    elif kind == "json_invalid":
+        msg = f"body: malformed JSON ({first.get('ctx', {}).get('error', 'parse error')})"
+        field = "body"
+    else:
+        msg = f"{field}: {first.get('msg', 'invalid value')}"
+    return failure(status_code=400, code=code, msg=msg, field=field)
+
+
+async def _on_http_error(_request: Request, exc: StarletteHTTPException) -> Any:
+    code = _CODE_BY_STATUS.get(exc.status_code, ErrorCode.BAD_REQUEST if exc.status_code < 500 else ErrorCode.INTERNAL)
+    msg = exc.detail if isinstance(exc.detail, str) else "request failed"
+    if exc.status_code == 404 and msg == "Not Found":
+        msg = "no such endpoint"
+    return failure(status_code=exc.status_code, code=code, msg=msg)
+
+
+async def _on_unexpected_error(request: Request, exc: Exception) -> Any:
+    log.exception("Unhandled error on %s %s", request.method, request.url.path)
+    return failure(status_code=500, code=ErrorCode.INTERNAL, msg=f"internal error: {type(exc).__name__}")
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    app.add_exception_handler(TaskCenterError, _on_domain_error)
+    app.add_exception_handler(RequestValidationError, _on_validation_error)
+    app.add_exception_handler(StarletteHTTPException, _on_http_error)
+    app.add_exception_handler(Exception, _on_unexpected_error)

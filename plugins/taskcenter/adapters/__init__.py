@@ -1,0 +1,1 @@
+"""Adapters to Airflow and storage: the only ring that imports Airflow internals."""

@@ -1,0 +1,1 @@
+"""taskcenter's own tables in the Airflow metadata DB, created and upgraded by `airflow db migrate`."""

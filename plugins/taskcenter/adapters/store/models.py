@@ -1,0 +1,73 @@
+"""ORM models of taskcenter's tables.
+
+They use their own MetaData (not Airflow's) so that Airflow's migrations never touch them and
+the DB manager can check they do not collide with Airflow's tables.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import JSON, Boolean, DateTime, ForeignKey, Integer, MetaData, String, UniqueConstraint
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+NAMING_CONVENTION = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+
+
+class PlanRow(Base):
+    """One execution plan (执行计划): one per (entity_group, entity_key), materialized as one DAG."""
+
+    __tablename__ = "taskcenter_plan"
+    __table_args__ = (UniqueConstraint("entity_group", "entity_key", name="uq_taskcenter_plan_entity"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    entity_group: Mapped[str] = mapped_column(String(32), nullable=False)
+    entity_key: Mapped[str] = mapped_column(String(128), nullable=False)
+    enabled: Mapped[bool] = mapped_column(Boolean, nullable=False, default=True)
+    job_class: Mapped[str] = mapped_column(String(255), nullable=False)
+    job_params: Mapped[dict[str, Any]] = mapped_column(JSON, nullable=False, default=dict)
+    retry_times: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False)
+    created_by: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False)
+    updated_by: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    # Bumped on every change: concurrent writers detect a lost update instead of causing one.
+    revision: Mapped[int] = mapped_column(Integer, nullable=False, default=1)
+
+    items: Mapped[list[PlanItemRow]] = relationship(
+        back_populates="plan", cascade="all, delete-orphan", order_by="PlanItemRow.id"
+    )
+
+    __mapper_args__ = {"version_id_col": revision}
+
+
+class PlanItemRow(Base):
+    """One trigger (任务触发条目) of a plan: a cron entry, a dependency, or a run-now (ONCE)."""
+
+    __tablename__ = "taskcenter_plan_item"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    plan_id: Mapped[int] = mapped_column(
+        Integer, ForeignKey("taskcenter_plan.id", ondelete="CASCADE"), nullable=False, index=True
+    )
+    trigger_type: Mapped[str] = mapped_column(String(16), nullable=False)
+    cron_desc: Mapped[str | None] = mapped_column(String(255), nullable=True)
+    cron_type: Mapped[str | None] = mapped_column(String(16), nullable=True)
+    time_zone: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    trigger_by_jobs: Mapped[list[dict[str, str]] | None] = mapped_column(JSON, nullable=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False)
+    created_by: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False)
+    updated_by: Mapped[int | None] = mapped_column(Integer, nullable=True)
+
+    plan: Mapped[PlanRow] = relationship(back_populates="items")

@@ -1,0 +1,26 @@
+"""The `taskcenter` console script: `run` (the embedded default), `cron` (Quartz preview)."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+
+
+def build_parser() -> argparse.ArgumentParser:
+    from taskcenter.cli import cron, run
+
+    parser = argparse.ArgumentParser(prog="taskcenter", description="taskcenter: task management center on Airflow")
+    subparsers = parser.add_subparsers(dest="command", required=True)
+    run.add_parser(subparsers)
+    cron.add_parser(subparsers)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    return int(args.func(args) or 0)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

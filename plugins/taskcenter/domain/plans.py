@@ -1,0 +1,93 @@
+"""The plan model (执行计划) of the vendor API, as plain immutable values."""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+
+class EntityGroup(enum.StrEnum):
+    NOTEBOOK = "NOTEBOOK"
+    PIPELINE = "PIPELINE"
+    DATASET = "DATASET"
+    SCREENSHOT = "SCREENSHOT"
+    APP_EMAIL = "APP_EMAIL"
+    APP_REFRESH = "APP_REFRESH"
+    DB_BATCH_SYNC = "DB_BATCH_SYNC"
+
+
+class TriggerType(enum.StrEnum):
+    CRON_JOB = "CRON_JOB"
+    DEPENDENCY = "DEPENDENCY"
+    ONCE = "ONCE"
+
+
+class CronType(enum.StrEnum):
+    MINUTELY = "MINUTELY"
+    HOURLY = "HOURLY"
+    DAILY = "DAILY"
+    WEEKLY = "WEEKLY"
+    MONTHLY = "MONTHLY"
+    CRON = "CRON"
+
+
+@dataclass(frozen=True, kw_only=True)
+class EntityRef:
+    """Names an entity, and so the plan of that entity: `(entityGroup, entityKey)`."""
+
+    entity_group: str
+    entity_key: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class ExecDetail:
+    job_class: str
+    job_params: dict[str, Any] = field(default_factory=dict)
+    retry_times: int = 0
+
+
+@dataclass(frozen=True, kw_only=True)
+class PlanItem:
+    id: int
+    plan_id: int
+    trigger_type: TriggerType
+    cron_desc: str | None = None
+    cron_type: str | None = None
+    time_zone: str | None = None
+    trigger_by_jobs: tuple[EntityRef, ...] = ()
+    created_at: datetime
+    created_by: int | None
+    updated_at: datetime
+    updated_by: int | None
+
+
+@dataclass(frozen=True, kw_only=True)
+class Plan:
+    id: int
+    entity_group: str
+    entity_key: str
+    enabled: bool
+    exec_detail: ExecDetail
+    items: tuple[PlanItem, ...]
+    created_at: datetime
+    created_by: int | None
+    updated_at: datetime
+    updated_by: int | None
+
+
+@dataclass(frozen=True, kw_only=True)
+class PlanQuery:
+    """Filters and page of a plan listing."""
+
+    offset: int = 0
+    limit: int = 10
+    entity_group: str | None = None
+    entity_key: str | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class PlanPage:
+    total: int
+    plans: tuple[Plan, ...]

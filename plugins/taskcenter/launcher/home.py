@@ -1,0 +1,144 @@
+"""Lays out an AIRFLOW_HOME for taskcenter and writes its airflow.cfg.
+
+The file holds only what taskcenter needs to differ from Airflow's defaults; Airflow supplies the
+rest. Secrets (fernet key, API secret, JWT secret) are generated on the first run and kept on later
+runs, so tokens and encrypted connections survive a restart.
+"""
+
+from __future__ import annotations
+
+import configparser
+import json
+import os
+import secrets
+from base64 import urlsafe_b64encode
+from dataclasses import dataclass, field
+from pathlib import Path
+
+FAB_AUTH_MANAGER = "airflow.providers.fab.auth_manager.fab_auth_manager.FabAuthManager"
+LOCAL_BUNDLE = "airflow.dag_processing.bundles.local.LocalDagBundle"
+PLANS_SUBFOLDER = "taskcenter_plans"
+EXAMPLES_BUNDLE = "taskcenter-examples"
+_SECRETS = (("core", "fernet_key"), ("api", "secret_key"), ("api_auth", "jwt_secret"))
+
+
+@dataclass(frozen=True, kw_only=True)
+class HomeSettings:
+    home: Path
+    port: int = 8080
+    host: str = "0.0.0.0"
+    db_url: str | None = None
+    examples_dir: Path | None = None
+    plugins_dir: Path | None = None
+    worker_log_port: int = 8793
+    trigger_log_port: int = 8794
+    extra: dict[str, dict[str, str]] = field(default_factory=dict)
+
+    @property
+    def dags_folder(self) -> Path:
+        return self.home / "dags"
+
+    @property
+    def plans_folder(self) -> Path:
+        return self.dags_folder / PLANS_SUBFOLDER
+
+    @property
+    def config_file(self) -> Path:
+        return self.home / "airflow.cfg"
+
+    @property
+    def sql_alchemy_conn(self) -> str:
+        return self.db_url or f"sqlite:///{(self.home / 'airflow.db').resolve()}"
+
+    @property
+    def base_url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def environ(self) -> dict[str, str]:
+        """The environment of every Airflow process started for this home."""
+        env = dict(os.environ)
+        env["AIRFLOW_HOME"] = str(self.home)
+        env["AIRFLOW_CONFIG"] = str(self.config_file)
+        # A caller's AIRFLOW__* overrides would silently point components elsewhere.
+        for key in [k for k in env if k.startswith("AIRFLOW__")]:
+            del env[key]
+        return env
+
+
+def prepare_home(settings: HomeSettings) -> None:
+    """Create the folders and (re)write airflow.cfg, keeping the secrets of an earlier run."""
+    settings.home.mkdir(parents=True, exist_ok=True)
+    settings.plans_folder.mkdir(parents=True, exist_ok=True)
+    (settings.home / "logs").mkdir(exist_ok=True)
+    config = _build_config(settings, _existing_secrets(settings.config_file))
+    tmp = settings.config_file.with_suffix(".cfg.tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as out:
+        out.write("# Written by `taskcenter run`; edits to these options are replaced on the next run.\n")
+        config.write(out)
+    os.replace(tmp, settings.config_file)
+
+
+def _existing_secrets(config_file: Path) -> dict[tuple[str, str], str]:
+    if not config_file.exists():
+        return {}
+    parser = configparser.ConfigParser(interpolation=None)
+    parser.read(config_file)
+    return {
+        (section, key): parser.get(section, key)
+        for section, key in _SECRETS
+        if parser.has_option(section, key) and parser.get(section, key)
+    }
+
+
+def _new_secret(section: str, key: str) -> str:
+    if (section, key) == ("core", "fernet_key"):
+        return urlsafe_b64encode(secrets.token_bytes(32)).decode()
+    return secrets.token_urlsafe(32)
+
+
+def _build_config(settings: HomeSettings, kept: dict[tuple[str, str], str]) -> configparser.ConfigParser:
+    bundles = [{"name": "dags-folder", "classpath": LOCAL_BUNDLE, "kwargs": {}}]
+    if settings.examples_dir is not None:
+        bundles.append(
+            {
+                "name": EXAMPLES_BUNDLE,
+                "classpath": LOCAL_BUNDLE,
+                "kwargs": {"path": str(settings.examples_dir.resolve()), "refresh_interval": 30},
+            }
+        )
+    values: dict[str, dict[str, str]] = {
+        "core": {
+            "dags_folder": str(settings.dags_folder.resolve()),
+            "executor": "LocalExecutor",
+            "auth_manager": FAB_AUTH_MANAGER,
+            "load_examples": "False",
+            "parallelism": "8",
+            "execution_api_server_url": f"{settings.base_url}/execution/",
+        },
+        "database": {"sql_alchemy_conn": settings.sql_alchemy_conn},
+        "api": {
+            "host": settings.host,
+            "port": str(settings.port),
+            "workers": "1",
+            "base_url": settings.base_url,
+            "expose_config": "False",
+        },
+        "api_auth": {},
+        "dag_processor": {"dag_bundle_config_list": json.dumps(bundles)},
+        "logging": {
+            "worker_log_server_port": str(settings.worker_log_port),
+            "trigger_log_server_port": str(settings.trigger_log_port),
+        },
+        "scheduler": {"enable_health_check": "False"},
+        "taskcenter": {"plans_bundle": "dags-folder", "plans_subfolder": PLANS_SUBFOLDER},
+    }
+    if settings.plugins_dir is not None:
+        values["core"]["plugins_folder"] = str(settings.plugins_dir.resolve())
+    for section, key in _SECRETS:
+        values[section][key] = kept.get((section, key)) or _new_secret(section, key)
+    for section, options in settings.extra.items():
+        values.setdefault(section, {}).update(options)
+    parser = configparser.ConfigParser(interpolation=None)
+    parser.read_dict(values)
+    return parser

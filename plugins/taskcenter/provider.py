@@ -1,0 +1,48 @@
+"""Provider metadata: lets `airflow db migrate` own taskcenter's tables and documents its config.
+
+Airflow reads this through the `apache_airflow_provider` entry point. Keep it a plain literal:
+every Airflow process calls it while discovering providers.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+def _option(description: str, default: str, *, type_: str = "string", example: str | None = None) -> dict[str, Any]:
+    return {
+        "description": description,
+        "version_added": "0.1.0",
+        "type": type_,
+        "example": example,
+        "default": default,
+    }
+
+
+def get_provider_info() -> dict[str, Any]:
+    return {
+        "package-name": "airflow-taskcenter",
+        "name": "taskcenter",
+        "description": "Task management center (任务管理中心): the vendor task-center API on Airflow.",
+        "db-managers": ["taskcenter.adapters.store.db_manager.TaskCenterDBManager"],
+        "config": {
+            "taskcenter": {
+                "description": "Settings of the taskcenter plugin (see docs/configuration.md).",
+                "options": {
+                    "plans_bundle": _option(
+                        "Name of the DAG bundle (a LocalDagBundle) that holds generated plan DAG files.",
+                        "dags-folder",
+                    ),
+                    "plans_subfolder": _option(
+                        "Sub-folder of the plans bundle where one DAG file per plan is written.",
+                        "taskcenter_plans",
+                    ),
+                    "display_timezone": _option(
+                        "Zone in which the API formats datetimes (`YYYY-MM-DD HH:MM:SS`).",
+                        "Asia/Shanghai",
+                        example="UTC",
+                    ),
+                },
+            }
+        },
+    }

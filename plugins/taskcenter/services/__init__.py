@@ -1,0 +1,1 @@
+"""Application services: one per resource, called by the HTTP layer; they raise domain errors."""
