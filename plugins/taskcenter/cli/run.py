@@ -29,7 +29,26 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--host", default="0.0.0.0", help="api-server bind address")
     parser.add_argument("--examples-dir", type=Path, default=None, help="folder of example DAGs (repo dags/)")
     parser.add_argument("--plugins-dir", type=Path, default=None, help="Airflow plugins folder (repo plugins/)")
+    parser.add_argument(
+        "--set",
+        dest="overrides",
+        action="append",
+        default=[],
+        metavar="SECTION.OPTION=VALUE",
+        help="an Airflow option for this home, e.g. core.parallelism=4 (repeatable)",
+    )
     parser.set_defaults(func=run)
+
+
+def parse_overrides(pairs: list[str]) -> dict[str, dict[str, str]]:
+    overrides: dict[str, dict[str, str]] = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        section, dot, option = key.partition(".")
+        if not (sep and dot and section and option):
+            raise SystemExit(f"--set {pair!r}: expected SECTION.OPTION=VALUE")
+        overrides.setdefault(section.strip(), {})[option.strip()] = value
+    return overrides
 
 
 class _Stop(Exception):
@@ -43,7 +62,12 @@ def _raise_stop(signum: int, _frame: object) -> None:
 def run(args: argparse.Namespace) -> int:
     home = args.home.resolve()
     settings = HomeSettings(
-        home=home, port=args.port, host=args.host, examples_dir=args.examples_dir, plugins_dir=args.plugins_dir
+        home=home,
+        port=args.port,
+        host=args.host,
+        examples_dir=args.examples_dir,
+        plugins_dir=args.plugins_dir,
+        extra=parse_overrides(args.overrides),
     )
     prepare_home(settings)
     print(f"taskcenter: AIRFLOW_HOME={home}", flush=True)

@@ -1,0 +1,36 @@
+# The two commands of the README:
+#   make run    start the whole product on the embedded default (SQLite, LocalExecutor)
+#   make test   install everything and run the whole test suite
+SHELL := /bin/bash
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.taskcenter-installed
+PYTEST_ARGS ?=
+
+.PHONY: run test install system-deps bench clean
+
+run: install
+	$(BIN)/taskcenter run --home .taskcenter --examples-dir dags --plugins-dir plugins
+
+test: install system-deps
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+install: $(STAMP)
+
+$(STAMP): setup.cfg setup.py pyproject.toml constraints.txt
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip setuptools wheel
+	mkdir -p build
+	$(BIN)/python -m pip install -q -c constraints.txt -e '.[test]'
+	touch $@
+
+# Debian packages the test suite needs (the real Quartz jar for the cron differential test).
+system-deps:
+	bash scripts/install-system-deps.sh test
+
+bench: install
+	$(BIN)/python benchmarks/bench_cron.py
+
+clean:
+	rm -rf $(VENV) build .pytest_cache

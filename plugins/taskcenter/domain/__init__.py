@@ -1,0 +1,1 @@
+"""The pure domain ring: no Airflow, FastAPI or SQLAlchemy imports."""

@@ -1,0 +1,132 @@
+"""Starts a real taskcenter (all Airflow components) on a temporary AIRFLOW_HOME for tests.
+
+It goes through the same launcher as `make run`, on free ports, so several can coexist with a
+running `make run`. Every process it starts is stopped by `close()`.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import secrets
+import socket
+import uuid
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import requests
+
+from taskcenter.launcher.admin import AdminCredentials, ensure_admin
+from taskcenter.launcher.components import AirflowStack, StartupError, migrate
+from taskcenter.launcher.home import HomeSettings, prepare_home
+
+REPO = Path(__file__).resolve().parents[2]
+POSTGRES_ADMIN_DSN = "postgresql://postgres@127.0.0.1:5432/postgres"
+
+
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@dataclass
+class RunningTaskCenter:
+    """A started product: its base URL, an admin token and a requests session using it."""
+
+    backend: str
+    settings: HomeSettings
+    stack: AirflowStack
+    credentials: AdminCredentials
+    token: str = ""
+    http: requests.Session = field(default_factory=requests.Session)
+
+    @property
+    def base_url(self) -> str:
+        return self.settings.base_url
+
+    @property
+    def home(self) -> Path:
+        return self.settings.home
+
+    def url(self, path: str) -> str:
+        return self.base_url + path
+
+    def request(self, method: str, path: str, **kwargs: Any) -> requests.Response:
+        """A call with the admin token (pass `headers={}` for none)."""
+        headers = kwargs.pop("headers", {"Authorization": f"Bearer {self.token}"})
+        return self.http.request(method, self.url(path), headers=headers, timeout=60, **kwargs)
+
+    def fetch_token(self, username: str, password: str) -> str:
+        response = self.http.post(
+            self.url("/auth/token"), json={"username": username, "password": password}, timeout=30
+        )
+        response.raise_for_status()
+        return response.json()["access_token"]
+
+    def component_logs(self, lines: int = 40) -> str:
+        parts = []
+        for log in sorted(self.stack.log_dir.glob("*.log")):
+            tail = log.read_text(errors="replace").splitlines()[-lines:]
+            parts.append(f"==> {log.name} <==\n" + "\n".join(tail))
+        return "\n".join(parts)
+
+
+def start_taskcenter(*, backend: str, home: Path, db_url: str | None) -> RunningTaskCenter:
+    settings = HomeSettings(
+        home=home,
+        port=free_port(),
+        host="127.0.0.1",
+        db_url=db_url,
+        examples_dir=REPO / "dags",
+        worker_log_port=free_port(),
+        trigger_log_port=free_port(),
+    )
+    prepare_home(settings)
+    migrate(settings, log_file=home / "logs" / "components" / "db-migrate.log")
+    credentials = AdminCredentials(username="admin", password=secrets.token_urlsafe(16), generated=True)
+    ensure_admin(env=settings.environ(), cwd=home, credentials=credentials)
+    running = RunningTaskCenter(backend=backend, settings=settings, stack=AirflowStack(settings), credentials=credentials)
+    running.stack.start()
+    try:
+        running.stack.wait_until_healthy(timeout=240)
+        running.token = running.fetch_token(credentials.username, credentials.password)
+    except (StartupError, requests.RequestException) as exc:
+        logs = running.component_logs()
+        running.stack.stop()
+        raise StartupError(f"{exc}\n{logs}") from exc
+    return running
+
+
+@dataclass(frozen=True)
+class PostgresDatabase:
+    name: str
+
+    @property
+    def url(self) -> str:
+        return f"postgresql+psycopg2://postgres@127.0.0.1:5432/{self.name}"
+
+
+def create_postgres_database() -> PostgresDatabase | str:
+    """A fresh database on the local server, or the reason none could be created."""
+    import psycopg2
+
+    name = f"taskcenter_test_{uuid.uuid4().hex[:12]}"
+    try:
+        conn = psycopg2.connect(POSTGRES_ADMIN_DSN, connect_timeout=5)
+    except psycopg2.OperationalError as exc:
+        return f"no PostgreSQL answers at 127.0.0.1:5432 as user postgres ({str(exc).strip()})"
+    with contextlib.closing(conn):
+        conn.autocommit = True
+        with conn.cursor() as cursor:
+            cursor.execute(f'CREATE DATABASE "{name}"')
+    return PostgresDatabase(name=name)
+
+
+def drop_postgres_database(database: PostgresDatabase) -> None:
+    import psycopg2
+
+    with contextlib.closing(psycopg2.connect(POSTGRES_ADMIN_DSN, connect_timeout=5)) as conn:
+        conn.autocommit = True
+        with conn.cursor() as cursor:
+            cursor.execute(f'DROP DATABASE IF EXISTS "{database.name}" WITH (FORCE)')

@@ -1,0 +1,59 @@
+from __future__ import annotations
+
+import configparser
+import json
+import stat
+from pathlib import Path
+
+from taskcenter.launcher.home import FAB_AUTH_MANAGER, HomeSettings, prepare_home
+
+
+def _read(path: Path) -> configparser.ConfigParser:
+    parser = configparser.ConfigParser(interpolation=None)
+    parser.read(path)
+    return parser
+
+
+def test_prepare_home_writes_the_embedded_default(tmp_path: Path) -> None:
+    examples = tmp_path / "examples"
+    examples.mkdir()
+    settings = HomeSettings(home=tmp_path / "home", port=18123, examples_dir=examples)
+    prepare_home(settings)
+
+    config = _read(settings.config_file)
+    assert config["core"]["executor"] == "LocalExecutor"
+    assert config["core"]["auth_manager"] == FAB_AUTH_MANAGER
+    assert config["database"]["sql_alchemy_conn"] == f"sqlite:///{(settings.home / 'airflow.db').resolve()}"
+    assert config["api"]["port"] == "18123"
+    assert config["core"]["execution_api_server_url"] == "http://127.0.0.1:18123/execution/"
+    bundles = json.loads(config["dag_processor"]["dag_bundle_config_list"])
+    assert [b["name"] for b in bundles] == ["dags-folder", "taskcenter-examples"]
+    assert bundles[1]["kwargs"]["path"] == str(examples.resolve())
+    assert settings.plans_folder.is_dir()
+    assert settings.plans_folder.parent == Path(config["core"]["dags_folder"])
+    assert stat.S_IMODE(settings.config_file.stat().st_mode) == 0o600
+
+
+def test_secrets_are_generated_once_and_kept(tmp_path: Path) -> None:
+    settings = HomeSettings(home=tmp_path)
+    prepare_home(settings)
+    first = _read(settings.config_file)
+    prepare_home(HomeSettings(home=tmp_path, port=9999))
+    second = _read(settings.config_file)
+    for section, key in (("core", "fernet_key"), ("api", "secret_key"), ("api_auth", "jwt_secret")):
+        assert first[section][key]
+        assert first[section][key] == second[section][key]
+    assert second["api"]["port"] == "9999"
+
+
+def test_two_homes_get_different_secrets(tmp_path: Path) -> None:
+    prepare_home(HomeSettings(home=tmp_path / "a"))
+    prepare_home(HomeSettings(home=tmp_path / "b"))
+    assert _read(tmp_path / "a" / "airflow.cfg")["api_auth"]["jwt_secret"] != _read(tmp_path / "b" / "airflow.cfg")["api_auth"]["jwt_secret"]
+
+
+def test_environ_points_at_the_home_and_drops_foreign_overrides(tmp_path: Path, monkeypatch) -> None:
+    monkeypatch.setenv("AIRFLOW__CORE__EXECUTOR", "CeleryExecutor")
+    env = HomeSettings(home=tmp_path).environ()
+    assert env["AIRFLOW_HOME"] == str(tmp_path)
+    assert "AIRFLOW__CORE__EXECUTOR" not in env
