@@ -85,7 +85,9 @@ def start_taskcenter(*, backend: str, home: Path, db_url: str | None) -> Running
     prepare_home(settings)
     migrate(settings, log_file=home / "logs" / "components" / "db-migrate.log")
     credentials = AdminCredentials(username="admin", password=secrets.token_urlsafe(16), generated=True)
-    ensure_admin(env=settings.environ(), cwd=home, credentials=credentials)
+    ensure_admin(
+        env=settings.environ(), cwd=home, credentials=credentials, log_file=home / "logs" / "components" / "admin.log"
+    )
     running = RunningTaskCenter(backend=backend, settings=settings, stack=AirflowStack(settings), credentials=credentials)
     running.stack.start()
     try:

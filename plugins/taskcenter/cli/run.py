@@ -72,12 +72,15 @@ def run(args: argparse.Namespace) -> int:
     prepare_home(settings)
     print(f"taskcenter: AIRFLOW_HOME={home}", flush=True)
     print("taskcenter: migrating the metadata DB ...", flush=True)
-    migrate(settings, log_file=home / "logs" / "components" / "db-migrate.log")
+    log_dir = home / "logs" / "components"
+    migrate(settings, log_file=log_dir / "db-migrate.log")
     credentials = resolve_password(home)
-    ensure_admin(env=settings.environ(), cwd=home, credentials=credentials)
+    ensure_admin(env=settings.environ(), cwd=home, credentials=credentials, log_file=log_dir / "admin.log")
 
     stack = AirflowStack(settings)
+    # Explicit handlers: a launcher started in the background inherits SIGINT as ignored.
     signal.signal(signal.SIGTERM, _raise_stop)
+    signal.signal(signal.SIGINT, _raise_stop)
     try:
         stack.start()
         print("taskcenter: starting api-server, scheduler, dag-processor, triggerer ...", flush=True)

@@ -38,18 +38,23 @@ def resolve_password(home: Path) -> AdminCredentials:
     return AdminCredentials(username=ADMIN_USERNAME, password=password, generated=True)
 
 
-def ensure_admin(*, env: dict[str, str], cwd: Path, credentials: AdminCredentials) -> None:
+def ensure_admin(
+    *, env: dict[str, str], cwd: Path, credentials: AdminCredentials, log_file: Path | None = None
+) -> None:
     """Create the admin (role Admin) or set its password, in a process configured for the home.
 
     The password travels in the environment, never on a command line that `ps` would show.
     """
     child_env = dict(env, **{PASSWORD_ENV: credentials.password})
-    subprocess.run(
-        [sys.executable, "-m", "taskcenter.launcher.admin", credentials.username],
-        env=child_env,
-        cwd=cwd,
-        check=True,
-    )
+    command = [sys.executable, "-m", "taskcenter.launcher.admin", credentials.username]
+    if log_file is None:
+        subprocess.run(command, env=child_env, cwd=cwd, check=True)
+        return
+    log_file.parent.mkdir(parents=True, exist_ok=True)
+    with log_file.open("ab") as log:
+        result = subprocess.run(command, env=child_env, cwd=cwd, stdout=log, stderr=subprocess.STDOUT)
+    if result.returncode != 0:
+        raise RuntimeError(f"creating the admin user failed (exit {result.returncode}); see {log_file}")
 
 
 def _apply(username: str) -> None:
