@@ -7,14 +7,17 @@ running `make run`. Every process it starts is stopped by `close()`.
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import secrets
 import socket
+import time
 import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import requests
+import sqlalchemy as sa
 
 from taskcenter.launcher.admin import AdminCredentials, ensure_admin
 from taskcenter.launcher.components import AirflowStack, StartupError, migrate
@@ -63,6 +66,40 @@ class RunningTaskCenter:
         )
         response.raise_for_status()
         return response.json()["access_token"]
+
+    def add_dag_file(self, name: str, source: str) -> Path:
+        """Write a DAG file into the `dags-folder` bundle and ask the dag-processor to parse it now."""
+        path = self.settings.dags_folder / name
+        tmp = path.with_suffix(".tmp")
+        tmp.write_text(source)
+        tmp.replace(path)
+        engine = sa.create_engine(self.settings.sql_alchemy_conn)
+        try:
+            with engine.begin() as conn:
+                conn.execute(
+                    sa.text(
+                        "INSERT INTO dag_priority_parsing_request (id, bundle_name, relative_fileloc) "
+                        "VALUES (:id, :bundle, :path)"
+                    ),
+                    {"id": hashlib.md5(f"dags-folder:{name}".encode()).hexdigest(), "bundle": "dags-folder", "path": name},
+                )
+        finally:
+            engine.dispose()
+        return path
+
+    def wait_for_dag(self, dag_id: str, *, timeout: float = 60) -> dict[str, Any]:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            response = self.request("GET", f"/api/v2/dags/{dag_id}")
+            if response.status_code == 200:
+                return response.json()
+            time.sleep(0.3)
+        raise AssertionError(f"DAG {dag_id} not parsed within {timeout}s\n{self.component_logs()}")
+
+    def dag_runs(self, dag_id: str) -> list[dict[str, Any]]:
+        response = self.request("GET", f"/api/v2/dags/{dag_id}/dagRuns", params={"order_by": "run_after", "limit": 100})
+        response.raise_for_status()
+        return response.json()["dag_runs"]
 
     def component_logs(self, lines: int = 40) -> str:
         parts = []
