@@ -1,4 +1,4 @@
-"""The `taskcenter` console script: `run` starts the embedded default."""
+"""The `taskcenter` console script: `run` starts the embedded default, `cron` previews schedules."""
 
 from __future__ import annotations
 
@@ -8,11 +8,12 @@ from collections.abc import Sequence
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from taskcenter.cli import run
+    from taskcenter.cli import cron, run
 
     parser = argparse.ArgumentParser(prog="taskcenter", description="taskcenter: task management center on Airflow")
     subparsers = parser.add_subparsers(dest="command", required=True)
     run.add_parser(subparsers)
+    cron.add_parser(subparsers)
     return parser
 
 
