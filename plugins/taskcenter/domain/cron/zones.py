@@ -17,7 +17,8 @@ from taskcenter.domain.cron.errors import InvalidZoneError
 # Java's custom id grammar (ZoneInfoFile.parseCustomTimeZone): GMT, a sign, 1-2 hour digits with
 # an optional ":MM", or 3-4 digits read as [H]HMM. Hours <= 23, minutes <= 59.
 _CUSTOM = re.compile(r"GMT(?P<sign>[+-])(?:(?P<h>\d{1,2}):(?P<m>\d{2})|(?P<digits>\d{1,4}))", re.ASCII)
-_NOT_ZONES = frozenset({"Factory", "localtime", "posixrules"})
+# Files of the tz database that are not zones, and `ROC`, a legacy alias Java does not know.
+_NOT_ZONES = frozenset({"Factory", "localtime", "posixrules", "ROC"})
 
 
 @lru_cache(maxsize=1)
