@@ -117,6 +117,10 @@ class ZoneRules:
         offset = self._stable_offset(epoch // 86400)
         return self._exact_offset(epoch) if offset is None else offset
 
+    def is_stable_around(self, wall: int) -> bool:
+        """True when the offset is the same all around this wall time (no transition nearby)."""
+        return self._fixed is not None or self._stable_offset(wall // 86400) is not None
+
     def wall_to_epoch(self, wall: int) -> int:
         """The instant of a wall-clock time (seconds since 1970-01-01 local), as Java resolves it."""
         if self._fixed is not None:
@@ -178,8 +182,23 @@ class LenientCalendar:
         year, month0 = divmod(f[MONTH], 12)
         year += f[YEAR]
         days = days_from_civil(year, month0 + 1, 1) + f[DAY_OF_MONTH] - 1
-        wall = days * 86400 + f[HOUR_OF_DAY] * 3600 + f[MINUTE] * 60 + f[SECOND]
+        hour, minute, second, day = f[HOUR_OF_DAY], f[MINUTE], f[SECOND], f[DAY_OF_MONTH]
+        wall = days * 86400 + hour * 3600 + minute * 60 + second
         self._epoch = self._zone.wall_to_epoch(wall)
+        # Fast path: fields already in range and the offset constant around them, so reading
+        # them back through the instant would give them unchanged.
+        if (
+            0 <= hour < 24
+            and 0 <= minute < 60
+            and 0 <= second < 60
+            and 1 <= day <= 28 + (day > 28) * (last_day_of_month(month0 + 1, year) - 28)
+            and self._zone.is_stable_around(wall)
+        ):
+            f[YEAR] = year
+            f[MONTH] = month0
+            f[DAY_OF_WEEK] = (days + 4) % 7 + 1
+            self._dirty = False
+            return
         self._compute_fields()
 
     def _compute_fields(self) -> None:
