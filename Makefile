@@ -31,6 +31,7 @@ system-deps:
 
 bench: install
 	$(BIN)/python benchmarks/bench_cron.py
+	$(BIN)/python benchmarks/bench_plan_create.py
 
 clean:
 	rm -rf $(VENV) build .pytest_cache

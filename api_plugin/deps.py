@@ -2,17 +2,64 @@
 
 from __future__ import annotations
 
+import json
+from functools import cache
+from pathlib import Path
 from typing import Annotated
 
 from airflow.api_fastapi.common.db.common import SessionDep
 from fastapi import Depends
 
+from api_plugin.security import CallerDep
+from taskcenter.adapters.airflow.dag_files import PlanDagFiles, configured_dag_files
+from taskcenter.adapters.airflow.plan_dags import AirflowPlanDags
+from taskcenter.adapters.catalog.file_catalog import DEMO_CATALOG, FileEntityCatalog
 from taskcenter.adapters.store.plans import PlanRepository
-from taskcenter.services.plans import PlanService
+from taskcenter.adapters.users import FabUserDirectory
+from taskcenter.services.plans import Caller, PlanService, PlanSettings
+
+
+@cache
+def _catalog(path: str) -> FileEntityCatalog:
+    return FileEntityCatalog(Path(path))
+
+
+@cache
+def _dag_files() -> PlanDagFiles:
+    return configured_dag_files()
+
+
+def _settings() -> PlanSettings:
+    from airflow.configuration import conf
+
+    raw = conf.get("taskcenter", "job_classes", fallback="") or ""
+    return PlanSettings(
+        parse_timeout=conf.getfloat("taskcenter", "parse_timeout", fallback=30.0),
+        sync_timeout=conf.getfloat("taskcenter", "sync_timeout", fallback=3600.0),
+        job_classes=json.loads(raw) if raw.strip() else {},
+    )
+
+
+def catalog_path() -> str:
+    from airflow.configuration import conf
+
+    return conf.get("taskcenter", "catalog_path", fallback="") or str(DEMO_CATALOG)
 
 
 def plan_service(session: SessionDep) -> PlanService:
-    return PlanService(store=PlanRepository(session))
+    return PlanService(
+        store=PlanRepository(session),
+        catalog=_catalog(catalog_path()),
+        dags=AirflowPlanDags(session, _dag_files()),
+        users=FabUserDirectory(session),
+        commit=session.commit,
+        settings=_settings(),
+    )
+
+
+def caller(api_caller: CallerDep) -> Caller:
+    return Caller(user_id=api_caller.user_id, name=api_caller.name)
 
 
 PlanServiceDep = Annotated[PlanService, Depends(plan_service)]
+ServiceCallerDep = Annotated[Caller, Depends(caller)]

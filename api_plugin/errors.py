@@ -17,6 +17,7 @@ from taskcenter.domain.errors import (
     InvalidInputError,
     NotFoundError,
     PermissionDeniedError,
+    ServiceUnavailableError,
     TaskCenterError,
 )
 
@@ -28,6 +29,7 @@ _STATUS_BY_ERROR: tuple[tuple[type[TaskCenterError], int], ...] = (
     (NotFoundError, 404),
     (ConflictError, 409),
     (InvalidInputError, 400),
+    (ServiceUnavailableError, 503),
 )
 
 _CODE_BY_STATUS = {

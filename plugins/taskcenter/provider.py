@@ -37,6 +37,29 @@ def get_provider_info() -> dict[str, Any]:
                         "Sub-folder of the plans bundle where one DAG file per plan is written.",
                         "taskcenter_plans",
                     ),
+                    "catalog_path": _option(
+                        "JSON file of the entity catalog; empty: the demo catalog shipped with the package.",
+                        "",
+                        example="/opt/taskcenter/catalog.json",
+                    ),
+                    "parse_timeout": _option(
+                        "Seconds a run-now request waits for the dag-processor to parse a new plan's DAG.",
+                        "30",
+                    ),
+                    "sync_timeout": _option(
+                        "Seconds a run-now request with `sync: true` waits for the run to end.",
+                        "3600",
+                    ),
+                    "job_runners": _option(
+                        "Extra job runners, JSON {jobClass: 'module:callable'} (see docs/configuration.md).",
+                        "",
+                        example='{"com.example.MyJob": "my_pkg.jobs:run"}',
+                    ),
+                    "job_classes": _option(
+                        "Extra job classes accepted in execDetail, JSON {jobClass: entityGroup}.",
+                        "",
+                        example='{"com.example.MyJob": "NOTEBOOK"}',
+                    ),
                     "display_timezone": _option(
                         "Zone in which the API formats datetimes (`YYYY-MM-DD HH:MM:SS`).",
                         "Asia/Shanghai",

@@ -12,6 +12,7 @@ import pytest
 
 from tests.integration.harness import (
     PostgresDatabase,
+    delete_all_plans,
     RunningTaskCenter,
     create_postgres_database,
     drop_postgres_database,
@@ -39,3 +40,11 @@ def taskcenter(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPath
     finally:
         if database is not None:
             drop_postgres_database(database)
+
+
+@pytest.fixture
+def tc(taskcenter: RunningTaskCenter) -> Iterator[RunningTaskCenter]:
+    """The running product, with no plan before or after the test (tests stay order-independent)."""
+    delete_all_plans(taskcenter)
+    yield taskcenter
+    delete_all_plans(taskcenter)

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import json
+import os
 import secrets
 import socket
 import time
@@ -19,6 +21,7 @@ from typing import Any
 import requests
 import sqlalchemy as sa
 
+from tests.integration import jobs as test_jobs
 from taskcenter.launcher.admin import AdminCredentials, ensure_admin
 from taskcenter.launcher.components import AirflowStack, StartupError, migrate
 from taskcenter.launcher.home import HomeSettings, prepare_home
@@ -98,6 +101,8 @@ class RunningTaskCenter:
 
     def dag_runs(self, dag_id: str) -> list[dict[str, Any]]:
         response = self.request("GET", f"/api/v2/dags/{dag_id}/dagRuns", params={"order_by": "run_after", "limit": 100})
+        if response.status_code == 404:  # not parsed yet
+            return []
         response.raise_for_status()
         return response.json()["dag_runs"]
 
@@ -109,6 +114,25 @@ class RunningTaskCenter:
         return "\n".join(parts)
 
 
+def ok(response: requests.Response) -> dict[str, Any]:
+    """The body of a successful compat answer (asserting the envelope)."""
+    assert response.status_code == 200, response.text
+    body = response.json()
+    assert body["code"] == 0 and body["msg"] == "success" and body["version"], body
+    return body
+
+
+def delete_all_plans(tc: RunningTaskCenter) -> None:
+    """Delete every plan through the API (dependents first), so tests start from none."""
+    for _ in range(5):
+        plans = ok(tc.request("GET", "/api/schedules", params={"limit": 1000}))["data"]
+        if not plans:
+            return
+        for plan in sorted(plans, key=lambda p: -p["id"]):
+            tc.request("DELETE", f"/api/schedules/{plan['id']}")
+    raise AssertionError("plans left over after cleanup")
+
+
 def start_taskcenter(*, backend: str, home: Path, db_url: str | None) -> RunningTaskCenter:
     settings = HomeSettings(
         home=home,
@@ -118,7 +142,10 @@ def start_taskcenter(*, backend: str, home: Path, db_url: str | None) -> Running
         examples_dir=REPO / "dags",
         worker_log_port=free_port(),
         trigger_log_port=free_port(),
+        extra={"taskcenter": {"job_runners": json.dumps(test_jobs.RUNNERS), "job_classes": json.dumps(test_jobs.JOB_CLASSES)}},
     )
+    # Task processes import the test job runners from this repository.
+    os.environ["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO), os.environ.get("PYTHONPATH", "")]))
     prepare_home(settings)
     migrate(settings, log_file=home / "logs" / "components" / "db-migrate.log")
     credentials = AdminCredentials(username="admin", password=secrets.token_urlsafe(16), generated=True)

@@ -85,4 +85,7 @@ def test_db_migrate_created_taskcenter_tables_at_head(taskcenter: RunningTaskCen
     finally:
         engine.dispose()
     assert {"taskcenter_plan", "taskcenter_plan_item"} <= tables
-    assert revision == "0001_plans"
+    from alembic.script import ScriptDirectory
+
+    head = ScriptDirectory(TaskCenterDBManager.migration_dir).get_current_head()
+    assert head and revision == head

@@ -68,3 +68,9 @@ class ConflictError(TaskCenterError):
     """The request clashes with the current state (e.g. run-now on a disabled plan)."""
 
     code = ErrorCode.CONFLICT
+
+
+class ServiceUnavailableError(TaskCenterError):
+    """A dependency (Airflow's scheduler or dag-processor) did not answer in time; retrying may work."""
+
+    code = ErrorCode.UNAVAILABLE

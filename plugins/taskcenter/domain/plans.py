@@ -75,6 +75,29 @@ class Plan:
     created_by: int | None
     updated_at: datetime
     updated_by: int | None
+    title: str | None = None
+    entity_created_by: int | None = None
+
+    @property
+    def ref(self) -> EntityRef:
+        return EntityRef(entity_group=self.entity_group, entity_key=self.entity_key)
+
+    @property
+    def triggers(self) -> tuple[PlanItem, ...]:
+        """The stored triggers (CRON_JOB, DEPENDENCY); ONCE items are kept only as run history."""
+        return tuple(i for i in self.items if i.trigger_type is not TriggerType.ONCE)
+
+    @property
+    def cron_items(self) -> tuple[PlanItem, ...]:
+        return tuple(i for i in self.items if i.trigger_type is TriggerType.CRON_JOB)
+
+    @property
+    def upstreams(self) -> tuple[EntityRef, ...]:
+        seen: list[EntityRef] = []
+        for item in self.items:
+            if item.trigger_type is TriggerType.DEPENDENCY:
+                seen.extend(ref for ref in item.trigger_by_jobs if ref not in seen)
+        return tuple(seen)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -85,6 +108,9 @@ class PlanQuery:
     limit: int = 10
     entity_group: str | None = None
     entity_key: str | None = None
+    q: str | None = None
+    entity_created_by: tuple[int, ...] = ()
+    job_statuses: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -1,26 +1,412 @@
-"""Plan use cases (执行计划)."""
+"""Plan use cases (执行计划): create/upsert, run now, read, list, update, enable, disable, delete, users.
+
+Services talk to ports (store, catalog, the plans' DAGs on Airflow, users) and raise domain
+errors; the HTTP layer maps those to the envelope. Every check happens before the first write, so a
+rejected request stores nothing.
+"""
 
 from __future__ import annotations
 
-from typing import Protocol
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from typing import Any, Protocol
 
-from taskcenter.domain.errors import InvalidInputError
-from taskcenter.domain.plans import PlanPage, PlanQuery
+from taskcenter.domain.catalog import Entity, EntityCatalog
+from taskcenter.domain.dependencies import find_cycle
+from taskcenter.domain.errors import ConflictError, ErrorCode, InvalidInputError, NotFoundError
+from taskcenter.domain.jobs import default_exec_detail
+from taskcenter.domain.plan_requests import (
+    ItemRequest,
+    entity_group,
+    entity_key,
+    validate_exec_detail,
+    validate_items,
+)
+from taskcenter.domain.plans import EntityRef, ExecDetail, Plan, PlanItem, PlanPage, PlanQuery, TriggerType
+from taskcenter.domain.runs import JobStatus, cost_seconds, job_status
+from taskcenter.domain.schedule import CronEntry, MultiZoneSchedule
+from taskcenter.domain.users import UserInfo
 
 MAX_PAGE_SIZE = 1000
 
 
 class PlanStore(Protocol):
-    def list(self, query: PlanQuery) -> PlanPage: ...
+    def get(self, plan_id: int) -> Plan | None: ...
+    def get_by_entity(self, ref: EntityRef) -> Plan | None: ...
+    def list(self, query: PlanQuery, *, only_ids: Sequence[int] | None = None) -> PlanPage: ...
+    def matching_ids(self, query: PlanQuery) -> list[int]: ...
+    def dependency_edges(self) -> dict[EntityRef, list[EntityRef]]: ...
+    def create(self, **kwargs: Any) -> Plan | None: ...
+    def update(self, plan_id: int, **kwargs: Any) -> Plan: ...
+    def add_once_item(self, plan_id: int, *, user_id: int | None, now: datetime) -> PlanItem: ...
+    def delete(self, plan_id: int) -> bool: ...
+
+
+class RunLike(Protocol):
+    id: int
+    state: str | None
+    start_date: datetime | None
+    end_date: datetime | None
+
+
+class PlanDags(Protocol):
+    def publish(self, plan: Plan, *, owner: str | None, next_run: datetime | None) -> None: ...
+    def set_enabled(self, plan: Plan, *, next_run: datetime | None) -> None: ...
+    def unpublish(self, plan_id: int) -> None: ...
+    def latest_runs(self, plan_ids: Sequence[int]) -> Mapping[int, RunLike]: ...
+    def start_run(self, plan: Plan, *, item_id: int, user_name: str | None, parse_timeout: float) -> RunLike: ...
+    def wait_for_end(self, run_pk: int, *, timeout: float) -> RunLike | None: ...
+
+
+class UserDirectory(Protocol):
+    def get_many(self, user_ids: Sequence[int]) -> dict[int, UserInfo]: ...
+
+
+@dataclass(frozen=True, kw_only=True)
+class Caller:
+    user_id: int | None
+    name: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class PlanSettings:
+    parse_timeout: float = 30.0
+    sync_timeout: float = 3600.0
+    job_classes: Mapping[str, str] = field(default_factory=dict)  # extra jobClass -> entity group
+
+
+@dataclass(frozen=True, kw_only=True)
+class RunSummary:
+    id: int
+    status: JobStatus
+    start_at: datetime | None
+    stop_at: datetime | None
+    cost_time: int | None
+
+
+@dataclass(frozen=True, kw_only=True)
+class PlanView:
+    """A plan with everything its wire form shows, from the store, the catalog, users and Airflow."""
+
+    plan: Plan
+    items: tuple[PlanItem, ...]
+    entity: Entity | None
+    entity_created_by_name: str | None
+    next_start_at: datetime | None
+    latest_run: RunSummary | None
+    context_id: int | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class PlanListing:
+    total: int
+    views: tuple[PlanView, ...]
+    total_disk_usage: int
+    total_datasets: int
+
+
+def _utcnow() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+def next_fire(plan: Plan, *, now: datetime) -> datetime | None:
+    """The plan's next cron fire time (what its timetable schedules), or None."""
+    if not plan.enabled or not plan.cron_items:
+        return None
+    entries = [CronEntry(item_id=i.id, expression=i.cron_desc or "", zone=i.time_zone or "") for i in plan.cron_items]
+    fire = MultiZoneSchedule(entries).next_fire(after=now)
+    return None if fire is None else fire.at
 
 
 class PlanService:
-    def __init__(self, *, store: PlanStore) -> None:
+    def __init__(
+        self,
+        *,
+        store: PlanStore,
+        catalog: EntityCatalog,
+        dags: PlanDags,
+        users: UserDirectory,
+        commit: Callable[[], None],
+        settings: PlanSettings | None = None,
+        clock: Callable[[], datetime] = _utcnow,
+    ) -> None:
         self._store = store
+        self._catalog = catalog
+        self._dags = dags
+        self._users = users
+        self._commit = commit
+        self._settings = settings or PlanSettings()
+        self._clock = clock
 
-    def list_plans(self, query: PlanQuery) -> PlanPage:
+    # -- reads ---------------------------------------------------------------------------------
+
+    def get_plan(self, plan_id: int) -> PlanView:
+        return self._view(self._existing(plan_id))
+
+    def list_plans(self, query: PlanQuery) -> PlanListing:
         if query.offset < 0:
             raise InvalidInputError("offset: must be 0 or more", field="offset")
         if not 1 <= query.limit <= MAX_PAGE_SIZE:
             raise InvalidInputError(f"limit: must be between 1 and {MAX_PAGE_SIZE}", field="limit")
-        return self._store.list(query)
+        ids = self._store.matching_ids(query)
+        if query.job_statuses:
+            statuses = self._statuses(ids)
+            ids = [i for i in ids if statuses[i] in query.job_statuses]
+        page_ids = ids[query.offset : query.offset + query.limit]
+        page = self._store.list(PlanQuery(offset=0, limit=max(1, len(page_ids))), only_ids=page_ids)
+        entities = [self._catalog.get(p.entity_group, p.entity_key) for p in self._store.list(PlanQuery(offset=0, limit=MAX_PAGE_SIZE * 100), only_ids=ids).plans] if ids else []
+        return PlanListing(
+            total=len(ids),
+            views=self._views(page.plans),
+            total_disk_usage=sum((e.disk_usage or 0) for e in entities if e is not None),
+            total_datasets=sum((e.dataset_count or 0) for e in entities if e is not None and e.group == "DATASET"),
+        )
+
+    def users(self, query: PlanQuery) -> list[UserInfo]:
+        ids = self._store.matching_ids(query)
+        if query.job_statuses:
+            statuses = self._statuses(ids)
+            ids = [i for i in ids if statuses[i] in query.job_statuses]
+        plans = self._store.list(PlanQuery(offset=0, limit=max(1, len(ids))), only_ids=ids).plans if ids else ()
+        creators: list[int] = []
+        for plan in plans:
+            creator = plan.entity_created_by
+            if creator is not None and creator not in creators:
+                creators.append(creator)
+        found = self._users.get_many(creators)
+        return [found[i] for i in creators if i in found]
+
+    # -- writes --------------------------------------------------------------------------------
+
+    def write_plan(self, body: Mapping[str, Any], caller: Caller) -> PlanView:
+        """`POST /api/schedules`: create or replace the entity's plan, or run it now (ONCE)."""
+        now = self._clock()
+        group = entity_group(body.get("entityGroup") or "")
+        key = entity_key(body.get("entityKey") or "")
+        ref = EntityRef(entity_group=group.value, entity_key=key)
+        entity = self._entity(ref)
+        detail = (
+            validate_exec_detail(group, key, body["execDetail"], allowed_job_classes=self._settings.job_classes)
+            if body.get("execDetail") is not None
+            else None
+        )
+        items = validate_items(body["planItems"], owner=ref, now=now, allow_once=True) if body.get("planItems") is not None else None
+        enabled = body.get("enabled")
+        existing = self._store.get_by_entity(ref)
+        if items and all(i.trigger_type is TriggerType.ONCE for i in items):
+            return self._run_now(ref, entity, existing, detail, enabled, caller, now, sync=bool(body.get("sync")))
+        if items is not None:
+            self._check_dependencies(ref, items)
+        if existing is None:
+            plan = self._store.create(
+                ref=ref,
+                exec_detail=detail or default_exec_detail(group, key),
+                enabled=True if enabled is None else enabled,
+                items=items or (),
+                title=entity.title,
+                entity_created_by=entity.created_by,
+                user_id=caller.user_id,
+                now=now,
+            )
+            if plan is None:  # a concurrent request created it first: replace it as an update
+                existing = self._store.get_by_entity(ref)
+        if existing is not None:
+            if existing.id is not None and items is not None:
+                self._check_items_belong(existing, items)
+            plan = self._store.update(
+                existing.id,
+                exec_detail=detail,
+                enabled=enabled,
+                items=items,
+                title=entity.title,
+                entity_created_by=entity.created_by,
+                user_id=caller.user_id,
+                now=now,
+            )
+        assert plan is not None
+        self._publish(plan, now=now)
+        self._commit()
+        return self._view(plan)
+
+    def update_plan(self, plan_id: int, body: Mapping[str, Any], caller: Caller) -> PlanView:
+        """`PUT /api/schedules/{id}`: replace planItems as a whole (empty or null removes all), set enabled."""
+        now = self._clock()
+        plan = self._existing(plan_id)
+        items: tuple[ItemRequest, ...] | None = None
+        if "planItems" in body:
+            items = validate_items(body["planItems"], owner=plan.ref, now=now, allow_once=False)
+            self._check_items_belong(plan, items)
+            self._check_dependencies(plan.ref, items)
+        plan = self._store.update(plan.id, enabled=body.get("enabled"), items=items, user_id=caller.user_id, now=now)
+        self._publish(plan, now=now)
+        self._commit()
+        return self._view(plan)
+
+    def set_enabled(self, plan_id: int, *, enabled: bool, caller: Caller) -> None:
+        now = self._clock()
+        plan = self._existing(plan_id)
+        if plan.enabled != enabled:
+            plan = self._store.update(plan.id, enabled=enabled, user_id=caller.user_id, now=now)
+        self._dags.set_enabled(plan, next_run=next_fire(plan, now=now))
+        self._commit()
+
+    def delete_plan(self, plan_id: int) -> None:
+        plan = self._existing(plan_id)
+        dependents = [
+            f"{ref.entity_group} {ref.entity_key}"
+            for ref, upstreams in self._store.dependency_edges().items()
+            if plan.ref in upstreams and ref != plan.ref
+        ]
+        if dependents:
+            raise ConflictError(
+                f"plan {plan_id} is an upstream of {', '.join(dependents)}; remove those DEPENDENCY items first"
+            )
+        self._store.delete(plan.id)
+        self._dags.unpublish(plan.id)
+        self._commit()
+
+    # -- helpers -------------------------------------------------------------------------------
+
+    def _run_now(
+        self,
+        ref: EntityRef,
+        entity: Entity,
+        existing: Plan | None,
+        detail: ExecDetail | None,
+        enabled: bool | None,
+        caller: Caller,
+        now: datetime,
+        *,
+        sync: bool,
+    ) -> PlanView:
+        if existing is None:
+            plan = self._store.create(
+                ref=ref,
+                exec_detail=detail or default_exec_detail(entity_group(ref.entity_group), ref.entity_key),
+                enabled=True if enabled is None else enabled,
+                items=(),
+                title=entity.title,
+                entity_created_by=entity.created_by,
+                user_id=caller.user_id,
+                now=now,
+            )
+            existing = plan or self._store.get_by_entity(ref)
+        assert existing is not None
+        if detail is not None or enabled is not None:
+            existing = self._store.update(existing.id, exec_detail=detail, enabled=enabled, user_id=caller.user_id, now=now)
+        if not existing.enabled:
+            raise ConflictError("plan is disabled; enable it first", code=ErrorCode.PLAN_DISABLED)
+        once = self._store.add_once_item(existing.id, user_id=caller.user_id, now=now)
+        self._publish(existing, now=now)
+        self._commit()  # the dag-processor must see the file's parse request; the run the plan
+        run = self._dags.start_run(existing, item_id=once.id, user_name=caller.name, parse_timeout=self._settings.parse_timeout)
+        self._commit()
+        if sync:
+            self._dags.wait_for_end(run.id, timeout=self._settings.sync_timeout)
+        view = self._view(existing)
+        return PlanView(
+            plan=view.plan,
+            items=(once,),
+            entity=view.entity,
+            entity_created_by_name=view.entity_created_by_name,
+            next_start_at=view.next_start_at,
+            latest_run=view.latest_run,
+            context_id=run.id,
+        )
+
+    def _publish(self, plan: Plan, *, now: datetime) -> None:
+        owner = None
+        if plan.created_by is not None:
+            user = self._users.get_many([plan.created_by]).get(plan.created_by)
+            owner = user.login_name if user else None
+        self._dags.publish(plan, owner=owner, next_run=next_fire(plan, now=now))
+
+    def _existing(self, plan_id: int) -> Plan:
+        plan = self._store.get(plan_id)
+        if plan is None:
+            raise NotFoundError(f"scheduleId: no plan with id {plan_id}", field="scheduleId")
+        return plan
+
+    def _entity(self, ref: EntityRef) -> Entity:
+        entity = self._catalog.get(ref.entity_group, ref.entity_key)
+        if entity is None:
+            raise InvalidInputError(
+                f"entityKey: no {ref.entity_group} entity with key {ref.entity_key!r} in the entity catalog",
+                field="entityKey",
+            )
+        return entity
+
+    def _check_items_belong(self, plan: Plan, items: Sequence[ItemRequest]) -> None:
+        own = {item.id for item in plan.triggers}
+        for index, item in enumerate(items):
+            if item.id is not None and item.id not in own:
+                raise InvalidInputError(
+                    f"planItems[{index}].id: plan {plan.id} has no trigger with id {item.id} (omit the id for a new trigger)",
+                    field=f"planItems[{index}].id",
+                )
+
+    def _check_dependencies(self, ref: EntityRef, items: Sequence[ItemRequest]) -> None:
+        upstreams: list[EntityRef] = []
+        for index, item in enumerate(items):
+            for position, upstream in enumerate(item.trigger_by_jobs):
+                # An upstream is an entity: its plan's runs, or a hand-written DAG declaring the
+                # entity's asset as an outlet, signal that it finished.
+                known = self._store.get_by_entity(upstream) is not None
+                if not known and self._catalog.get(upstream.entity_group, upstream.entity_key) is None:
+                    field_name = f"planItems[{index}].triggerByJobs[{position}]"
+                    raise InvalidInputError(
+                        f"{field_name}: unknown upstream {upstream.entity_group} {upstream.entity_key!r} "
+                        "(neither a plan nor an entity of the catalog)",
+                        field=field_name,
+                    )
+                upstreams.append(upstream)
+        edges = self._store.dependency_edges()
+        edges[ref] = upstreams
+        cycle = find_cycle(edges)
+        if cycle:
+            path = " -> ".join(f"{r.entity_group} {r.entity_key}" for r in cycle)
+            raise InvalidInputError(f"planItems: dependency cycle {path}", field="planItems")
+
+    def _statuses(self, plan_ids: Sequence[int]) -> dict[int, str]:
+        runs = self._dags.latest_runs(plan_ids)
+        return {i: (job_status(runs[i].state).value if i in runs else JobStatus.NONE.value) for i in plan_ids}
+
+    def _view(self, plan: Plan) -> PlanView:
+        return self._views((plan,))[0]
+
+    def _views(self, plans: Sequence[Plan]) -> tuple[PlanView, ...]:
+        now = self._clock()
+        runs = self._dags.latest_runs([p.id for p in plans])
+        entities = {p.id: self._catalog.get(p.entity_group, p.entity_key) for p in plans}
+        creator_ids = [e.created_by for e in entities.values() if e is not None and e.created_by is not None and not e.created_by_name]
+        users = self._users.get_many(creator_ids) if creator_ids else {}
+        views = []
+        for plan in plans:
+            entity = entities[plan.id]
+            name = None
+            if entity is not None:
+                name = entity.created_by_name or (users[entity.created_by].name if entity.created_by in users else None)
+            run = runs.get(plan.id)
+            summary = (
+                RunSummary(
+                    id=run.id,
+                    status=job_status(run.state),
+                    start_at=run.start_date,
+                    stop_at=run.end_date,
+                    cost_time=cost_seconds(run.start_date, run.end_date, now=now),
+                )
+                if run is not None
+                else None
+            )
+            views.append(
+                PlanView(
+                    plan=plan,
+                    items=plan.triggers,
+                    entity=entity,
+                    entity_created_by_name=name,
+                    next_start_at=next_fire(plan, now=now),
+                    latest_run=summary,
+                )
+            )
+        return tuple(views)

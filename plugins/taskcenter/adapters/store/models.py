@@ -37,6 +37,9 @@ class PlanRow(Base):
     job_class: Mapped[str] = mapped_column(String(255), nullable=False)
     job_params: Mapped[dict[str, Any]] = mapped_column(JSON, nullable=False, default=dict)
     retry_times: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
+    # Copied from the entity catalog on every write, so listings can search and filter in SQL.
+    title: Mapped[str | None] = mapped_column(String(255), nullable=True)
+    entity_created_by: Mapped[int | None] = mapped_column(Integer, nullable=True)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False)
     created_by: Mapped[int | None] = mapped_column(Integer, nullable=True)
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False)

@@ -1,0 +1,1 @@
+"""Adapters to Airflow: generated plan DAGs, their builder and operator, and the gateway the services use."""

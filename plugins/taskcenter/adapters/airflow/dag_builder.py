@@ -1,0 +1,80 @@
+"""Builds a plan's DAG from its spec; called by the generated file of each plan.
+
+    schedule:  cron items only       -> QuartzTimetable (Quartz semantics, one zone per item)
+               dependencies only     -> AssetAny(upstream plan assets)
+               both                  -> AssetOrTimeSchedule(timetable, assets)
+               neither               -> None (runs only when started through the API)
+    task:      one `job` task (TaskCenterJobOperator); on success it emits the plan's asset, which
+               dependent plans and hand-written DAGs schedule on.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from typing import Any
+
+from taskcenter.adapters.airflow.naming import asset_uri_for
+from taskcenter.domain.plans import EntityRef
+
+START_DATE = datetime(2020, 1, 1, tzinfo=timezone.utc)
+
+
+def plan_asset(ref: EntityRef) -> Any:
+    from airflow.sdk import Asset
+
+    uri = asset_uri_for(ref)
+    # name == uri, so a hand-written DAG can say just `Asset("taskcenter://plans/NOTEBOOK/1")`.
+    return Asset(name=uri, uri=uri)
+
+
+def _schedule(spec: dict[str, Any]) -> Any:
+    from airflow.sdk import AssetAny
+
+    from taskcenter.adapters.timetable import QuartzTimetable
+    from taskcenter.domain.schedule import CronEntry
+
+    timetable = (
+        QuartzTimetable([CronEntry(item_id=e["item_id"], expression=e["expression"], zone=e["zone"]) for e in spec["cron"]])
+        if spec["cron"]
+        else None
+    )
+    upstreams = [plan_asset(EntityRef(entity_group=u["entity_group"], entity_key=u["entity_key"])) for u in spec["upstreams"]]
+    assets = AssetAny(*upstreams) if upstreams else None
+    if timetable is not None and assets is not None:
+        from airflow.timetables.assets import AssetOrTimeSchedule
+
+        return AssetOrTimeSchedule(timetable=timetable, assets=assets)
+    return timetable if timetable is not None else assets
+
+
+def build_plan_dag(spec: dict[str, Any]) -> Any:
+    from airflow.sdk import DAG
+
+    from taskcenter.adapters.airflow.operators import TaskCenterJobOperator
+
+    ref = EntityRef(entity_group=spec["entity_group"], entity_key=spec["entity_key"])
+    with DAG(
+        dag_id=spec["dag_id"],
+        dag_display_name=spec["title"],
+        description=spec["description"],
+        doc_md=spec["description"],
+        schedule=_schedule(spec),
+        start_date=START_DATE,
+        catchup=False,
+        tags=[spec["entity_group"], "taskcenter"],
+        is_paused_upon_creation=not spec["enabled"],
+        max_active_runs=16,
+        default_args={"owner": spec["owner"]},
+        params={},
+    ) as dag:
+        job = spec["job"]
+        TaskCenterJobOperator(
+            task_id="job",
+            job_class=job["job_class"],
+            job_params=job["job_params"],
+            entity_group=spec["entity_group"],
+            entity_key=spec["entity_key"],
+            retries=job["retry_times"],
+            outlets=[plan_asset(ref)],
+        )
+    return dag

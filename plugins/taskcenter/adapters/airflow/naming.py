@@ -1,0 +1,29 @@
+"""Names plans have in Airflow: DAG ids, generated file names, asset URIs (stable, documented)."""
+
+from __future__ import annotations
+
+from taskcenter.domain.plans import EntityRef
+
+DAG_ID_PREFIX = "taskcenter_plan_"
+ASSET_URI_PREFIX = "taskcenter://plans/"
+
+
+def dag_id_for(plan_id: int) -> str:
+    return f"{DAG_ID_PREFIX}{plan_id}"
+
+
+def plan_id_of(dag_id: str) -> int | None:
+    if not dag_id.startswith(DAG_ID_PREFIX):
+        return None
+    tail = dag_id[len(DAG_ID_PREFIX) :]
+    return int(tail) if tail.isdigit() else None
+
+
+def file_name_for(plan_id: int) -> str:
+    return f"plan_{plan_id}.py"
+
+
+def asset_uri_for(ref: EntityRef) -> str:
+    """The asset a plan's run emits when it succeeds; keyed by entity, so hand-written DAGs can use it."""
+    return f"{ASSET_URI_PREFIX}{ref.entity_group}/{ref.entity_key}"
+

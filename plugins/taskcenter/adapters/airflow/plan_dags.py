@@ -1,0 +1,85 @@
+"""Plans on Airflow: publish a plan as its DAG, read its runs, start one, remove it.
+
+This is the adapter behind the services' `PlanDags` port. It writes through the request's session
+(the parse request and pause state commit with the plan), and waits with short sessions of its
+own where it must see what other Airflow components commit (the parsed DAG, a run's end).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import datetime
+
+from sqlalchemy.orm import Session
+
+from taskcenter.adapters.airflow.dag_files import PlanDagFiles
+from taskcenter.adapters.airflow.dag_spec import plan_spec
+from taskcenter.adapters.airflow.gateway import AirflowGateway, DagFacts, RunFacts, wait_until
+from taskcenter.adapters.airflow.naming import dag_id_for
+from taskcenter.domain.errors import ServiceUnavailableError
+from taskcenter.domain.plans import Plan
+
+FINISHED_STATES = frozenset({"success", "failed"})
+
+
+class AirflowPlanDags:
+    def __init__(self, session: Session, files: PlanDagFiles) -> None:
+        self._session = session
+        self._files = files
+        self._gateway = AirflowGateway(session)
+
+    def publish(self, plan: Plan, *, owner: str | None, next_run: datetime | None) -> None:
+        """Write the plan's DAG file, ask for an immediate parse, apply its enabled state."""
+        self._files.write(plan_spec(plan, owner=owner))
+        self._files.request_parse(self._session, [plan.id])
+        self._gateway.set_paused(dag_id_for(plan.id), paused=not plan.enabled, next_run=next_run)
+
+    def set_enabled(self, plan: Plan, *, next_run: datetime | None) -> None:
+        self._gateway.set_paused(dag_id_for(plan.id), paused=not plan.enabled, next_run=next_run)
+
+    def unpublish(self, plan_id: int) -> None:
+        self._files.remove(plan_id)
+        self._gateway.delete_dag(dag_id_for(plan_id))
+
+    def dag_facts(self, plan_ids: Iterable[int]) -> dict[int, DagFacts]:
+        facts = self._gateway.dags(dag_id_for(i) for i in plan_ids)
+        return {int(dag_id.rsplit("_", 1)[1]): fact for dag_id, fact in facts.items()}
+
+    def latest_runs(self, plan_ids: Iterable[int]) -> dict[int, RunFacts]:
+        runs = self._gateway.latest_runs(dag_id_for(i) for i in plan_ids)
+        return {int(dag_id.rsplit("_", 1)[1]): run for dag_id, run in runs.items()}
+
+    def start_run(self, plan: Plan, *, item_id: int, user_name: str | None, parse_timeout: float) -> RunFacts:
+        """Start a run now; waits (committed state) until the dag-processor has the plan's DAG."""
+        from airflow.utils.session import create_session
+
+        dag_id = dag_id_for(plan.id)
+
+        def parsed() -> bool:
+            with create_session() as session:
+                return AirflowGateway(session).is_parsed(dag_id)
+
+        if not wait_until(parsed, timeout=parse_timeout):
+            raise ServiceUnavailableError(
+                f"the plan's DAG {dag_id} was not parsed within {parse_timeout:.0f} s; is the dag-processor running?"
+            )
+        return self._gateway.trigger(dag_id, conf={"taskcenter": {"plan_id": plan.id, "plan_item_id": item_id}}, user_name=user_name)
+
+    def wait_for_end(self, run_pk: int, *, timeout: float) -> RunFacts | None:
+        from airflow.utils.session import create_session
+
+        result: list[RunFacts] = []
+
+        def ended() -> bool:
+            with create_session() as session:
+                run = AirflowGateway(session).run(run_pk)
+            if run is not None and run.state in FINISHED_STATES:
+                result.append(run)
+                return True
+            return False
+
+        wait_until(ended, timeout=timeout, interval=0.5)
+        return result[0] if result else None
+
+    def run(self, run_pk: int) -> RunFacts | None:
+        return self._gateway.run(run_pk)

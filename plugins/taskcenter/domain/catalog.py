@@ -1,0 +1,36 @@
+"""The entity catalog: what a plan's `(entityGroup, entityKey)` names.
+
+`jobParams` carry ids only; the catalog gives the title, creator, path, dataset facts and the
+definition a job needs. Deployments plug in their own catalog (the BI platform's); the embedded
+default reads a file (`taskcenter.adapters.catalog`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+
+@dataclass(frozen=True, kw_only=True)
+class Entity:
+    group: str
+    key: str
+    title: str
+    created_by: int | None = None
+    created_by_name: str | None = None
+    path: str | None = None
+    import_type: int | None = None
+    disk_usage: int | None = None
+    dataset_count: int | None = None
+    dataset_type: str | None = None
+    is_virtual: bool | None = None
+    update_method: str | None = None
+    update_method_switchable: bool | None = None
+    definition: Mapping[str, Any] = field(default_factory=dict)
+
+
+class EntityCatalog(Protocol):
+    def get(self, group: str, key: str) -> Entity | None:
+        """The entity, or None when the catalog has no such entity."""
+        ...

@@ -1,0 +1,52 @@
+"""Job status of a run (任务执行的状态) and how Airflow's run states map to it."""
+
+from __future__ import annotations
+
+import enum
+from datetime import datetime
+
+
+class JobStatus(enum.StrEnum):
+    NONE = "NONE"
+    PENDING = "PENDING"
+    RUNNING = "RUNNING"
+    SUCCESSFUL = "SUCCESSFUL"
+    FAILED = "FAILED"
+    CANCELLED = "CANCELLED"
+
+
+_BY_RUN_STATE = {
+    "queued": JobStatus.PENDING,
+    "running": JobStatus.RUNNING,
+    "success": JobStatus.SUCCESSFUL,
+    "failed": JobStatus.FAILED,
+}
+
+
+def job_status(run_state: str | None, *, cancelled: bool = False) -> JobStatus:
+    """A run's status; a run ended through cancel is CANCELLED (Airflow itself records it as failed)."""
+    if run_state is None:
+        return JobStatus.PENDING
+    if cancelled and run_state in ("failed", "success"):
+        return JobStatus.CANCELLED
+    return _BY_RUN_STATE.get(str(run_state), JobStatus.PENDING)
+
+
+def parse_statuses(text: str | None, *, field: str) -> tuple[str, ...]:
+    from taskcenter.domain.errors import InvalidInputError
+
+    if not text:
+        return ()
+    values = tuple(v.strip() for v in text.split(",") if v.strip())
+    for value in values:
+        if value not in JobStatus.__members__:
+            allowed = ", ".join(s.value for s in JobStatus)
+            raise InvalidInputError(f"{field}: unknown job status {value!r} (one of {allowed})", field=field)
+    return values
+
+
+def cost_seconds(start: datetime | None, stop: datetime | None, *, now: datetime) -> int | None:
+    """Seconds a run took (or has taken so far, while it runs)."""
+    if start is None:
+        return None
+    return max(0, int(((stop or now) - start).total_seconds()))

@@ -1,0 +1,21 @@
+"""Users as the vendor API shows them (the creators of plans' entities)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True, kw_only=True)
+class Role:
+    id: int
+    name: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class UserInfo:
+    id: int
+    login_name: str
+    name: str
+    email: str | None
+    enabled: bool
+    roles: tuple[Role, ...] = ()

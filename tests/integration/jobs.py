@@ -1,0 +1,23 @@
+"""Job runners registered by the integration harness through `[taskcenter] job_runners`.
+
+They exercise the registration of deployment-specific job classes, and give the plan tests jobs
+that succeed or fail on purpose (the vendor job types get their own tests).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+SUCCEED = "com.example.taskcenter.SucceedJob"
+FAIL = "com.example.taskcenter.FailJob"
+RUNNERS = {SUCCEED: "tests.integration.jobs:succeed", FAIL: "tests.integration.jobs:fail"}
+JOB_CLASSES = {SUCCEED: "*", FAIL: "*"}
+
+
+def succeed(*, context: Any, job_params: dict[str, Any], entity_group: str, entity_key: str, log: Any) -> dict[str, Any]:
+    log.info("succeeding on purpose for %s %s", entity_group, entity_key)
+    return {"entity": f"{entity_group} {entity_key}", "ok": True}
+
+
+def fail(*, context: Any, job_params: dict[str, Any], entity_group: str, entity_key: str, log: Any) -> None:
+    raise RuntimeError(f"{entity_group} {entity_key}: failing on purpose")
