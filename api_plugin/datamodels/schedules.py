@@ -11,7 +11,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt, StrictStr
 
 from api_plugin.datamodels.common import format_datetime
-from taskcenter.domain.plans import PlanItem, TriggerType
+from taskcenter.domain.plans import DependencyTrigger, PlanItem, TriggerType
 from taskcenter.services.plans import PlanView
 from taskcenter.domain.users import UserInfo
 
@@ -33,6 +33,7 @@ class PlanItemBody(_Body):
     cronType: StrictStr | None = None
     timeZone: StrictStr | None = None
     triggerByJobs: list[EntityRefBody] | None = None
+    triggerOn: StrictStr | None = None  # extension: SUCCESSFUL (default) or FINISHED
     # Read-only fields a client may send back as it read them; they are not changed by a write.
     createdAt: StrictStr | None = None
     createdBy: StrictInt | None = None
@@ -77,6 +78,7 @@ def plan_item_to_wire(item: PlanItem) -> dict[str, Any]:
         body.update(cronDesc=item.cron_desc, cronType=item.cron_type, timeZone=item.time_zone)
     elif item.trigger_type is TriggerType.DEPENDENCY:
         body["triggerByJobs"] = [{"entityGroup": r.entity_group, "entityKey": r.entity_key} for r in item.trigger_by_jobs]
+        body["triggerOn"] = (item.trigger_on or DependencyTrigger.SUCCESSFUL).value
     body.update(
         createdAt=format_datetime(item.created_at),
         createdBy=item.created_by,

@@ -23,7 +23,7 @@ import sqlalchemy as sa
 
 from tests.integration import jobs as test_jobs
 from taskcenter.launcher.admin import AdminCredentials, ensure_admin
-from taskcenter.launcher.components import AirflowStack, StartupError, migrate
+from taskcenter.launcher.components import AirflowStack, StartupError, migrate, reconcile
 from taskcenter.launcher.home import HomeSettings, prepare_home
 
 REPO = Path(__file__).resolve().parents[2]
@@ -148,6 +148,7 @@ def start_taskcenter(*, backend: str, home: Path, db_url: str | None) -> Running
     os.environ["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO), os.environ.get("PYTHONPATH", "")]))
     prepare_home(settings)
     migrate(settings, log_file=home / "logs" / "components" / "db-migrate.log")
+    reconcile(settings, log_file=home / "logs" / "components" / "reconcile.log")
     credentials = AdminCredentials(username="admin", password=secrets.token_urlsafe(16), generated=True)
     ensure_admin(
         env=settings.environ(), cwd=home, credentials=credentials, log_file=home / "logs" / "components" / "admin.log"

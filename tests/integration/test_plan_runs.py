@@ -96,3 +96,26 @@ def test_example_dags_run_with_plans(tc: RunningTaskCenter) -> None:
     wait_for_runs(tc, f"taskcenter_plan_{dataset['id']}", lambda rs: any(r["state"] == "success" and r["run_type"] == "asset_triggered" for r in rs), timeout=60)
     tc.request("PATCH", "/api/v2/dags/sync_project_1_nightly", json={"is_paused": True})
     tc.request("PATCH", "/api/v2/dags/report_after_notebook1", json={"is_paused": True})
+
+
+def test_dependency_configured_to_follow_any_end_runs_after_a_failure(tc: RunningTaskCenter) -> None:
+    upstream = plan(tc, "PIPELINE", "1", {"pipeline": 1}, job_class=FAIL)
+    downstream = plan(
+        tc,
+        "NOTEBOOK",
+        "2",
+        {"notebook": 2},
+        items=[{"triggerType": "DEPENDENCY", "triggerOn": "FINISHED", "triggerByJobs": [{"entityGroup": "PIPELINE", "entityKey": "1"}]}],
+    )
+    assert downstream["planItems"][0]["triggerOn"] == "FINISHED"
+    # The upstream's DAG now also reports any end (a teardown task), without changing its run state.
+    tc.wait_for_dag(f"taskcenter_plan_{upstream['id']}")
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        tasks = tc.request("GET", f"/api/v2/dags/taskcenter_plan_{upstream['id']}/tasks").json().get("tasks", [])
+        if {t["task_id"] for t in tasks} == {"job", "finished"}:
+            break
+        time.sleep(0.3)
+    failed = run_now(tc, "PIPELINE", "1")
+    assert ok(tc.request("GET", f"/api/schedules/{failed['id']}"))["data"]["jobStatus"] == "FAILED"
+    wait_for_runs(tc, f"taskcenter_plan_{downstream['id']}", lambda rs: any(r["state"] == "success" for r in rs), timeout=40)

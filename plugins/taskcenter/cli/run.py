@@ -13,7 +13,7 @@ import time
 from pathlib import Path
 
 from taskcenter.launcher.admin import PASSWORD_ENV, ensure_admin, resolve_password
-from taskcenter.launcher.components import AirflowStack, StartupError, migrate
+from taskcenter.launcher.components import AirflowStack, StartupError, migrate, reconcile
 from taskcenter.launcher.home import HomeSettings, prepare_home
 
 
@@ -74,6 +74,7 @@ def run(args: argparse.Namespace) -> int:
     print("taskcenter: migrating the metadata DB ...", flush=True)
     log_dir = home / "logs" / "components"
     migrate(settings, log_file=log_dir / "db-migrate.log")
+    reconcile(settings, log_file=log_dir / "reconcile.log")
     credentials = resolve_password(home)
     ensure_admin(env=settings.environ(), cwd=home, credentials=credentials, log_file=log_dir / "admin.log")
 

@@ -16,7 +16,7 @@ from typing import Any
 from taskcenter.domain.cron import CronError, InvalidZoneError, QuartzCron, parse_zone
 from taskcenter.domain.errors import InvalidInputError
 from taskcenter.domain.jobs import DEFAULT_JOB_CLASS, default_job_params
-from taskcenter.domain.plans import CronType, EntityGroup, EntityRef, ExecDetail, TriggerType
+from taskcenter.domain.plans import CronType, DependencyTrigger, EntityGroup, EntityRef, ExecDetail, TriggerType
 
 DEFAULT_TIME_ZONE = "Asia/Shanghai"
 MAX_RETRY_TIMES = 100
@@ -32,6 +32,7 @@ class ItemRequest:
     cron_type: str | None = None
     time_zone: str | None = None
     trigger_by_jobs: tuple[EntityRef, ...] = ()
+    trigger_on: DependencyTrigger | None = None
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -108,6 +109,8 @@ def validate_item(raw: Mapping[str, Any], *, index: int, owner: EntityRef | None
     for name in ("cronDesc", "cronType", "timeZone"):
         if raw.get(name) is not None:
             raise InvalidInputError(f"{where}.{name}: only CRON_JOB items have {name}", field=f"{where}.{name}")
+    if trigger is not TriggerType.DEPENDENCY and raw.get("triggerOn") is not None:
+        raise InvalidInputError(f"{where}.triggerOn: only DEPENDENCY items have triggerOn", field=f"{where}.triggerOn")
     if trigger is TriggerType.ONCE:
         if raw.get("triggerByJobs"):
             raise InvalidInputError(f"{where}.triggerByJobs: only DEPENDENCY items have triggerByJobs", field=f"{where}.triggerByJobs")
@@ -126,12 +129,18 @@ def validate_item(raw: Mapping[str, Any], *, index: int, owner: EntityRef | None
             raise InvalidInputError(f"{ref_field}: a plan cannot depend on itself", field=ref_field)
         if upstream not in upstreams:
             upstreams.append(upstream)
-    return ItemRequest(id=item_id, trigger_type=trigger, trigger_by_jobs=tuple(upstreams))
+    when = raw.get("triggerOn") or DependencyTrigger.SUCCESSFUL.value
+    if when not in DependencyTrigger.__members__:
+        allowed = ", ".join(t.value for t in DependencyTrigger)
+        raise InvalidInputError(f"{where}.triggerOn: must be one of {allowed}", field=f"{where}.triggerOn")
+    return ItemRequest(id=item_id, trigger_type=trigger, trigger_by_jobs=tuple(upstreams), trigger_on=DependencyTrigger(when))
 
 
 def _cron_item(raw: Mapping[str, Any], *, where: str, item_id: int | None, now: datetime) -> ItemRequest:
     if raw.get("triggerByJobs"):
         raise InvalidInputError(f"{where}.triggerByJobs: only DEPENDENCY items have triggerByJobs", field=f"{where}.triggerByJobs")
+    if raw.get("triggerOn") is not None:
+        raise InvalidInputError(f"{where}.triggerOn: only DEPENDENCY items have triggerOn", field=f"{where}.triggerOn")
     cron_desc = raw.get("cronDesc")
     if not cron_desc or not cron_desc.strip():
         raise InvalidInputError(f"{where}.cronDesc: a CRON_JOB item needs a Quartz cron expression", field=f"{where}.cronDesc")

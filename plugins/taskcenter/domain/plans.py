@@ -24,6 +24,13 @@ class TriggerType(enum.StrEnum):
     ONCE = "ONCE"
 
 
+class DependencyTrigger(enum.StrEnum):
+    """When a DEPENDENCY item fires (an extension of the spec, `triggerOn`): default SUCCESSFUL."""
+
+    SUCCESSFUL = "SUCCESSFUL"
+    FINISHED = "FINISHED"  # any end: SUCCESSFUL, FAILED or CANCELLED
+
+
 class CronType(enum.StrEnum):
     MINUTELY = "MINUTELY"
     HOURLY = "HOURLY"
@@ -57,6 +64,7 @@ class PlanItem:
     cron_type: str | None = None
     time_zone: str | None = None
     trigger_by_jobs: tuple[EntityRef, ...] = ()
+    trigger_on: DependencyTrigger | None = None
     created_at: datetime
     created_by: int | None
     updated_at: datetime
@@ -98,6 +106,17 @@ class Plan:
             if item.trigger_type is TriggerType.DEPENDENCY:
                 seen.extend(ref for ref in item.trigger_by_jobs if ref not in seen)
         return tuple(seen)
+
+    def upstream_triggers(self) -> tuple[tuple[EntityRef, DependencyTrigger], ...]:
+        """(upstream, when) pairs, each once; FINISHED wins when both are asked for one upstream."""
+        found: dict[EntityRef, DependencyTrigger] = {}
+        for item in self.items:
+            if item.trigger_type is TriggerType.DEPENDENCY:
+                for ref in item.trigger_by_jobs:
+                    when = item.trigger_on or DependencyTrigger.SUCCESSFUL
+                    if found.get(ref) is not DependencyTrigger.FINISHED:
+                        found[ref] = when
+        return tuple(found.items())
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -55,6 +55,20 @@ def migrate(settings: HomeSettings, *, log_file: Path | None = None) -> None:
         raise StartupError(f"`airflow db migrate` failed (exit {result.returncode}); see {log_file or 'output'}")
 
 
+def reconcile(settings: HomeSettings, *, log_file: Path | None = None) -> None:
+    """`taskcenter reconcile`: the plans' DAG files follow the DB (after a lost folder, an upgrade)."""
+    with _output(log_file) as out:
+        result = subprocess.run(
+            [sys.executable, "-m", "taskcenter.cli.main", "reconcile"],
+            env=settings.environ(),
+            cwd=settings.home,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
+    if result.returncode != 0:
+        raise StartupError(f"`taskcenter reconcile` failed (exit {result.returncode}); see {log_file or 'output'}")
+
+
 @contextlib.contextmanager
 def _output(log_file: Path | None) -> Iterator[int | object | None]:
     if log_file is None:

@@ -37,6 +37,7 @@ class PlanStore(Protocol):
     def list(self, query: PlanQuery, *, only_ids: Sequence[int] | None = None) -> PlanPage: ...
     def matching_ids(self, query: PlanQuery) -> list[int]: ...
     def dependency_edges(self) -> dict[EntityRef, list[EntityRef]]: ...
+    def finished_subscribers(self, ref: EntityRef) -> bool: ...
     def create(self, **kwargs: Any) -> Plan | None: ...
     def update(self, plan_id: int, **kwargs: Any) -> Plan: ...
     def add_once_item(self, plan_id: int, *, user_id: int | None, now: datetime) -> PlanItem: ...
@@ -51,7 +52,7 @@ class RunLike(Protocol):
 
 
 class PlanDags(Protocol):
-    def publish(self, plan: Plan, *, owner: str | None, next_run: datetime | None) -> None: ...
+    def publish(self, plan: Plan, *, owner: str | None, next_run: datetime | None, emit_finished: bool = False) -> None: ...
     def set_enabled(self, plan: Plan, *, next_run: datetime | None) -> None: ...
     def unpublish(self, plan_id: int) -> None: ...
     def latest_runs(self, plan_ids: Sequence[int]) -> Mapping[int, RunLike]: ...
@@ -225,7 +226,7 @@ class PlanService:
                 now=now,
             )
         assert plan is not None
-        self._publish(plan, now=now)
+        self._publish(plan, now=now, previous_upstreams=existing.upstreams if existing is not None else ())
         self._commit()
         return self._view(plan)
 
@@ -238,8 +239,9 @@ class PlanService:
             items = validate_items(body["planItems"], owner=plan.ref, now=now, allow_once=False)
             self._check_items_belong(plan, items)
             self._check_dependencies(plan.ref, items)
+        previous = plan.upstreams
         plan = self._store.update(plan.id, enabled=body.get("enabled"), items=items, user_id=caller.user_id, now=now)
-        self._publish(plan, now=now)
+        self._publish(plan, now=now, previous_upstreams=previous)
         self._commit()
         return self._view(plan)
 
@@ -264,6 +266,10 @@ class PlanService:
             )
         self._store.delete(plan.id)
         self._dags.unpublish(plan.id)
+        for ref in plan.upstreams:
+            upstream = self._store.get_by_entity(ref)
+            if upstream is not None:
+                self._publish_one(upstream, now=self._clock())
         self._commit()
 
     # -- helpers -------------------------------------------------------------------------------
@@ -315,12 +321,21 @@ class PlanService:
             context_id=run.id,
         )
 
-    def _publish(self, plan: Plan, *, now: datetime) -> None:
+    def _publish(self, plan: Plan, *, now: datetime, previous_upstreams: Sequence[EntityRef] = ()) -> None:
+        self._publish_one(plan, now=now)
+        # An upstream emits its "finished" event only while some plan waits for it: refresh the
+        # upstreams this write added or removed (unchanged files are not rewritten).
+        for ref in {*plan.upstreams, *previous_upstreams}:
+            upstream = self._store.get_by_entity(ref)
+            if upstream is not None:
+                self._publish_one(upstream, now=now)
+
+    def _publish_one(self, plan: Plan, *, now: datetime) -> None:
         owner = None
         if plan.created_by is not None:
             user = self._users.get_many([plan.created_by]).get(plan.created_by)
             owner = user.login_name if user else None
-        self._dags.publish(plan, owner=owner, next_run=next_fire(plan, now=now))
+        self._dags.publish(plan, owner=owner, next_run=next_fire(plan, now=now), emit_finished=self._store.finished_subscribers(plan.ref))
 
     def _existing(self, plan_id: int) -> Plan:
         plan = self._store.get(plan_id)

@@ -5,7 +5,9 @@
                both                  -> AssetOrTimeSchedule(timetable, assets)
                neither               -> None (runs only when started through the API)
     task:      one `job` task (TaskCenterJobOperator); on success it emits the plan's asset, which
-               dependent plans and hand-written DAGs schedule on.
+               dependent plans and hand-written DAGs schedule on; when some plan waits for this
+               one to end in any state (`triggerOn: FINISHED`), a teardown task `finished` emits
+               `<asset>/finished` after the job, whatever its outcome.
 """
 
 from __future__ import annotations
@@ -13,16 +15,16 @@ from __future__ import annotations
 from datetime import datetime, timezone
 from typing import Any
 
-from taskcenter.adapters.airflow.naming import asset_uri_for
+from taskcenter.adapters.airflow.naming import asset_uri_for, finished_asset_uri_for
 from taskcenter.domain.plans import EntityRef
 
 START_DATE = datetime(2020, 1, 1, tzinfo=timezone.utc)
 
 
-def plan_asset(ref: EntityRef) -> Any:
+def plan_asset(ref: EntityRef, *, finished: bool = False) -> Any:
     from airflow.sdk import Asset
 
-    uri = asset_uri_for(ref)
+    uri = finished_asset_uri_for(ref) if finished else asset_uri_for(ref)
     # name == uri, so a hand-written DAG can say just `Asset("taskcenter://plans/NOTEBOOK/1")`.
     return Asset(name=uri, uri=uri)
 
@@ -38,7 +40,10 @@ def _schedule(spec: dict[str, Any]) -> Any:
         if spec["cron"]
         else None
     )
-    upstreams = [plan_asset(EntityRef(entity_group=u["entity_group"], entity_key=u["entity_key"])) for u in spec["upstreams"]]
+    upstreams = [
+        plan_asset(EntityRef(entity_group=u["entity_group"], entity_key=u["entity_key"]), finished=u.get("on") == "FINISHED")
+        for u in spec["upstreams"]
+    ]
     assets = AssetAny(*upstreams) if upstreams else None
     if timetable is not None and assets is not None:
         from airflow.timetables.assets import AssetOrTimeSchedule
@@ -68,7 +73,7 @@ def build_plan_dag(spec: dict[str, Any]) -> Any:
         params={},
     ) as dag:
         job = spec["job"]
-        TaskCenterJobOperator(
+        run_job = TaskCenterJobOperator(
             task_id="job",
             job_class=job["job_class"],
             job_params=job["job_params"],
@@ -77,4 +82,10 @@ def build_plan_dag(spec: dict[str, Any]) -> Any:
             retries=job["retry_times"],
             outlets=[plan_asset(ref)],
         )
+        if spec.get("emit_finished"):
+            # A teardown runs whatever the job's outcome and does not decide the run's state.
+            from airflow.providers.standard.operators.empty import EmptyOperator
+
+            finished = EmptyOperator(task_id="finished", outlets=[plan_asset(ref, finished=True)]).as_teardown()
+            run_job >> finished
     return dag

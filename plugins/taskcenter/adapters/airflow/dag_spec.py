@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from taskcenter.adapters.airflow.naming import dag_id_for
-from taskcenter.domain.plans import Plan, TriggerType
+from taskcenter.domain.plans import DependencyTrigger, Plan, TriggerType
 
 SPEC_VERSION = 1
 
@@ -21,11 +21,12 @@ def describe_triggers(plan: Plan) -> str:
             lines.append(f"- item {item.id}: CRON_JOB `{item.cron_desc}` ({item.time_zone}, {item.cron_type})")
         else:
             upstream = ", ".join(f"{r.entity_group} {r.entity_key}" for r in item.trigger_by_jobs)
-            lines.append(f"- item {item.id}: DEPENDENCY on {upstream} (runs after any of them succeeds)")
+            when = "ends" if item.trigger_on is DependencyTrigger.FINISHED else "succeeds"
+            lines.append(f"- item {item.id}: DEPENDENCY on {upstream} (runs after any of them {when})")
     return "\n".join(lines) if lines else "- no trigger: runs only when started (ONCE)"
 
 
-def plan_spec(plan: Plan, *, owner: str | None) -> dict[str, Any]:
+def plan_spec(plan: Plan, *, owner: str | None, emit_finished: bool = False) -> dict[str, Any]:
     title = plan.title or f"{plan.entity_group} {plan.entity_key}"
     return {
         "spec_version": SPEC_VERSION,
@@ -46,5 +47,9 @@ def plan_spec(plan: Plan, *, owner: str | None) -> dict[str, Any]:
             {"item_id": item.id, "expression": item.cron_desc, "zone": item.time_zone}
             for item in plan.cron_items
         ],
-        "upstreams": [{"entity_group": r.entity_group, "entity_key": r.entity_key} for r in plan.upstreams],
+        "upstreams": [
+            {"entity_group": r.entity_group, "entity_key": r.entity_key, "on": when.value} for r, when in plan.upstream_triggers()
+        ],
+        # Some plan waits for this plan's runs to end in any state: emit that event too.
+        "emit_finished": emit_finished,
     }

@@ -27,3 +27,8 @@ def asset_uri_for(ref: EntityRef) -> str:
     """The asset a plan's run emits when it succeeds; keyed by entity, so hand-written DAGs can use it."""
     return f"{ASSET_URI_PREFIX}{ref.entity_group}/{ref.entity_key}"
 
+
+def finished_asset_uri_for(ref: EntityRef) -> str:
+    """The asset a plan's run emits when it ends in any state (for `triggerOn: FINISHED` dependents)."""
+    return asset_uri_for(ref) + "/finished"
+

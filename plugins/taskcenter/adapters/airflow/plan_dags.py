@@ -28,10 +28,10 @@ class AirflowPlanDags:
         self._files = files
         self._gateway = AirflowGateway(session)
 
-    def publish(self, plan: Plan, *, owner: str | None, next_run: datetime | None) -> None:
+    def publish(self, plan: Plan, *, owner: str | None, next_run: datetime | None, emit_finished: bool = False) -> None:
         """Write the plan's DAG file, ask for an immediate parse, apply its enabled state."""
-        self._files.write(plan_spec(plan, owner=owner))
-        self._files.request_parse(self._session, [plan.id])
+        if self._files.write(plan_spec(plan, owner=owner, emit_finished=emit_finished)) or not self._gateway.is_parsed(dag_id_for(plan.id)):
+            self._files.request_parse(self._session, [plan.id])
         self._gateway.set_paused(dag_id_for(plan.id), paused=not plan.enabled, next_run=next_run)
 
     def set_enabled(self, plan: Plan, *, next_run: datetime | None) -> None:
@@ -83,3 +83,32 @@ class AirflowPlanDags:
 
     def run(self, run_pk: int) -> RunFacts | None:
         return self._gateway.run(run_pk)
+
+
+def reconcile_plan_dags(session: Session, files: PlanDagFiles) -> tuple[int, int]:
+    """Make the generated files match the plans in the DB: (files written, files removed).
+
+    The DB is the source of truth; a lost volume, a restored backup or a new generator version
+    must never leave DAGs and plans out of step. Unchanged files are left alone (no re-parse).
+    """
+    from taskcenter.adapters.store.plans import PlanRepository
+    from taskcenter.adapters.users import FabUserDirectory
+
+    store = PlanRepository(session)
+    plans = store.all()
+    creators = FabUserDirectory(session).get_many([p.created_by for p in plans if p.created_by is not None])
+    written = 0
+    for plan in plans:
+        owner = creators[plan.created_by].login_name if plan.created_by in creators else None
+        if files.write(plan_spec(plan, owner=owner, emit_finished=store.finished_subscribers(plan.ref))):
+            files.request_parse(session, [plan.id])
+            written += 1
+    known = {plan.id for plan in plans}
+    removed = 0
+    gateway = AirflowGateway(session)
+    for plan_id in files.plan_ids_on_disk():
+        if plan_id not in known:
+            files.remove(plan_id)
+            gateway.delete_dag(dag_id_for(plan_id))
+            removed += 1
+    return written, removed

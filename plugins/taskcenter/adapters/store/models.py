@@ -68,6 +68,7 @@ class PlanItemRow(Base):
     cron_type: Mapped[str | None] = mapped_column(String(16), nullable=True)
     time_zone: Mapped[str | None] = mapped_column(String(64), nullable=True)
     trigger_by_jobs: Mapped[list[dict[str, str]] | None] = mapped_column(JSON, nullable=True)
+    trigger_on: Mapped[str | None] = mapped_column(String(16), nullable=True)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False)
     created_by: Mapped[int | None] = mapped_column(Integer, nullable=True)
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False)

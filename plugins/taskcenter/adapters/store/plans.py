@@ -20,7 +20,7 @@ from sqlalchemy.orm.exc import StaleDataError
 from taskcenter.adapters.store.models import PlanItemRow, PlanRow
 from taskcenter.domain.errors import ConflictError
 from taskcenter.domain.plan_requests import ItemRequest
-from taskcenter.domain.plans import EntityRef, ExecDetail, Plan, PlanItem, PlanPage, PlanQuery, TriggerType
+from taskcenter.domain.plans import DependencyTrigger, EntityRef, ExecDetail, Plan, PlanItem, PlanPage, PlanQuery, TriggerType
 
 
 class PlanRepository:
@@ -70,6 +70,12 @@ class PlanRepository:
         for plan in self.all():
             edges[plan.ref] = list(plan.upstreams)
         return edges
+
+    def finished_subscribers(self, ref: EntityRef) -> bool:
+        """Whether any plan waits for this entity's runs to *end* (triggerOn FINISHED)."""
+        return any(
+            upstream == ref and when is DependencyTrigger.FINISHED for plan in self.all() for upstream, when in plan.upstream_triggers()
+        )
 
     def item(self, item_id: int) -> PlanItem | None:
         row = self._session.get(PlanItemRow, item_id)
@@ -211,17 +217,17 @@ def _apply(row: PlanItemRow, request: ItemRequest) -> None:
     row.cron_desc = request.cron_desc
     row.cron_type = request.cron_type
     row.time_zone = request.time_zone
+    dependency = request.trigger_type is TriggerType.DEPENDENCY
     row.trigger_by_jobs = (
-        [{"entityGroup": r.entity_group, "entityKey": r.entity_key} for r in request.trigger_by_jobs]
-        if request.trigger_type is TriggerType.DEPENDENCY
-        else None
+        [{"entityGroup": r.entity_group, "entityKey": r.entity_key} for r in request.trigger_by_jobs] if dependency else None
     )
+    row.trigger_on = (request.trigger_on or DependencyTrigger.SUCCESSFUL).value if dependency else None
 
 
 def _differs(row: PlanItemRow, request: ItemRequest) -> bool:
     probe = PlanItemRow()
     _apply(probe, request)
-    return any(getattr(row, name) != getattr(probe, name) for name in ("trigger_type", "cron_desc", "cron_type", "time_zone", "trigger_by_jobs"))
+    return any(getattr(row, name) != getattr(probe, name) for name in ("trigger_type", "cron_desc", "cron_type", "time_zone", "trigger_by_jobs", "trigger_on"))
 
 
 def _to_item(row: PlanItemRow) -> PlanItem:
@@ -235,6 +241,7 @@ def _to_item(row: PlanItemRow) -> PlanItem:
         trigger_by_jobs=tuple(
             EntityRef(entity_group=ref["entityGroup"], entity_key=ref["entityKey"]) for ref in row.trigger_by_jobs or ()
         ),
+        trigger_on=DependencyTrigger(row.trigger_on) if row.trigger_on else None,
         created_at=row.created_at,
         created_by=row.created_by,
         updated_at=row.updated_at,

@@ -1,0 +1,27 @@
+"""`taskcenter reconcile`: rewrite every plan's DAG file from the DB, remove files of deleted plans.
+
+Run against the AIRFLOW_HOME / configuration of the deployment (the launcher runs it on every
+start; in a distributed deployment, run it in the init job after `airflow db migrate`).
+"""
+
+from __future__ import annotations
+
+import argparse
+
+
+def add_parser(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    parser = subparsers.add_parser("reconcile", help="rewrite the plans' generated DAG files from the database")
+    parser.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from airflow.utils.session import create_session
+
+    from taskcenter.adapters.airflow.dag_files import configured_dag_files
+    from taskcenter.adapters.airflow.plan_dags import reconcile_plan_dags
+
+    files = configured_dag_files()
+    with create_session() as session:
+        written, removed = reconcile_plan_dags(session, files)
+    print(f"taskcenter reconcile: {written} plan DAG file(s) written, {removed} removed, in {files.folder}")
+    return 0
