@@ -43,30 +43,21 @@ def airflow_command(*args: str) -> list[str]:
 
 def migrate(settings: HomeSettings, *, log_file: Path | None = None) -> None:
     """`airflow db migrate`: Airflow's schema, FAB's and taskcenter's own (its DB manager)."""
-    with _output(log_file) as out:
-        result = subprocess.run(
-            airflow_command("db", "migrate"),
-            env=settings.environ(),
-            cwd=settings.home,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-        )
-    if result.returncode != 0:
-        raise StartupError(f"`airflow db migrate` failed (exit {result.returncode}); see {log_file or 'output'}")
+    _run_step(settings, airflow_command("db", "migrate"), what="`airflow db migrate`", log_file=log_file)
 
 
 def reconcile(settings: HomeSettings, *, log_file: Path | None = None) -> None:
     """`taskcenter reconcile`: the plans' DAG files follow the DB (after a lost folder, an upgrade)."""
+    command = [sys.executable, "-m", "taskcenter.cli.main", "reconcile"]
+    _run_step(settings, command, what="`taskcenter reconcile`", log_file=log_file)
+
+
+def _run_step(settings: HomeSettings, command: list[str], *, what: str, log_file: Path | None) -> None:
+    """Run a one-off set-up command in the home's environment; fail loudly, pointing at its log."""
     with _output(log_file) as out:
-        result = subprocess.run(
-            [sys.executable, "-m", "taskcenter.cli.main", "reconcile"],
-            env=settings.environ(),
-            cwd=settings.home,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-        )
+        result = subprocess.run(command, env=settings.environ(), cwd=settings.home, stdout=out, stderr=subprocess.STDOUT)
     if result.returncode != 0:
-        raise StartupError(f"`taskcenter reconcile` failed (exit {result.returncode}); see {log_file or 'output'}")
+        raise StartupError(f"{what} failed (exit {result.returncode}); see {log_file or 'output'}")
 
 
 @contextlib.contextmanager
