@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import Depends, FastAPI
 
 from api_plugin.errors import install_error_handlers
-from api_plugin.routes import fallback, schedules
+from api_plugin.routes import contexts, fallback, schedules
 from api_plugin.security import current_caller
 
 
@@ -20,5 +20,6 @@ def create_compat_app() -> FastAPI:
     )
     install_error_handlers(app)
     app.include_router(schedules.router)
+    app.include_router(contexts.router)
     app.include_router(fallback.router)  # last: it matches every path
     return app

@@ -12,10 +12,13 @@ from fastapi import Depends
 
 from api_plugin.security import CallerDep
 from taskcenter.adapters.airflow.dag_files import PlanDagFiles, configured_dag_files
+from taskcenter.adapters.airflow.gateway import AirflowGateway, RunQueries
 from taskcenter.adapters.airflow.plan_dags import AirflowPlanDags
 from taskcenter.adapters.catalog.file_catalog import DEMO_CATALOG, FileEntityCatalog
+from taskcenter.adapters.store.cancels import CancelRepository
 from taskcenter.adapters.store.plans import PlanRepository
 from taskcenter.adapters.users import FabUserDirectory
+from taskcenter.services.contexts import ContextService
 from taskcenter.services.plans import Caller, PlanService, PlanSettings
 
 
@@ -63,3 +66,28 @@ def caller(api_caller: CallerDep) -> Caller:
 
 PlanServiceDep = Annotated[PlanService, Depends(plan_service)]
 ServiceCallerDep = Annotated[Caller, Depends(caller)]
+
+
+def context_service(session: SessionDep) -> ContextService:
+    return ContextService(
+        plans=PlanRepository(session),
+        runs=_ContextRuns(session),
+        cancels=CancelRepository(session),
+        catalog=_catalog(catalog_path()),
+        users=FabUserDirectory(session),
+        commit=session.commit,
+    )
+
+
+class _ContextRuns(RunQueries):
+    """Run reads and changes for contexts: one run by id plus the list/cancel queries."""
+
+    def __init__(self, session: SessionDep) -> None:  # type: ignore[valid-type]
+        super().__init__(session)
+        self._gateway = AirflowGateway(session)
+
+    def run(self, run_pk: int):  # type: ignore[no-untyped-def]
+        return self._gateway.run(run_pk)
+
+
+ContextServiceDep = Annotated[ContextService, Depends(context_service)]

@@ -6,11 +6,12 @@ from typing import Any
 
 from fastapi import APIRouter, Body, Query
 
-from api_plugin.datamodels.schedules import CreatePlanBody, EmptyBody, UpdatePlanBody, plan_to_wire, user_to_wire
-from api_plugin.deps import PlanServiceDep, ServiceCallerDep
+from api_plugin.datamodels.schedules import CancelBody, CreatePlanBody, EmptyBody, UpdatePlanBody, plan_to_wire, user_to_wire
+from api_plugin.deps import ContextServiceDep, PlanServiceDep, ServiceCallerDep
 from api_plugin.envelope import success
 from taskcenter.domain.errors import InvalidInputError
-from taskcenter.domain.plans import PlanQuery
+from taskcenter.domain.plan_requests import entity_group as parse_entity_group
+from taskcenter.domain.plans import EntityRef, PlanQuery
 from taskcenter.domain.runs import parse_statuses
 
 router = APIRouter(prefix="/api/schedules", tags=["schedules"])
@@ -25,7 +26,7 @@ def _creators(text: str | None) -> tuple[int, ...]:
         raise InvalidInputError("entityCreatedByList: a comma-separated list of user ids", field="entityCreatedByList") from None
 
 
-def _query(*, offset: int, limit: int, entity_key: str | None, entity_group: str | None, q: str | None, creators: str | None, statuses: str | None) -> PlanQuery:
+def plan_query(*, offset: int, limit: int, entity_key: str | None, entity_group: str | None, q: str | None, creators: str | None, statuses: str | None) -> PlanQuery:
     return PlanQuery(
         offset=offset,
         limit=limit,
@@ -55,7 +56,7 @@ def list_schedules(
     job_status_list: str | None = Query(None, alias="jobStatusList"),
 ) -> dict[str, Any]:
     listing = service.list_plans(
-        _query(offset=offset, limit=limit, entity_key=entity_key, entity_group=entity_group, q=q, creators=entity_created_by_list, statuses=job_status_list)
+        plan_query(offset=offset, limit=limit, entity_key=entity_key, entity_group=entity_group, q=q, creators=entity_created_by_list, statuses=job_status_list)
     )
     return success(
         [plan_to_wire(view) for view in listing.views],
@@ -74,8 +75,23 @@ def schedule_users(
     q: str | None = Query(None),
     job_status_list: str | None = Query(None, alias="jobStatusList"),
 ) -> dict[str, Any]:
-    users = service.users(_query(offset=0, limit=1, entity_key=entity_key, entity_group=entity_group, q=q, creators=None, statuses=job_status_list))
+    users = service.users(plan_query(offset=0, limit=1, entity_key=entity_key, entity_group=entity_group, q=q, creators=None, statuses=job_status_list))
     return success([user_to_wire(u) for u in users])
+
+
+@router.post("/cancel")
+def cancel_by_entity(body: CancelBody, service: ContextServiceDep, caller: ServiceCallerDep) -> dict[str, Any]:
+    """1.2.3: cancel the running and pending runs of the entity's plan."""
+    ref = EntityRef(entity_group=parse_entity_group(body.entityGroup).value, entity_key=body.entityKey)
+    service.cancel_entity(ref, caller)
+    return success(include_data=False)
+
+
+@router.put("/{schedule_id}/cancel")
+def cancel_schedule(schedule_id: int, service: ContextServiceDep, caller: ServiceCallerDep, _: EmptyBody | None = Body(None)) -> dict[str, Any]:
+    """1.2.2: cancel the running and pending runs of the plan; the plan and its triggers stay."""
+    service.cancel_plan(schedule_id, caller)
+    return success(include_data=False)
 
 
 @router.get("/{schedule_id}")

@@ -10,8 +10,9 @@ from typing import Any
 
 SUCCEED = "com.example.taskcenter.SucceedJob"
 FAIL = "com.example.taskcenter.FailJob"
-RUNNERS = {SUCCEED: "tests.integration.jobs:succeed", FAIL: "tests.integration.jobs:fail"}
-JOB_CLASSES = {SUCCEED: "*", FAIL: "*"}
+SLEEP = "com.example.taskcenter.SleepJob"
+RUNNERS = {SUCCEED: "tests.integration.jobs:succeed", FAIL: "tests.integration.jobs:fail", SLEEP: "tests.integration.jobs:sleep"}
+JOB_CLASSES = {SUCCEED: "*", FAIL: "*", SLEEP: "*"}
 
 
 def succeed(*, context: Any, job_params: dict[str, Any], entity_group: str, entity_key: str, log: Any) -> dict[str, Any]:
@@ -21,3 +22,12 @@ def succeed(*, context: Any, job_params: dict[str, Any], entity_group: str, enti
 
 def fail(*, context: Any, job_params: dict[str, Any], entity_group: str, entity_key: str, log: Any) -> None:
     raise RuntimeError(f"{entity_group} {entity_key}: failing on purpose")
+
+
+def sleep(*, context: Any, job_params: dict[str, Any], entity_group: str, entity_key: str, log: Any) -> None:
+    import os
+    import time
+
+    seconds = float(job_params.get("seconds", 60))
+    log.info("sleeping %s s in pid %s", seconds, os.getpid())
+    time.sleep(seconds)

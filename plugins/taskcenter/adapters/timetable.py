@@ -13,7 +13,6 @@ pure `MultiZoneSchedule`:
 
 from __future__ import annotations
 
-import re
 from datetime import timedelta
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
@@ -23,7 +22,9 @@ from airflow.exceptions import AirflowTimetableInvalid
 from airflow.timetables.base import DagRunInfo, DataInterval, Timetable
 
 from taskcenter.domain.cron import CronError
-from taskcenter.domain.schedule import CronEntry, MultiZoneSchedule
+from taskcenter.domain.schedule import CronEntry, MultiZoneSchedule, fired_item_ids, items_suffix
+
+__all__ = ["QuartzTimetable", "fired_item_ids"]
 
 if TYPE_CHECKING:
     from pendulum import DateTime
@@ -32,15 +33,6 @@ if TYPE_CHECKING:
     from airflow.utils.types import DagRunType
 
 MISFIRE_THRESHOLD = timedelta(seconds=60)
-_ITEMS_SUFFIX = re.compile(r"__items-(?P<ids>\d+(?:\.\d+)*)$")
-
-
-def fired_item_ids(run_id: str) -> tuple[int, ...]:
-    """The plan item ids a scheduled run id records (empty for other runs)."""
-    match = _ITEMS_SUFFIX.search(run_id)
-    return tuple(int(i) for i in match.group("ids").split(".")) if match else ()
-
-
 class QuartzTimetable(Timetable):
     periodic = True
     can_be_scheduled = True
@@ -126,5 +118,4 @@ class QuartzTimetable(Timetable):
         run_id = super().generate_run_id(run_type=run_type, run_after=run_after, data_interval=data_interval, **extra)
         if run_type is not DagRunType.SCHEDULED:
             return run_id
-        items = self._schedule.items_firing_at(run_after)
-        return f"{run_id}__items-{'.'.join(map(str, items))}" if items else run_id
+        return run_id + items_suffix(self._schedule.items_firing_at(run_after))

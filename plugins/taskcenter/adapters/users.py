@@ -14,6 +14,9 @@ class FabUserDirectory:
     def __init__(self, session: Session) -> None:
         self._session = session
 
+    def ids_by_login(self, logins: Iterable[str]) -> dict[str, int]:
+        return ids_by_login(self._session, logins)
+
     def get_many(self, user_ids: Iterable[int]) -> dict[int, UserInfo]:
         from airflow.providers.fab.auth_manager.models import User
 
@@ -32,3 +35,13 @@ class FabUserDirectory:
             )
             for user in users
         }
+
+
+def ids_by_login(session: Session, logins: Iterable[str]) -> dict[str, int]:
+    """FAB user ids by login name (who triggered a manual run)."""
+    from airflow.providers.fab.auth_manager.models import User
+
+    names = sorted({n for n in logins if n})
+    if not names:
+        return {}
+    return {username: user_id for user_id, username in session.execute(select(User.id, User.username).where(User.username.in_(names)))}

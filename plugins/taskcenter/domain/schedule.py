@@ -81,3 +81,20 @@ class MultiZoneSchedule:
         except CronError as exc:
             log.warning("plan item %s has no computable next fire time: %s", compiled.entry.item_id, exc)
             return None
+
+
+# Scheduled runs carry the plan items that fired in their run id: `<airflow run id>__items-3.7`.
+ITEMS_MARKER = "__items-"
+
+
+def items_suffix(item_ids: tuple[int, ...]) -> str:
+    return f"{ITEMS_MARKER}{'.'.join(map(str, item_ids))}" if item_ids else ""
+
+
+def fired_item_ids(run_id: str) -> tuple[int, ...]:
+    """The plan item ids a scheduled run id records (empty for other runs)."""
+    if ITEMS_MARKER not in run_id:
+        return ()
+    tail = run_id.rsplit(ITEMS_MARKER, 1)[1]
+    parts = tail.split(".")
+    return tuple(int(p) for p in parts) if all(p.isdigit() for p in parts) else ()

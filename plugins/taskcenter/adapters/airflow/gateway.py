@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import and_, func, select
 from sqlalchemy.orm import Session
 
 from taskcenter.domain.errors import ConflictError, ServiceUnavailableError
@@ -32,6 +32,14 @@ class RunFacts:
     run_after: datetime | None
     run_type: str | None
     conf: dict[str, Any] | None
+    created_at: datetime | None = None
+    triggering_user_name: str | None = None
+
+    @property
+    def plan_id(self) -> int | None:
+        from taskcenter.adapters.airflow.naming import plan_id_of
+
+        return plan_id_of(self.dag_id)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -53,6 +61,8 @@ def _run_facts(run: Any) -> RunFacts:
         run_after=run.run_after,
         run_type=str(run.run_type) if run.run_type is not None else None,
         conf=run.conf if isinstance(run.conf, dict) else None,
+        created_at=run.created_at,
+        triggering_user_name=run.triggering_user_name,
     )
 
 
@@ -143,6 +153,84 @@ class AirflowGateway:
             raise ServiceUnavailableError(f"Airflow did not create a run for {dag_id}")
         self._session.flush()
         return _run_facts(run)
+
+
+class RunQueries:
+    """Lists and changes runs of plan DAGs (contexts)."""
+
+    def __init__(self, session: Session) -> None:
+        self._session = session
+
+    def page(
+        self,
+        *,
+        plan_ids: list[int],
+        statuses: tuple[str, ...],
+        cancelled: set[int],
+        offset: int,
+        limit: int,
+    ) -> tuple[int, list[RunFacts]]:
+        """Runs of these DAGs, newest first, filtered by API job status (CANCELLED from `cancelled`)."""
+        from sqlalchemy import false, or_
+
+        from airflow.models.dagrun import DagRun
+
+        from taskcenter.adapters.airflow.naming import dag_id_for
+
+        if not plan_ids:
+            return 0, []
+        conditions: list[Any] = [DagRun.dag_id.in_([dag_id_for(i) for i in plan_ids])]
+        if statuses:
+            ended_not_cancelled = DagRun.id.not_in(cancelled) if cancelled else DagRun.id.is_not(None)
+            by_status = {
+                "PENDING": DagRun.state == "queued",
+                "RUNNING": DagRun.state == "running",
+                "SUCCESSFUL": and_(DagRun.state == "success", ended_not_cancelled),
+                "FAILED": and_(DagRun.state == "failed", ended_not_cancelled),
+                "CANCELLED": DagRun.id.in_(cancelled) if cancelled else false(),
+                "NONE": false(),
+            }
+            conditions.append(or_(*(by_status[s] for s in statuses)))
+        total = self._session.scalar(select(func.count(DagRun.id)).where(*conditions)) or 0
+        runs = self._session.scalars(select(DagRun).where(*conditions).order_by(DagRun.id.desc()).offset(offset).limit(limit))
+        return total, [_run_facts(run) for run in runs]
+
+    def heartbeats(self, run_pks: list[int]) -> dict[int, datetime]:
+        """The latest task heartbeat of each run (while its task runs)."""
+        from airflow.models.dagrun import DagRun
+        from airflow.models.taskinstance import TaskInstance
+
+        if not run_pks:
+            return {}
+        rows = self._session.execute(
+            select(DagRun.id, func.max(TaskInstance.last_heartbeat_at))
+            .join(TaskInstance, and_(TaskInstance.dag_id == DagRun.dag_id, TaskInstance.run_id == DagRun.run_id))
+            .where(DagRun.id.in_(run_pks))
+            .group_by(DagRun.id)
+        )
+        return {pk: beat for pk, beat in rows if beat is not None}
+
+    def unfinished(self, plan_id: int) -> list[RunFacts]:
+        from airflow.models.dagrun import DagRun
+
+        from taskcenter.adapters.airflow.naming import dag_id_for
+
+        dag_id = dag_id_for(plan_id)
+        runs = self._session.scalars(select(DagRun).where(DagRun.dag_id == dag_id, DagRun.state.in_(("queued", "running"))))
+        return [_run_facts(run) for run in runs]
+
+    def fail(self, plan_id: int, run_id: str) -> None:
+        """End a run as failed now: running tasks are told to stop (their process is killed)."""
+        from airflow.api.common.mark_tasks import set_dag_run_state_to_failed
+        from airflow.models.dagbag import DBDagBag
+
+        from taskcenter.adapters.airflow.naming import dag_id_for
+
+        dag_id = dag_id_for(plan_id)
+        dag = DBDagBag().get_latest_version_of_dag(dag_id, session=self._session)
+        if dag is None:
+            raise ServiceUnavailableError(f"the DAG {dag_id} is not available in Airflow")
+        set_dag_run_state_to_failed(dag=dag, run_id=run_id, commit=True, session=self._session)
 
 
 def wait_until(predicate: Any, *, timeout: float, interval: float = 0.2) -> bool:

@@ -75,3 +75,14 @@ class PlanItemRow(Base):
     updated_by: Mapped[int | None] = mapped_column(Integer, nullable=True)
 
     plan: Mapped[PlanRow] = relationship(back_populates="items")
+
+
+class RunCancelRow(Base):
+    """A DAG run ended through cancel: Airflow records it as failed; the API shows CANCELLED."""
+
+    __tablename__ = "taskcenter_run_cancel"
+
+    dag_run_id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    plan_id: Mapped[int] = mapped_column(Integer, nullable=False, index=True)
+    cancelled_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False)
+    cancelled_by: Mapped[int | None] = mapped_column(Integer, nullable=True)

@@ -1,0 +1,196 @@
+"""Execution contexts (任务执行进度信息): a plan's DAG runs, read, listed and cancelled.
+
+A context is a DAG run of a plan DAG; its id is the run's integer id. Airflow has no cancelled
+state, so cancel ends the run as failed (stopping its task processes) and records the run as
+cancelled in taskcenter's own table; the API shows CANCELLED.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, replace
+from datetime import datetime, timezone
+from typing import Any, Protocol
+
+from taskcenter.domain.catalog import Entity, EntityCatalog
+from taskcenter.domain.errors import InvalidInputError, NotFoundError
+from taskcenter.domain.plans import EntityRef, Plan, PlanItem, PlanQuery, TriggerType
+from taskcenter.domain.runs import JobStatus, cost_seconds, job_status
+from taskcenter.domain.schedule import fired_item_ids
+from taskcenter.domain.users import UserInfo
+from taskcenter.services.plans import MAX_PAGE_SIZE, Caller
+
+class RunLike(Protocol):
+    id: int
+    plan_id: int | None
+    run_id: str
+    state: str | None
+    queued_at: datetime | None
+    start_date: datetime | None
+    end_date: datetime | None
+    run_after: datetime | None
+    run_type: str | None
+    conf: dict[str, Any] | None
+    created_at: datetime | None
+    triggering_user_name: str | None
+
+
+class PlanReader(Protocol):
+    def get(self, plan_id: int) -> Plan | None: ...
+    def get_by_entity(self, ref: EntityRef) -> Plan | None: ...
+    def matching_ids(self, query: PlanQuery) -> list[int]: ...
+    def list(self, query: PlanQuery, *, only_ids: Sequence[int] | None = None) -> Any: ...
+    def item(self, item_id: int) -> PlanItem | None: ...
+
+
+class Runs(Protocol):
+    def run(self, run_pk: int) -> RunLike | None: ...
+    def page(self, *, plan_ids: list[int], statuses: tuple[str, ...], cancelled: set[int], offset: int, limit: int) -> tuple[int, list[RunLike]]: ...
+    def heartbeats(self, run_pks: list[int]) -> dict[int, datetime]: ...
+    def unfinished(self, plan_id: int) -> list[RunLike]: ...
+    def fail(self, plan_id: int, run_id: str) -> None: ...
+
+
+class Cancels(Protocol):
+    def record(self, run_ids: Sequence[int], *, plan_id: int, user_id: int | None, now: datetime) -> None: ...
+    def cancelled(self, run_ids: Sequence[int] | None = None) -> set[int]: ...
+
+
+class Users(Protocol):
+    def get_many(self, user_ids: Sequence[int]) -> dict[int, UserInfo]: ...
+    def ids_by_login(self, logins: Sequence[str]) -> dict[str, int]: ...
+
+
+@dataclass(frozen=True, kw_only=True)
+class ContextView:
+    run: RunLike
+    plan: Plan
+    status: JobStatus
+    item: PlanItem | None
+    entity: Entity | None
+    entity_created_by_name: str | None
+    created_by: int | None
+    heartbeat: datetime | None
+    cost_time: int | None
+
+
+@dataclass(frozen=True, kw_only=True)
+class ContextListing:
+    total: int
+    views: tuple[ContextView, ...]
+
+
+class ContextService:
+    def __init__(
+        self,
+        *,
+        plans: PlanReader,
+        runs: Runs,
+        cancels: Cancels,
+        catalog: EntityCatalog,
+        users: Users,
+        commit: Callable[[], None],
+        clock: Callable[[], datetime] = lambda: datetime.now(timezone.utc),
+    ) -> None:
+        self._plans = plans
+        self._runs = runs
+        self._cancels = cancels
+        self._catalog = catalog
+        self._users = users
+        self._commit = commit
+        self._clock = clock
+
+    def get(self, context_id: int) -> ContextView:
+        run = self._runs.run(context_id)
+        plan = self._plans.get(run.plan_id or -1) if run is not None else None
+        if run is None or plan is None:
+            raise NotFoundError(f"contextId: no execution context with id {context_id}", field="contextId")
+        return self._views([run], {plan.id: plan})[0]
+
+    def list(self, query: PlanQuery) -> ContextListing:
+        if query.offset < 0:
+            raise InvalidInputError("offset: must be 0 or more", field="offset")
+        if not 1 <= query.limit <= MAX_PAGE_SIZE:
+            raise InvalidInputError(f"limit: must be between 1 and {MAX_PAGE_SIZE}", field="limit")
+        plan_ids = self._plans.matching_ids(PlanQuery(entity_group=query.entity_group, entity_key=query.entity_key, q=query.q, entity_created_by=query.entity_created_by))
+        cancelled = self._cancels.cancelled() if query.job_statuses else set()
+        total, runs = self._runs.page(
+            plan_ids=plan_ids, statuses=query.job_statuses, cancelled=cancelled, offset=query.offset, limit=query.limit
+        )
+        plans = {p.id: p for p in self._plans.list(PlanQuery(offset=0, limit=max(1, len(plan_ids))), only_ids=sorted({r.plan_id for r in runs if r.plan_id is not None})).plans} if runs else {}
+        return ContextListing(total=total, views=self._views(runs, plans))
+
+    def users(self, query: PlanQuery) -> list[UserInfo]:
+        listing = self.list(replace(query, offset=0, limit=MAX_PAGE_SIZE))
+        creators: list[int] = []
+        for view in listing.views:
+            creator = view.entity.created_by if view.entity else view.plan.entity_created_by
+            if creator is not None and creator not in creators:
+                creators.append(creator)
+        found = self._users.get_many(creators)
+        return [found[i] for i in creators if i in found]
+
+    def cancel_plan(self, plan_id: int, caller: Caller) -> int:
+        plan = self._plans.get(plan_id)
+        if plan is None:
+            raise NotFoundError(f"scheduleId: no plan with id {plan_id}", field="scheduleId")
+        return self._cancel(plan, caller)
+
+    def cancel_entity(self, ref: EntityRef, caller: Caller) -> int:
+        plan = self._plans.get_by_entity(ref)
+        if plan is None:
+            raise NotFoundError(f"no plan for {ref.entity_group} {ref.entity_key!r}", field="entityKey")
+        return self._cancel(plan, caller)
+
+    def _cancel(self, plan: Plan, caller: Caller) -> int:
+        """End every PENDING or RUNNING run of the plan as CANCELLED; the plan stays as it is."""
+        active = self._runs.unfinished(plan.id)
+        if not active:
+            return 0
+        self._cancels.record([r.id for r in active], plan_id=plan.id, user_id=caller.user_id, now=self._clock())
+        for run in active:
+            self._runs.fail(plan.id, run.run_id)
+        self._commit()
+        return len(active)
+
+    def _views(self, runs: Sequence[RunLike], plans: Mapping[int, Plan]) -> tuple[ContextView, ...]:
+        now = self._clock()
+        pks = [r.id for r in runs]
+        cancelled = self._cancels.cancelled(pks)
+        beats = self._runs.heartbeats(pks)
+        logins = self._users.ids_by_login([r.triggering_user_name for r in runs if r.triggering_user_name])
+        views = []
+        for run in runs:
+            plan = plans[run.plan_id or -1]
+            entity = self._catalog.get(plan.entity_group, plan.entity_key)
+            creator = entity.created_by if entity else plan.entity_created_by
+            name = entity.created_by_name if entity and entity.created_by_name else None
+            if name is None and creator is not None:
+                user = self._users.get_many([creator]).get(creator)
+                name = user.name if user else None
+            views.append(
+                ContextView(
+                    run=run,
+                    plan=plan,
+                    status=job_status(run.state, cancelled=run.id in cancelled),
+                    item=self._item(run, plan),
+                    entity=entity,
+                    entity_created_by_name=name,
+                    created_by=logins.get(run.triggering_user_name or "", plan.created_by),
+                    heartbeat=beats.get(run.id),
+                    cost_time=cost_seconds(run.start_date, run.end_date, now=now),
+                )
+            )
+        return tuple(views)
+
+    def _item(self, run: RunLike, plan: Plan) -> PlanItem | None:
+        """The trigger that started the run: the ONCE item, the cron item that fired, or the dependency."""
+        conf = (run.conf or {}).get("taskcenter") or {}
+        if isinstance(conf, dict) and isinstance(conf.get("plan_item_id"), int):
+            return self._plans.item(conf["plan_item_id"])
+        fired = fired_item_ids(run.run_id)
+        if fired:
+            return self._plans.item(fired[0])
+        if run.run_type and "asset" in run.run_type:
+            return next((i for i in plan.items if i.trigger_type is TriggerType.DEPENDENCY), None)
+        return None

@@ -1,0 +1,108 @@
+"""`/api/contexts` and cancel over HTTP on a running Airflow (spec 1.2.2, 1.2.3, 1.2.11 to 1.2.13)."""
+
+from __future__ import annotations
+
+import re
+import time
+from typing import Any
+
+import psutil
+
+from tests.integration.harness import RunningTaskCenter, ok
+from tests.integration.jobs import SLEEP, SUCCEED
+
+DATETIME = re.compile(r"^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}$")
+
+
+def make_plan(tc: RunningTaskCenter, group: str, key: str, params: dict[str, Any], *, job_class: str, items: list | None = None) -> dict[str, Any]:
+    body = {"entityGroup": group, "entityKey": key, "planItems": items or [], "execDetail": {"jobClass": job_class, "jobParams": params, "retryTimes": 0}}
+    return ok(tc.request("POST", "/api/schedules", json=body))["data"]
+
+
+def test_context_of_a_run_as_in_the_spec(tc: RunningTaskCenter) -> None:
+    plan = make_plan(tc, "NOTEBOOK", "1", {"notebook": 1}, job_class=SUCCEED)
+    ran = ok(tc.request("POST", "/api/schedules", json={"entityGroup": "NOTEBOOK", "entityKey": "1", "planItems": [{"triggerType": "ONCE"}], "sync": True}))["data"]
+    context_id = ran["contextId"]
+    once = ran["planItems"][0]
+
+    data = ok(tc.request("GET", f"/api/contexts/{context_id}"))["data"]
+    assert data["id"] == context_id and data["planId"] == plan["id"]
+    assert data["entityGroup"] == "NOTEBOOK" and data["entityKey"] == "1"
+    assert data["jobStatus"] == "SUCCESSFUL"
+    for key in ("createdAt", "scheduleAt", "scheduledAt", "startAt", "stopAt"):
+        assert DATETIME.match(data[key]), (key, data[key])
+    assert data["scheduleAt"] == data["scheduledAt"]
+    assert data["startAt"] <= data["stopAt"]
+    assert data["createdBy"] == 1
+    assert data["planItemId"] == once["id"] and data["planItem"]["triggerType"] == "ONCE" and data["planItem"]["id"] == once["id"]
+    assert data["jobLogId"] == context_id and data["jobResultId"] == context_id
+    assert data["execDetail"] == {"jobClass": SUCCEED, "jobParams": {"notebook": 1}, "retryTimes": 0}
+    assert data["title"] == "notebook1" and data["entityCreatedByName"]
+    assert isinstance(data["costTime"], int) and data["costTime"] >= 0
+    assert "heartbeatTime" in data
+
+    listing = ok(tc.request("GET", "/api/contexts", params={"entityKey": "1", "entityGroup": "NOTEBOOK"}))
+    assert listing["totalHits"] >= 1 and listing["offset"] == 0 and listing["data"][0]["id"] == context_id
+    assert ok(tc.request("GET", "/api/contexts", params={"entityGroup": "NOTEBOOK", "jobStatus": "SUCCESSFUL"}))["totalHits"] >= 1
+    assert ok(tc.request("GET", "/api/contexts", params={"entityGroup": "NOTEBOOK", "jobStatusList": "FAILED,CANCELLED"}))["totalHits"] == 0
+    users = ok(tc.request("GET", "/api/contexts/users", params={"entityGroup": "NOTEBOOK"}))["data"]
+    assert [u["loginName"] for u in users] == ["admin"] and "salt" not in users[0]
+    missing = tc.request("GET", "/api/contexts/999999")
+    assert missing.status_code == 404 and missing.json()["code"] != 0
+
+
+def test_cancel_ends_the_running_job_and_keeps_the_schedule(tc: RunningTaskCenter) -> None:
+    every30 = [{"triggerType": "CRON_JOB", "cronDesc": "*/30 * * * * ?", "cronType": "CRON", "timeZone": "UTC"}]
+    plan = make_plan(tc, "PIPELINE", "1", {"pipeline": 1, "seconds": 300}, job_class=SLEEP, items=every30)
+    dag_id = f"taskcenter_plan_{plan['id']}"
+
+    # Wait for a scheduled run whose task process is up.
+    deadline = time.monotonic() + 90
+    running, pid = None, None
+    while time.monotonic() < deadline and pid is None:
+        contexts = ok(tc.request("GET", "/api/contexts", params={"entityGroup": "PIPELINE", "entityKey": "1", "jobStatus": "RUNNING"}))["data"]
+        if contexts:
+            running = contexts[0]
+            runs = {r["dag_run_id"]: r for r in tc.dag_runs(dag_id)}
+            for run_id in runs:
+                ti = tc.request("GET", f"/api/v2/dags/{dag_id}/dagRuns/{run_id}/taskInstances/job")
+                if ti.status_code == 200 and ti.json().get("pid") and ti.json()["state"] == "running":
+                    pid = ti.json()["pid"]
+                    break
+        time.sleep(1)
+    assert running is not None and pid is not None, tc.component_logs()
+    assert running["planItem"]["cronDesc"] == "*/30 * * * * ?" and running["planItemId"] == plan["planItems"][0]["id"]
+    beat = ok(tc.request("GET", f"/api/contexts/{running['id']}"))["data"]["heartbeatTime"]
+    assert beat and DATETIME.match(beat), beat  # the running task's heartbeat
+
+    cancelled_at = time.monotonic()
+    ok(tc.request("PUT", f"/api/schedules/{plan['id']}/cancel", json={}))
+    while time.monotonic() - cancelled_at < 10:
+        status = ok(tc.request("GET", f"/api/contexts/{running['id']}"))["data"]["jobStatus"]
+        if status == "CANCELLED" and not psutil.pid_exists(pid):
+            break
+        time.sleep(0.5)
+    assert ok(tc.request("GET", f"/api/contexts/{running['id']}"))["data"]["jobStatus"] == "CANCELLED"
+    assert not psutil.pid_exists(pid), f"task process {pid} still alive 10 s after cancel"
+    after = ok(tc.request("GET", f"/api/schedules/{plan['id']}"))["data"]
+    assert after["enabled"] is True and after["nextStartAt"] and len(after["planItems"]) == 1
+
+    # The schedule goes on: a new scheduled run starts after the cancel.
+    deadline = time.monotonic() + 45
+    newer = []
+    while time.monotonic() < deadline and not newer:
+        newer = [c for c in ok(tc.request("GET", "/api/contexts", params={"entityGroup": "PIPELINE"}))["data"] if c["id"] > running["id"]]
+        time.sleep(1)
+    assert newer, "no scheduled run after the cancel"
+    ok(tc.request("POST", "/api/schedules/cancel", json={"entityGroup": "PIPELINE", "entityKey": "1"}))
+
+
+def test_cancel_with_nothing_running_changes_nothing(tc: RunningTaskCenter) -> None:
+    plan = make_plan(tc, "PIPELINE", "1", {"pipeline": 1}, job_class=SUCCEED)
+    before = ok(tc.request("GET", f"/api/schedules/{plan['id']}"))["data"]
+    body = ok(tc.request("PUT", f"/api/schedules/{plan['id']}/cancel", json={}))
+    assert set(body) >= {"code", "msg", "version"}
+    ok(tc.request("POST", "/api/schedules/cancel", json={"entityGroup": "PIPELINE", "entityKey": "1"}))
+    assert ok(tc.request("GET", f"/api/schedules/{plan['id']}"))["data"] == before
+    unknown = tc.request("POST", "/api/schedules/cancel", json={"entityGroup": "PIPELINE", "entityKey": "404"})
+    assert unknown.status_code == 404 and unknown.json()["code"] != 0
