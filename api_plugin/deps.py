@@ -12,7 +12,8 @@ from fastapi import Depends
 
 from api_plugin.security import CallerDep
 from taskcenter.adapters.airflow.dag_files import PlanDagFiles, configured_dag_files
-from taskcenter.adapters.airflow.gateway import AirflowGateway, RunQueries
+from taskcenter.adapters.airflow.gateway import AirflowGateway, RunQueries, wait_for_run_end
+from taskcenter.adapters.airflow.run_outputs import RunOutputs
 from taskcenter.adapters.airflow.plan_dags import AirflowPlanDags
 from taskcenter.adapters.catalog.file_catalog import DEMO_CATALOG, FileEntityCatalog
 from taskcenter.adapters.store.cancels import CancelRepository
@@ -76,7 +77,20 @@ def context_service(session: SessionDep) -> ContextService:
         catalog=_catalog(catalog_path()),
         users=FabUserDirectory(session),
         commit=session.commit,
+        outputs=_Outputs(session),
+        block_timeout=_block_timeout(),
     )
+
+
+def _block_timeout() -> float:
+    from airflow.configuration import conf
+
+    return conf.getfloat("taskcenter", "logs_block_timeout", fallback=600.0)
+
+
+class _Outputs(RunOutputs):
+    def wait_for_end(self, run_pk: int, *, timeout: float):  # type: ignore[no-untyped-def]
+        return wait_for_run_end(run_pk, timeout=timeout)
 
 
 class _ContextRuns(RunQueries):

@@ -59,6 +59,20 @@ def context_users(
     return success([user_to_wire(u) for u in service.users(query)])
 
 
+@router.get("/{context_id}/logs")
+def context_logs(context_id: int, service: ContextServiceDep, block: bool = Query(True)) -> dict[str, Any]:
+    """1.2.14: logs per subKey; block=true waits (bounded by [taskcenter] logs_block_timeout) for the end."""
+    output = service.logs(context_id, block=block)
+    return success([{"subKey": p.sub_key, "logs": list(p.logs)} for p in output.parts], done=output.done)
+
+
+@router.get("/{context_id}/results")
+def context_results(context_id: int, service: ContextServiceDep, block: bool = Query(True)) -> dict[str, Any]:
+    """1.2.15: results per subKey as {"schema": [...], "data": [[...]]}."""
+    output = service.results(context_id, block=block)
+    return success([{"subKey": p.sub_key, "result": p.result} for p in output.parts], done=output.done)
+
+
 @router.get("/{context_id}")
 def get_context(context_id: int, service: ContextServiceDep) -> dict[str, Any]:
     return success(context_to_wire(service.get(context_id)))

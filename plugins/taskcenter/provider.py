@@ -50,6 +50,10 @@ def get_provider_info() -> dict[str, Any]:
                         "Seconds a run-now request with `sync: true` waits for the run to end.",
                         "3600",
                     ),
+                    "logs_block_timeout": _option(
+                        "Seconds `GET /api/contexts/{id}/logs|results?block=true` waits for the run to end.",
+                        "600",
+                    ),
                     "job_runners": _option(
                         "Extra job runners, JSON {jobClass: 'module:callable'} (see docs/configuration.md).",
                         "",

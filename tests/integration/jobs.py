@@ -31,3 +31,4 @@ def sleep(*, context: Any, job_params: dict[str, Any], entity_group: str, entity
     seconds = float(job_params.get("seconds", 60))
     log.info("sleeping %s s in pid %s", seconds, os.getpid())
     time.sleep(seconds)
+    log.info("slept %s s", seconds)

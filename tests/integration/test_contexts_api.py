@@ -106,3 +106,38 @@ def test_cancel_with_nothing_running_changes_nothing(tc: RunningTaskCenter) -> N
     assert ok(tc.request("GET", f"/api/schedules/{plan['id']}"))["data"] == before
     unknown = tc.request("POST", "/api/schedules/cancel", json={"entityGroup": "PIPELINE", "entityKey": "404"})
     assert unknown.status_code == 404 and unknown.json()["code"] != 0
+
+
+def test_logs_and_results(tc: RunningTaskCenter) -> None:
+    make_plan(tc, "NOTEBOOK", "1", {"notebook": 1, "seconds": 6}, job_class=SLEEP)
+    started = ok(tc.request("POST", "/api/schedules", json={"entityGroup": "NOTEBOOK", "entityKey": "1", "planItems": [{"triggerType": "ONCE"}]}))["data"]
+    context_id = started["contextId"]
+
+    # block=false while the job runs: done false, the logs so far.
+    deadline = time.monotonic() + 30
+    partial: dict[str, Any] = {}
+    while time.monotonic() < deadline:
+        partial = ok(tc.request("GET", f"/api/contexts/{context_id}/logs", params={"block": "false"}))
+        if partial["data"] and any("sleeping" in line for line in partial["data"][0]["logs"]):
+            break
+        time.sleep(0.5)
+    assert partial["done"] is False and partial["data"][0]["subKey"] == "1", partial
+    growing = len(partial["data"][0]["logs"])
+
+    # block=true: answers once the run ended, with the complete logs.
+    full = ok(tc.request("GET", f"/api/contexts/{context_id}/logs"))
+    assert full["done"] is True
+    lines = full["data"][0]["logs"]
+    assert len(lines) > growing and any("sleeping 6.0 s" in line for line in lines) and "slept 6.0 s" in lines[-1]
+    assert not any("::group::" in line or "/logs/dag_id=" in line for line in lines)
+    assert ok(tc.request("GET", f"/api/contexts/{context_id}"))["data"]["jobStatus"] == "SUCCESSFUL"
+
+    # A job that produces a table gives it back with its schema.
+    make_plan(tc, "NOTEBOOK", "1", {"notebook": 1}, job_class=SUCCEED)
+    ran = ok(tc.request("POST", "/api/schedules", json={"entityGroup": "NOTEBOOK", "entityKey": "1", "planItems": [{"triggerType": "ONCE"}], "sync": True}))["data"]
+    results = ok(tc.request("GET", f"/api/contexts/{ran['contextId']}/results"))
+    assert results["done"] is True
+    (part,) = results["data"]
+    assert part["subKey"] == "1"
+    assert part["result"]["schema"] == [{"name": "entity", "title": "entity", "type": "string"}, {"name": "ok", "title": "ok", "type": "bool"}]
+    assert part["result"]["data"] == [["NOTEBOOK 1", True]]

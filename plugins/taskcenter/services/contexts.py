@@ -15,6 +15,7 @@ from typing import Any, Protocol
 from taskcenter.domain.catalog import Entity, EntityCatalog
 from taskcenter.domain.errors import InvalidInputError, NotFoundError
 from taskcenter.domain.plans import EntityRef, Plan, PlanItem, PlanQuery, TriggerType
+from taskcenter.domain.results import as_table
 from taskcenter.domain.runs import JobStatus, cost_seconds, job_status
 from taskcenter.domain.schedule import fired_item_ids
 from taskcenter.domain.users import UserInfo
@@ -51,6 +52,12 @@ class Runs(Protocol):
     def fail(self, plan_id: int, run_id: str) -> None: ...
 
 
+class Outputs(Protocol):
+    def log_lines(self, run: RunLike) -> list[str]: ...
+    def result(self, run: RunLike) -> Any: ...
+    def wait_for_end(self, run_pk: int, *, timeout: float) -> RunLike | None: ...
+
+
 class Cancels(Protocol):
     def record(self, run_ids: Sequence[int], *, plan_id: int, user_id: int | None, now: datetime) -> None: ...
     def cancelled(self, run_ids: Sequence[int] | None = None) -> set[int]: ...
@@ -75,6 +82,21 @@ class ContextView:
 
 
 @dataclass(frozen=True, kw_only=True)
+class SubKeyOutput:
+    """What one sub-step (`subKey`) of a run produced: its log lines or its result table."""
+
+    sub_key: str
+    logs: tuple[str, ...] = ()
+    result: dict[str, Any] | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class RunOutput:
+    parts: tuple[SubKeyOutput, ...]
+    done: bool
+
+
+@dataclass(frozen=True, kw_only=True)
 class ContextListing:
     total: int
     views: tuple[ContextView, ...]
@@ -90,8 +112,12 @@ class ContextService:
         catalog: EntityCatalog,
         users: Users,
         commit: Callable[[], None],
+        outputs: Outputs | None = None,
+        block_timeout: float = 600.0,
         clock: Callable[[], datetime] = lambda: datetime.now(timezone.utc),
     ) -> None:
+        self._outputs = outputs
+        self._block_timeout = block_timeout
         self._plans = plans
         self._runs = runs
         self._cancels = cancels
@@ -106,6 +132,31 @@ class ContextService:
         if run is None or plan is None:
             raise NotFoundError(f"contextId: no execution context with id {context_id}", field="contextId")
         return self._views([run], {plan.id: plan})[0]
+
+    def logs(self, context_id: int, *, block: bool) -> RunOutput:
+        """Logs per subKey, every try in order; `block` waits (bounded) until the run ended."""
+        run, plan, done = self._settled(context_id, block=block)
+        assert self._outputs is not None
+        lines = tuple(self._outputs.log_lines(run))
+        return RunOutput(parts=(SubKeyOutput(sub_key=plan.entity_key, logs=lines),) if lines else (), done=done)
+
+    def results(self, context_id: int, *, block: bool) -> RunOutput:
+        run, plan, done = self._settled(context_id, block=block)
+        assert self._outputs is not None
+        table = as_table(self._outputs.result(run))
+        return RunOutput(parts=(SubKeyOutput(sub_key=plan.entity_key, result=table),) if table else (), done=done)
+
+    def _settled(self, context_id: int, *, block: bool) -> tuple[RunLike, Plan, bool]:
+        view = self.get(context_id)
+        run = view.run
+        done = run.state in ("success", "failed")
+        if block and not done:
+            assert self._outputs is not None
+            self._commit()  # end this session's snapshot; the wait reads what the scheduler commits
+            ended = self._outputs.wait_for_end(run.id, timeout=self._block_timeout)
+            if ended is not None:
+                run, done = ended, True
+        return run, view.plan, done
 
     def list(self, query: PlanQuery) -> ContextListing:
         if query.offset < 0:

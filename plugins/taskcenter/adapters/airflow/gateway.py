@@ -242,3 +242,21 @@ def wait_until(predicate: Any, *, timeout: float, interval: float = 0.2) -> bool
         if time.monotonic() >= deadline:
             return False
         time.sleep(interval)
+
+
+def wait_for_run_end(run_pk: int, *, timeout: float) -> RunFacts | None:
+    """Wait (with short sessions of its own, to see what the scheduler commits) until a run ended."""
+    from airflow.utils.session import create_session
+
+    ended: list[RunFacts] = []
+
+    def finished() -> bool:
+        with create_session() as session:
+            run = AirflowGateway(session).run(run_pk)
+        if run is not None and run.state in ("success", "failed"):
+            ended.append(run)
+            return True
+        return run is None
+
+    wait_until(finished, timeout=timeout, interval=0.5)
+    return ended[0] if ended else None

@@ -14,13 +14,10 @@ from sqlalchemy.orm import Session
 
 from taskcenter.adapters.airflow.dag_files import PlanDagFiles
 from taskcenter.adapters.airflow.dag_spec import plan_spec
-from taskcenter.adapters.airflow.gateway import AirflowGateway, DagFacts, RunFacts, wait_until
+from taskcenter.adapters.airflow.gateway import AirflowGateway, DagFacts, RunFacts, wait_for_run_end, wait_until
 from taskcenter.adapters.airflow.naming import dag_id_for
 from taskcenter.domain.errors import ServiceUnavailableError
 from taskcenter.domain.plans import Plan
-
-FINISHED_STATES = frozenset({"success", "failed"})
-
 
 class AirflowPlanDags:
     def __init__(self, session: Session, files: PlanDagFiles) -> None:
@@ -66,20 +63,7 @@ class AirflowPlanDags:
         return self._gateway.trigger(dag_id, conf={"taskcenter": {"plan_id": plan.id, "plan_item_id": item_id}}, user_name=user_name)
 
     def wait_for_end(self, run_pk: int, *, timeout: float) -> RunFacts | None:
-        from airflow.utils.session import create_session
-
-        result: list[RunFacts] = []
-
-        def ended() -> bool:
-            with create_session() as session:
-                run = AirflowGateway(session).run(run_pk)
-            if run is not None and run.state in FINISHED_STATES:
-                result.append(run)
-                return True
-            return False
-
-        wait_until(ended, timeout=timeout, interval=0.5)
-        return result[0] if result else None
+        return wait_for_run_end(run_pk, timeout=timeout)
 
     def run(self, run_pk: int) -> RunFacts | None:
         return self._gateway.run(run_pk)
