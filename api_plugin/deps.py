@@ -58,6 +58,7 @@ def plan_service(session: SessionDep) -> PlanService:
         users=FabUserDirectory(session),
         commit=session.commit,
         settings=_settings(),
+        cancels=CancelRepository(session),
     )
 
 

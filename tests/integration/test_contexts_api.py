@@ -141,3 +141,19 @@ def test_logs_and_results(tc: RunningTaskCenter) -> None:
     assert part["subKey"] == "1"
     assert part["result"]["schema"] == [{"name": "entity", "title": "entity", "type": "string"}, {"name": "ok", "title": "ok", "type": "bool"}]
     assert part["result"]["data"] == [["NOTEBOOK 1", True]]
+
+
+def test_a_cancelled_run_now_is_the_plans_latest_status(tc: RunningTaskCenter) -> None:
+    plan = make_plan(tc, "DB_BATCH_SYNC", "1", {"syncProj": 1, "seconds": 300}, job_class=SLEEP)
+    started = ok(tc.request("POST", "/api/schedules", json={"entityGroup": "DB_BATCH_SYNC", "entityKey": "1", "planItems": [{"triggerType": "ONCE"}]}))["data"]
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        if ok(tc.request("GET", f"/api/contexts/{started['contextId']}"))["data"]["jobStatus"] == "RUNNING":
+            break
+        time.sleep(0.5)
+    ok(tc.request("POST", "/api/schedules/cancel", json={"entityGroup": "DB_BATCH_SYNC", "entityKey": "1"}))
+    assert ok(tc.request("GET", f"/api/contexts/{started['contextId']}"))["data"]["jobStatus"] == "CANCELLED"
+    assert ok(tc.request("GET", f"/api/schedules/{plan['id']}"))["data"]["jobStatus"] == "CANCELLED"
+    listed = ok(tc.request("GET", "/api/schedules", params={"jobStatusList": "CANCELLED"}))
+    assert [p["id"] for p in listed["data"]] == [plan["id"]]
+    assert ok(tc.request("GET", "/api/contexts", params={"jobStatus": "CANCELLED"}))["data"][0]["id"] == started["contextId"]

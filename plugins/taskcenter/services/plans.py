@@ -60,6 +60,10 @@ class PlanDags(Protocol):
     def wait_for_end(self, run_pk: int, *, timeout: float) -> RunLike | None: ...
 
 
+class CancelRecords(Protocol):
+    def cancelled(self, run_ids: Sequence[int] | None = None) -> set[int]: ...
+
+
 class UserDirectory(Protocol):
     def get_many(self, user_ids: Sequence[int]) -> dict[int, UserInfo]: ...
 
@@ -130,8 +134,10 @@ class PlanService:
         users: UserDirectory,
         commit: Callable[[], None],
         settings: PlanSettings | None = None,
+        cancels: CancelRecords | None = None,
         clock: Callable[[], datetime] = _utcnow,
     ) -> None:
+        self._cancels = cancels
         self._store = store
         self._catalog = catalog
         self._dags = dags
@@ -383,9 +389,18 @@ class PlanService:
             path = " -> ".join(f"{r.entity_group} {r.entity_key}" for r in cycle)
             raise InvalidInputError(f"planItems: dependency cycle {path}", field="planItems")
 
+    def _cancelled(self, runs: Mapping[int, RunLike]) -> set[int]:
+        if self._cancels is None or not runs:
+            return set()
+        return self._cancels.cancelled([run.id for run in runs.values()])
+
     def _statuses(self, plan_ids: Sequence[int]) -> dict[int, str]:
         runs = self._dags.latest_runs(plan_ids)
-        return {i: (job_status(runs[i].state).value if i in runs else JobStatus.NONE.value) for i in plan_ids}
+        cancelled = self._cancelled(runs)
+        return {
+            i: (job_status(runs[i].state, cancelled=runs[i].id in cancelled).value if i in runs else JobStatus.NONE.value)
+            for i in plan_ids
+        }
 
     def _view(self, plan: Plan) -> PlanView:
         return self._views((plan,))[0]
@@ -393,6 +408,7 @@ class PlanService:
     def _views(self, plans: Sequence[Plan]) -> tuple[PlanView, ...]:
         now = self._clock()
         runs = self._dags.latest_runs([p.id for p in plans])
+        cancelled = self._cancelled(runs)
         entities = {p.id: self._catalog.get(p.entity_group, p.entity_key) for p in plans}
         creator_ids = [e.created_by for e in entities.values() if e is not None and e.created_by is not None and not e.created_by_name]
         users = self._users.get_many(creator_ids) if creator_ids else {}
@@ -406,7 +422,7 @@ class PlanService:
             summary = (
                 RunSummary(
                     id=run.id,
-                    status=job_status(run.state),
+                    status=job_status(run.state, cancelled=run.id in cancelled),
                     start_at=run.start_date,
                     stop_at=run.end_date,
                     cost_time=cost_seconds(run.start_date, run.end_date, now=now),
