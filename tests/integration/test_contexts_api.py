@@ -73,7 +73,13 @@ def test_cancel_ends_the_running_job_and_keeps_the_schedule(tc: RunningTaskCente
     assert running is not None and pid is not None, tc.component_logs()
     assert running["planItem"]["cronDesc"] == "*/30 * * * * ?" and running["planItemId"] == plan["planItems"][0]["id"]
     beat = ok(tc.request("GET", f"/api/contexts/{running['id']}"))["data"]["heartbeatTime"]
-    assert beat and DATETIME.match(beat), beat  # the running task's heartbeat
+    assert beat and DATETIME.match(beat), beat  # the running task's heartbeat ...
+    deadline = time.monotonic() + 15
+    moved = beat
+    while time.monotonic() < deadline and moved == beat:
+        time.sleep(1)
+        moved = ok(tc.request("GET", f"/api/contexts/{running['id']}"))["data"]["heartbeatTime"]
+    assert moved > beat, "heartbeatTime did not move while the task ran"  # ... moves while it runs
 
     cancelled_at = time.monotonic()
     ok(tc.request("PUT", f"/api/schedules/{plan['id']}/cancel", json={}))
