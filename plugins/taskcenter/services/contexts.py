@@ -13,13 +13,13 @@ from datetime import datetime, timezone
 from typing import Any, Protocol
 
 from taskcenter.domain.catalog import Entity, EntityCatalog
-from taskcenter.domain.errors import InvalidInputError, NotFoundError
+from taskcenter.domain.errors import NotFoundError
 from taskcenter.domain.plans import EntityRef, Plan, PlanItem, PlanQuery, TriggerType
 from taskcenter.domain.results import as_table
 from taskcenter.domain.runs import JobStatus, cost_seconds, job_status
 from taskcenter.domain.schedule import fired_item_ids
 from taskcenter.domain.users import UserInfo
-from taskcenter.services.plans import MAX_PAGE_SIZE, Caller
+from taskcenter.services.plans import MAX_PAGE_SIZE, Caller, check_page
 
 class RunLike(Protocol):
     id: int
@@ -159,10 +159,7 @@ class ContextService:
         return run, view.plan, done
 
     def list(self, query: PlanQuery) -> ContextListing:
-        if query.offset < 0:
-            raise InvalidInputError("offset: must be 0 or more", field="offset")
-        if not 1 <= query.limit <= MAX_PAGE_SIZE:
-            raise InvalidInputError(f"limit: must be between 1 and {MAX_PAGE_SIZE}", field="limit")
+        check_page(query)
         plan_ids = self._plans.matching_ids(PlanQuery(entity_group=query.entity_group, entity_key=query.entity_key, q=query.q, entity_created_by=query.entity_created_by))
         cancelled = self._cancels.cancelled() if query.job_statuses else set()
         total, runs = self._runs.page(

@@ -115,6 +115,14 @@ def _utcnow() -> datetime:
     return datetime.now(timezone.utc)
 
 
+def check_page(query: PlanQuery) -> None:
+    """`offset` >= 0 and `limit` within 1..MAX_PAGE_SIZE, for every listing."""
+    if query.offset < 0:
+        raise InvalidInputError("offset: must be 0 or more", field="offset")
+    if not 1 <= query.limit <= MAX_PAGE_SIZE:
+        raise InvalidInputError(f"limit: must be between 1 and {MAX_PAGE_SIZE}", field="limit")
+
+
 def next_fire(plan: Plan, *, now: datetime) -> datetime | None:
     """The plan's next cron fire time (what its timetable schedules), or None."""
     if not plan.enabled or not plan.cron_items:
@@ -152,10 +160,7 @@ class PlanService:
         return self._view(self._existing(plan_id))
 
     def list_plans(self, query: PlanQuery) -> PlanListing:
-        if query.offset < 0:
-            raise InvalidInputError("offset: must be 0 or more", field="offset")
-        if not 1 <= query.limit <= MAX_PAGE_SIZE:
-            raise InvalidInputError(f"limit: must be between 1 and {MAX_PAGE_SIZE}", field="limit")
+        check_page(query)
         ids = self._store.matching_ids(query)
         if query.job_statuses:
             statuses = self._statuses(ids)
