@@ -46,7 +46,9 @@ class PlanReader(Protocol):
 
 class Runs(Protocol):
     def run(self, run_pk: int) -> RunLike | None: ...
-    def page(self, *, plan_ids: list[int], statuses: tuple[str, ...], cancelled: set[int], offset: int, limit: int) -> tuple[int, list[RunLike]]: ...
+    def page(
+        self, *, plan_ids: list[int], statuses: tuple[str, ...], cancelled: set[tuple[int, str]], offset: int, limit: int
+    ) -> tuple[int, list[RunLike]]: ...
     def heartbeats(self, run_pks: list[int]) -> dict[int, datetime]: ...
     def unfinished(self, plan_id: int) -> list[RunLike]: ...
     def fail(self, plan_id: int, run_id: str) -> None: ...
@@ -59,8 +61,9 @@ class Outputs(Protocol):
 
 
 class Cancels(Protocol):
-    def record(self, run_ids: Sequence[int], *, plan_id: int, user_id: int | None, now: datetime) -> None: ...
-    def cancelled(self, run_ids: Sequence[int] | None = None) -> set[int]: ...
+    def record(self, runs: Sequence[tuple[int, str]], *, plan_id: int, user_id: int | None, now: datetime) -> None: ...
+    def cancelled(self, runs: Sequence[tuple[int, str]] | None = None) -> set[int]: ...
+    def cancelled_runs(self) -> set[tuple[int, str]]: ...
 
 
 class Users(Protocol):
@@ -161,7 +164,7 @@ class ContextService:
     def list(self, query: PlanQuery) -> ContextListing:
         check_page(query)
         plan_ids = self._plans.matching_ids(PlanQuery(entity_group=query.entity_group, entity_key=query.entity_key, q=query.q, entity_created_by=query.entity_created_by))
-        cancelled = self._cancels.cancelled() if query.job_statuses else set()
+        cancelled = self._cancels.cancelled_runs() if query.job_statuses else set()
         total, runs = self._runs.page(
             plan_ids=plan_ids, statuses=query.job_statuses, cancelled=cancelled, offset=query.offset, limit=query.limit
         )
@@ -195,7 +198,7 @@ class ContextService:
         active = self._runs.unfinished(plan.id)
         if not active:
             return 0
-        self._cancels.record([r.id for r in active], plan_id=plan.id, user_id=caller.user_id, now=self._clock())
+        self._cancels.record([(r.id, r.run_id) for r in active], plan_id=plan.id, user_id=caller.user_id, now=self._clock())
         for run in active:
             self._runs.fail(plan.id, run.run_id)
         self._commit()
@@ -204,7 +207,7 @@ class ContextService:
     def _views(self, runs: Sequence[RunLike], plans: Mapping[int, Plan]) -> tuple[ContextView, ...]:
         now = self._clock()
         pks = [r.id for r in runs]
-        cancelled = self._cancels.cancelled(pks)
+        cancelled = self._cancels.cancelled([(r.id, r.run_id) for r in runs])
         beats = self._runs.heartbeats(pks)
         logins = self._users.ids_by_login([r.triggering_user_name for r in runs if r.triggering_user_name])
         views = []

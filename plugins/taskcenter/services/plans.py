@@ -46,6 +46,7 @@ class PlanStore(Protocol):
 
 class RunLike(Protocol):
     id: int
+    run_id: str
     state: str | None
     start_date: datetime | None
     end_date: datetime | None
@@ -61,7 +62,8 @@ class PlanDags(Protocol):
 
 
 class CancelRecords(Protocol):
-    def cancelled(self, run_ids: Sequence[int] | None = None) -> set[int]: ...
+    def cancelled(self, runs: Sequence[tuple[int, str]] | None = None) -> set[int]: ...
+    def forget_plan(self, plan_id: int) -> None: ...
 
 
 class UserDirectory(Protocol):
@@ -277,6 +279,8 @@ class PlanService:
             )
         self._store.delete(plan.id)
         self._dags.unpublish(plan.id)
+        if self._cancels is not None:
+            self._cancels.forget_plan(plan.id)
         for ref in plan.upstreams:
             upstream = self._store.get_by_entity(ref)
             if upstream is not None:
@@ -397,7 +401,7 @@ class PlanService:
     def _cancelled(self, runs: Mapping[int, RunLike]) -> set[int]:
         if self._cancels is None or not runs:
             return set()
-        return self._cancels.cancelled([run.id for run in runs.values()])
+        return self._cancels.cancelled([(run.id, run.run_id) for run in runs.values()])
 
     def _statuses(self, plan_ids: Sequence[int]) -> dict[int, str]:
         runs = self._dags.latest_runs(plan_ids)

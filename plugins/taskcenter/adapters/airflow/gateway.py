@@ -166,12 +166,12 @@ class RunQueries:
         *,
         plan_ids: list[int],
         statuses: tuple[str, ...],
-        cancelled: set[int],
+        cancelled: set[tuple[int, str]],
         offset: int,
         limit: int,
     ) -> tuple[int, list[RunFacts]]:
         """Runs of these DAGs, newest first, filtered by API job status (CANCELLED from `cancelled`)."""
-        from sqlalchemy import false, or_
+        from sqlalchemy import false, not_, or_, tuple_
 
         from airflow.models.dagrun import DagRun
 
@@ -181,13 +181,13 @@ class RunQueries:
             return 0, []
         conditions: list[Any] = [DagRun.dag_id.in_([dag_id_for(i) for i in plan_ids])]
         if statuses:
-            ended_not_cancelled = DagRun.id.not_in(cancelled) if cancelled else DagRun.id.is_not(None)
+            is_cancelled = tuple_(DagRun.id, DagRun.run_id).in_(sorted(cancelled)) if cancelled else false()
             by_status = {
                 "PENDING": DagRun.state == "queued",
                 "RUNNING": DagRun.state == "running",
-                "SUCCESSFUL": and_(DagRun.state == "success", ended_not_cancelled),
-                "FAILED": and_(DagRun.state == "failed", ended_not_cancelled),
-                "CANCELLED": DagRun.id.in_(cancelled) if cancelled else false(),
+                "SUCCESSFUL": and_(DagRun.state == "success", not_(is_cancelled)),
+                "FAILED": and_(DagRun.state == "failed", not_(is_cancelled)),
+                "CANCELLED": is_cancelled,
                 "NONE": false(),
             }
             conditions.append(or_(*(by_status[s] for s in statuses)))

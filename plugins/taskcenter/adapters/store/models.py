@@ -83,6 +83,8 @@ class RunCancelRow(Base):
     __tablename__ = "taskcenter_run_cancel"
 
     dag_run_id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    # The run's Airflow run id too: SQLite may hand a deleted run's integer id to a new run.
+    run_id: Mapped[str] = mapped_column(String(250), nullable=False)
     plan_id: Mapped[int] = mapped_column(Integer, nullable=False, index=True)
     cancelled_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False)
     cancelled_by: Mapped[int | None] = mapped_column(Integer, nullable=True)

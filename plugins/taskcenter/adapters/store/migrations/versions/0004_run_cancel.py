@@ -20,6 +20,7 @@ def upgrade() -> None:
     op.create_table(
         "taskcenter_run_cancel",
         sa.Column("dag_run_id", sa.Integer(), nullable=False, autoincrement=False),
+        sa.Column("run_id", sa.String(250), nullable=False),
         sa.Column("plan_id", sa.Integer(), nullable=False),
         sa.Column("cancelled_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("cancelled_by", sa.Integer(), nullable=True),
