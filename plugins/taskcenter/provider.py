@@ -54,6 +54,10 @@ def get_provider_info() -> dict[str, Any]:
                         "Seconds `GET /api/contexts/{id}/logs|results?block=true` waits for the run to end.",
                         "600",
                     ),
+                    "retry_delay_seconds": _option(
+                        "Seconds between the tries of a failed job (`retryTimes` is the number of retries).",
+                        "30",
+                    ),
                     "job_runners": _option(
                         "Extra job runners, JSON {jobClass: 'module:callable'} (see docs/configuration.md).",
                         "",

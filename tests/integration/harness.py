@@ -142,7 +142,13 @@ def start_taskcenter(*, backend: str, home: Path, db_url: str | None) -> Running
         examples_dir=REPO / "dags",
         worker_log_port=free_port(),
         trigger_log_port=free_port(),
-        extra={"taskcenter": {"job_runners": json.dumps(test_jobs.RUNNERS), "job_classes": json.dumps(test_jobs.JOB_CLASSES)}},
+        extra={
+            "taskcenter": {
+                "job_runners": json.dumps(test_jobs.RUNNERS),
+                "job_classes": json.dumps(test_jobs.JOB_CLASSES),
+                "retry_delay_seconds": "1",
+            }
+        },
     )
     # Task processes import the test job runners from this repository.
     os.environ["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO), os.environ.get("PYTHONPATH", "")]))

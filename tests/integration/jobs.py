@@ -11,8 +11,14 @@ from typing import Any
 SUCCEED = "com.example.taskcenter.SucceedJob"
 FAIL = "com.example.taskcenter.FailJob"
 SLEEP = "com.example.taskcenter.SleepJob"
-RUNNERS = {SUCCEED: "tests.integration.jobs:succeed", FAIL: "tests.integration.jobs:fail", SLEEP: "tests.integration.jobs:sleep"}
-JOB_CLASSES = {SUCCEED: "*", FAIL: "*", SLEEP: "*"}
+FLAKY = "com.example.taskcenter.FlakyJob"
+RUNNERS = {
+    SUCCEED: "tests.integration.jobs:succeed",
+    FAIL: "tests.integration.jobs:fail",
+    SLEEP: "tests.integration.jobs:sleep",
+    FLAKY: "tests.integration.jobs:flaky",
+}
+JOB_CLASSES = {SUCCEED: "*", FAIL: "*", SLEEP: "*", FLAKY: "*"}
 
 
 def succeed(*, context: Any, job_params: dict[str, Any], entity_group: str, entity_key: str, log: Any) -> dict[str, Any]:
@@ -32,3 +38,12 @@ def sleep(*, context: Any, job_params: dict[str, Any], entity_group: str, entity
     log.info("sleeping %s s in pid %s", seconds, os.getpid())
     time.sleep(seconds)
     log.info("slept %s s", seconds)
+
+
+def flaky(*, context: Any, job_params: dict[str, Any], entity_group: str, entity_key: str, log: Any) -> dict[str, Any]:
+    """Fails its first `failures` tries (default 2), then succeeds."""
+    attempt = context["ti"].try_number
+    if attempt <= int(job_params.get("failures", 2)):
+        raise RuntimeError(f"try {attempt}: failing on purpose")
+    log.info("try %s: succeeding", attempt)
+    return {"tries": attempt}

@@ -163,3 +163,24 @@ def test_a_cancelled_run_now_is_the_plans_latest_status(tc: RunningTaskCenter) -
     listed = ok(tc.request("GET", "/api/schedules", params={"jobStatusList": "CANCELLED"}))
     assert [p["id"] for p in listed["data"]] == [plan["id"]]
     assert ok(tc.request("GET", "/api/contexts", params={"jobStatus": "CANCELLED"}))["data"][0]["id"] == started["contextId"]
+
+
+def test_a_failure_is_in_the_logs_and_retry_times_are_tries(tc: RunningTaskCenter) -> None:
+    from tests.integration.jobs import FAIL, FLAKY
+
+    make_plan(tc, "PIPELINE", "1", {"pipeline": 1}, job_class=FAIL)
+    failed = ok(tc.request("POST", "/api/schedules", json={"entityGroup": "PIPELINE", "entityKey": "1", "planItems": [{"triggerType": "ONCE"}], "sync": True}))["data"]
+    assert ok(tc.request("GET", f"/api/contexts/{failed['contextId']}"))["data"]["jobStatus"] == "FAILED"
+    logs = ok(tc.request("GET", f"/api/contexts/{failed['contextId']}/logs"))["data"][0]["logs"]
+    assert any("PIPELINE 1: failing on purpose" in line for line in logs), logs
+
+    body = {"entityGroup": "PIPELINE", "entityKey": "1", "planItems": [{"triggerType": "ONCE"}], "sync": True,
+            "execDetail": {"jobClass": FLAKY, "jobParams": {"pipeline": 1, "failures": 2}, "retryTimes": 2}}
+    flaky = ok(tc.request("POST", "/api/schedules", json=body))["data"]
+    context = ok(tc.request("GET", f"/api/contexts/{flaky['contextId']}"))["data"]
+    lines = ok(tc.request("GET", f"/api/contexts/{flaky['contextId']}/logs"))["data"][0]["logs"]
+    assert context["jobStatus"] == "SUCCESSFUL", lines
+    assert [line for line in lines if line.startswith("*** try")] == ["*** try 1 ***", "*** try 2 ***", "*** try 3 ***"]
+    assert any("try 1: failing on purpose" in line for line in lines) and any("try 3: succeeding" in line for line in lines)
+    result = ok(tc.request("GET", f"/api/contexts/{flaky['contextId']}/results"))["data"][0]["result"]
+    assert result["data"] == [[3]]

@@ -115,6 +115,10 @@ def _build_config(settings: HomeSettings, kept: dict[tuple[str, str], str]) -> c
             "load_examples": "False",
             "parallelism": "8",
             "execution_api_server_url": f"{settings.base_url}/execution/",
+            # A changed plan must be serialized (and seen by the api-server's DAG cache) at once, or a
+            # run started right after the change would use the previous definition. Unchanged DAGs
+            # are still not rewritten (same hash).
+            "min_serialized_dag_update_interval": "0",
         },
         "database": {"sql_alchemy_conn": settings.sql_alchemy_conn},
         "api": {

@@ -12,7 +12,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from typing import Any
 
 from taskcenter.adapters.airflow.naming import asset_uri_for, finished_asset_uri_for
@@ -52,6 +52,12 @@ def _schedule(spec: dict[str, Any]) -> Any:
     return timetable if timetable is not None else assets
 
 
+def _retry_delay() -> timedelta:
+    from airflow.configuration import conf
+
+    return timedelta(seconds=conf.getfloat("taskcenter", "retry_delay_seconds", fallback=30.0))
+
+
 def build_plan_dag(spec: dict[str, Any]) -> Any:
     from airflow.sdk import DAG
 
@@ -80,6 +86,7 @@ def build_plan_dag(spec: dict[str, Any]) -> Any:
             entity_group=spec["entity_group"],
             entity_key=spec["entity_key"],
             retries=job["retry_times"],
+            retry_delay=_retry_delay(),
             outlets=[plan_asset(ref)],
         )
         if spec.get("emit_finished"):

@@ -99,6 +99,16 @@ class AirflowGateway:
             model.next_dagrun_data_interval = None if next_run is None else (next_run, next_run)
         return True
 
+    def last_parsed(self, dag_id: str) -> datetime | None:
+        from airflow.models.dag import DagModel
+
+        return self._session.scalar(select(DagModel.last_parsed_time).where(DagModel.dag_id == dag_id))
+
+    def serialized_at(self, dag_id: str) -> datetime | None:
+        from airflow.models.serialized_dag import SerializedDagModel
+
+        return self._session.scalar(select(func.max(SerializedDagModel.last_updated)).where(SerializedDagModel.dag_id == dag_id))
+
     def is_parsed(self, dag_id: str) -> bool:
         from airflow.models.serialized_dag import SerializedDagModel
 

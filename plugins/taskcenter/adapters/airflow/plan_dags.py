@@ -8,7 +8,7 @@ own where it must see what other Airflow components commit (the parsed DAG, a ru
 from __future__ import annotations
 
 from collections.abc import Iterable
-from datetime import datetime
+from datetime import datetime, timedelta, timezone
 
 from sqlalchemy.orm import Session
 
@@ -19,15 +19,24 @@ from taskcenter.adapters.airflow.naming import dag_id_for
 from taskcenter.domain.errors import ServiceUnavailableError
 from taskcenter.domain.plans import Plan
 
+# A parse that started this long after a file was replaced has read the new content.
+SURELY_READ_AFTER = timedelta(seconds=2)
+
+
 class AirflowPlanDags:
     def __init__(self, session: Session, files: PlanDagFiles) -> None:
         self._session = session
         self._files = files
         self._gateway = AirflowGateway(session)
+        self._written_at: dict[int, datetime] = {}
 
     def publish(self, plan: Plan, *, owner: str | None, next_run: datetime | None, emit_finished: bool = False) -> None:
         """Write the plan's DAG file, ask for an immediate parse, apply its enabled state."""
-        if self._files.write(plan_spec(plan, owner=owner, emit_finished=emit_finished)) or not self._gateway.is_parsed(dag_id_for(plan.id)):
+        written_at = datetime.now(timezone.utc)
+        if self._files.write(plan_spec(plan, owner=owner, emit_finished=emit_finished)):
+            self._written_at[plan.id] = written_at
+            self._files.request_parse(self._session, [plan.id])
+        elif not self._gateway.is_parsed(dag_id_for(plan.id)):
             self._files.request_parse(self._session, [plan.id])
         self._gateway.set_paused(dag_id_for(plan.id), paused=not plan.enabled, next_run=next_run)
 
@@ -52,9 +61,22 @@ class AirflowPlanDags:
 
         dag_id = dag_id_for(plan.id)
 
+        written_at = self._written_at.get(plan.id)
+
         def parsed() -> bool:
+            """Parsed, and after this request rewrote the file: a run must use the new definition."""
             with create_session() as session:
-                return AirflowGateway(session).is_parsed(dag_id)
+                gateway = AirflowGateway(session)
+                if not gateway.is_parsed(dag_id):
+                    return False
+                if written_at is None:
+                    return True
+                # The new definition is serialized; or a parse that surely read the new file found
+                # nothing to change in the serialized DAG.
+                serialized, parsed_at = gateway.serialized_at(dag_id), gateway.last_parsed(dag_id)
+                return (serialized is not None and serialized >= written_at) or (
+                    parsed_at is not None and parsed_at >= written_at + SURELY_READ_AFTER
+                )
 
         if not wait_until(parsed, timeout=parse_timeout):
             raise ServiceUnavailableError(

@@ -12,15 +12,30 @@ from sqlalchemy.orm import Session, joinedload
 JOB_TASK = "job"
 
 
-def _line(message: Any) -> str | None:
+def _error_lines(details: Any) -> list[str]:
+    """A structured exception (`error_detail`) as a Python-style traceback, cause last."""
+    lines: list[str] = []
+    for detail in details if isinstance(details, list) else []:
+        if not isinstance(detail, dict):
+            continue
+        lines.append("Traceback (most recent call last):")
+        for frame in detail.get("frames") or []:
+            if isinstance(frame, dict):
+                lines.append(f'  File "{frame.get("filename")}", line {frame.get("lineno")}, in {frame.get("name")}')
+        lines.append(f"{detail.get('exc_type', 'Exception')}: {detail.get('exc_value', '')}")
+    return lines
+
+
+def _lines(message: Any) -> list[str]:
     event = getattr(message, "event", None)
     if event is None or str(event).startswith("::"):
-        return None
+        return []
     extra = getattr(message, "model_extra", None) or {}
     stamp = getattr(message, "timestamp", None)
     prefix = stamp.strftime("%Y-%m-%d %H:%M:%S.%f")[:-3] + " " if stamp else ""
     level = extra.get("level")
-    return f"{prefix}[{str(level).upper()}] {event}" if level else f"{prefix}{event}"
+    first = f"{prefix}[{str(level).upper()}] {event}" if level else f"{prefix}{event}"
+    return [first, *_error_lines(extra.get("error_detail"))]
 
 
 class RunOutputs:
@@ -82,8 +97,8 @@ class RunOutputs:
                     in_source_details = True
                 elif event.startswith("::endgroup::"):
                     in_source_details = False
-                elif not in_source_details and (line := _line(message)) is not None:
-                    lines.append(line)
+                elif not in_source_details:
+                    lines.extend(_lines(message))
         return lines
 
     def result(self, run: Any) -> Any:
