@@ -8,6 +8,14 @@ from typing import Any
 
 import psutil
 
+
+def alive(pid: int) -> bool:
+    """The process runs (a zombie waiting to be reaped by its parent has stopped)."""
+    try:
+        return psutil.Process(pid).status() != psutil.STATUS_ZOMBIE
+    except psutil.NoSuchProcess:
+        return False
+
 from tests.integration.harness import RunningTaskCenter, ok
 from tests.integration.jobs import SLEEP, SUCCEED
 
@@ -85,11 +93,11 @@ def test_cancel_ends_the_running_job_and_keeps_the_schedule(tc: RunningTaskCente
     ok(tc.request("PUT", f"/api/schedules/{plan['id']}/cancel", json={}))
     while time.monotonic() - cancelled_at < 10:
         status = ok(tc.request("GET", f"/api/contexts/{running['id']}"))["data"]["jobStatus"]
-        if status == "CANCELLED" and not psutil.pid_exists(pid):
+        if status == "CANCELLED" and not alive(pid):
             break
         time.sleep(0.5)
     assert ok(tc.request("GET", f"/api/contexts/{running['id']}"))["data"]["jobStatus"] == "CANCELLED"
-    assert not psutil.pid_exists(pid), f"task process {pid} still alive 10 s after cancel"
+    assert not alive(pid), f"task process {pid} still alive 10 s after cancel"
     after = ok(tc.request("GET", f"/api/schedules/{plan['id']}"))["data"]
     assert after["enabled"] is True and after["nextStartAt"] and len(after["planItems"]) == 1
 
