@@ -9,7 +9,7 @@ zones, well-formed dependencies. Errors name the field as the client wrote it
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -33,22 +33,6 @@ class ItemRequest:
     time_zone: str | None = None
     trigger_by_jobs: tuple[EntityRef, ...] = ()
     trigger_on: DependencyTrigger | None = None
-
-
-@dataclass(frozen=True, kw_only=True)
-class PlanWrite:
-    """A validated create/upsert (`POST /api/schedules`) or update (`PUT /api/schedules/{id}`)."""
-
-    entity: EntityRef | None = None
-    items: tuple[ItemRequest, ...] | None = None  # None: not given (keep what the plan has)
-    enabled: bool | None = None
-    exec_detail: ExecDetail | None = None
-    sync: bool = False
-
-    @property
-    def run_now(self) -> bool:
-        """Only ONCE items: start a run at once, keep the plan's other triggers."""
-        return bool(self.items) and all(i.trigger_type is TriggerType.ONCE for i in self.items or ())
 
 
 def entity_group(value: str, *, field_name: str = "entityGroup") -> EntityGroup:
@@ -181,13 +165,3 @@ def validate_items(raw_items: Sequence[Mapping[str, Any]] | None, *, owner: Enti
     if len(ids) != len(set(ids)):
         raise InvalidInputError("planItems: the same item id appears twice", field="planItems")
     return items
-
-
-@dataclass(frozen=True, kw_only=True)
-class UserQuery:
-    """Filters of the `/users` endpoints."""
-
-    entity_group: str | None = None
-    entity_key: str | None = None
-    q: str | None = None
-    job_statuses: tuple[str, ...] = field(default=())

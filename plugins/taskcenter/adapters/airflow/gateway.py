@@ -42,13 +42,6 @@ class RunFacts:
         return plan_id_of(self.dag_id)
 
 
-@dataclass(frozen=True, kw_only=True)
-class DagFacts:
-    dag_id: str
-    is_paused: bool
-    next_run_after: datetime | None
-
-
 def _run_facts(run: Any) -> RunFacts:
     return RunFacts(
         id=run.id,
@@ -71,17 +64,6 @@ class AirflowGateway:
         self._session = session
 
     # -- DAGs ----------------------------------------------------------------------------------
-
-    def dags(self, dag_ids: Iterable[str]) -> dict[str, DagFacts]:
-        from airflow.models.dag import DagModel
-
-        ids = list(dag_ids)
-        if not ids:
-            return {}
-        rows = self._session.execute(
-            select(DagModel.dag_id, DagModel.is_paused, DagModel.next_dagrun_create_after).where(DagModel.dag_id.in_(ids))
-        )
-        return {r.dag_id: DagFacts(dag_id=r.dag_id, is_paused=bool(r.is_paused), next_run_after=r.next_dagrun_create_after) for r in rows}
 
     def set_paused(self, dag_id: str, *, paused: bool, next_run: datetime | None = None) -> bool:
         """Pause or unpause; on unpause the next run is reset to `next_run` (no run for ticks missed while paused)."""

@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 
 from taskcenter.adapters.airflow.dag_files import PlanDagFiles
 from taskcenter.adapters.airflow.dag_spec import plan_spec
-from taskcenter.adapters.airflow.gateway import AirflowGateway, DagFacts, RunFacts, wait_for_run_end, wait_until
+from taskcenter.adapters.airflow.gateway import AirflowGateway, RunFacts, wait_for_run_end, wait_until
 from taskcenter.adapters.airflow.naming import dag_id_for
 from taskcenter.domain.errors import ServiceUnavailableError
 from taskcenter.domain.plans import Plan
@@ -47,13 +47,9 @@ class AirflowPlanDags:
         self._files.remove(plan_id)
         self._gateway.delete_dag(dag_id_for(plan_id))
 
-    def dag_facts(self, plan_ids: Iterable[int]) -> dict[int, DagFacts]:
-        facts = self._gateway.dags(dag_id_for(i) for i in plan_ids)
-        return {int(dag_id.rsplit("_", 1)[1]): fact for dag_id, fact in facts.items()}
-
     def latest_runs(self, plan_ids: Iterable[int]) -> dict[int, RunFacts]:
         runs = self._gateway.latest_runs(dag_id_for(i) for i in plan_ids)
-        return {int(dag_id.rsplit("_", 1)[1]): run for dag_id, run in runs.items()}
+        return {run.plan_id: run for run in runs.values() if run.plan_id is not None}
 
     def start_run(self, plan: Plan, *, item_id: int, user_name: str | None, parse_timeout: float) -> RunFacts:
         """Start a run now; waits (committed state) until the dag-processor has the plan's DAG."""
@@ -86,9 +82,6 @@ class AirflowPlanDags:
 
     def wait_for_end(self, run_pk: int, *, timeout: float) -> RunFacts | None:
         return wait_for_run_end(run_pk, timeout=timeout)
-
-    def run(self, run_pk: int) -> RunFacts | None:
-        return self._gateway.run(run_pk)
 
 
 def reconcile_plan_dags(session: Session, files: PlanDagFiles) -> tuple[int, int]:
