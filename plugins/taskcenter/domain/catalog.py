@@ -29,6 +29,10 @@ class Entity:
     update_method_switchable: bool | None = None
     definition: Mapping[str, Any] = field(default_factory=dict)
 
+    @property
+    def key_ref(self) -> tuple[str, str]:
+        return (self.group, self.key)
+
 
 class EntityCatalog(Protocol):
     def get(self, group: str, key: str) -> Entity | None:

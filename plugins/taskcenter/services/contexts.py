@@ -19,7 +19,7 @@ from taskcenter.domain.results import as_table
 from taskcenter.domain.runs import JobStatus, cost_seconds, job_status
 from taskcenter.domain.schedule import fired_item_ids
 from taskcenter.domain.users import UserInfo
-from taskcenter.services.plans import MAX_PAGE_SIZE, Caller, check_page
+from taskcenter.services.plans import MAX_PAGE_SIZE, Caller, check_page, entity_creator_names
 
 class RunLike(Protocol):
     id: int
@@ -210,14 +210,19 @@ class ContextService:
         cancelled = self._cancels.cancelled([(r.id, r.run_id) for r in runs])
         beats = self._runs.heartbeats(pks)
         logins = self._users.ids_by_login([r.triggering_user_name for r in runs if r.triggering_user_name])
+        entities = {plan_id: self._catalog.get(p.entity_group, p.entity_key) for plan_id, p in plans.items()}
+        names = entity_creator_names(entities.values(), self._users)
+        # A plan whose entity left the catalog still names the creator copied onto the plan.
+        orphan_creators = sorted({p.entity_created_by for i, p in plans.items() if entities[i] is None and p.entity_created_by is not None})
+        orphan_names = self._users.get_many(orphan_creators) if orphan_creators else {}
         views = []
         for run in runs:
             plan = plans[run.plan_id or -1]
-            entity = self._catalog.get(plan.entity_group, plan.entity_key)
-            creator = entity.created_by if entity else plan.entity_created_by
-            name = entity.created_by_name if entity and entity.created_by_name else None
-            if name is None and creator is not None:
-                user = self._users.get_many([creator]).get(creator)
+            entity = entities[plan.id]
+            if entity is not None:
+                name = names.get(entity.key_ref)
+            else:
+                user = orphan_names.get(plan.entity_created_by) if plan.entity_created_by is not None else None
                 name = user.name if user else None
             views.append(
                 ContextView(

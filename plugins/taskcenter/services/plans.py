@@ -7,7 +7,7 @@ rejected request stores nothing.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any, Protocol
@@ -117,6 +117,16 @@ def _utcnow() -> datetime:
     return datetime.now(timezone.utc)
 
 
+def entity_creator_names(entities: Iterable[Entity | None], users: UserDirectory) -> dict[tuple[str, str], str | None]:
+    """Creator name of each entity: the catalog's, else the user's name (one user lookup for all)."""
+    known = [e for e in entities if e is not None]
+    missing = sorted({e.created_by for e in known if e.created_by is not None and not e.created_by_name})
+    found = users.get_many(missing) if missing else {}
+    return {
+        e.key_ref: e.created_by_name or (found[e.created_by].name if e.created_by in found else None) for e in known
+    }
+
+
 def check_page(query: PlanQuery) -> None:
     """`offset` >= 0 and `limit` within 1..MAX_PAGE_SIZE, for every listing."""
     if query.offset < 0:
@@ -163,33 +173,33 @@ class PlanService:
 
     def list_plans(self, query: PlanQuery) -> PlanListing:
         check_page(query)
-        ids = self._store.matching_ids(query)
-        if query.job_statuses:
-            statuses = self._statuses(ids)
-            ids = [i for i in ids if statuses[i] in query.job_statuses]
-        page_ids = ids[query.offset : query.offset + query.limit]
-        page = self._store.list(PlanQuery(offset=0, limit=max(1, len(page_ids))), only_ids=page_ids)
-        entities = [self._catalog.get(p.entity_group, p.entity_key) for p in self._store.list(PlanQuery(offset=0, limit=MAX_PAGE_SIZE * 100), only_ids=ids).plans] if ids else []
+        plans = self._matching(query)
+        entities = [self._catalog.get(p.entity_group, p.entity_key) for p in plans]
         return PlanListing(
-            total=len(ids),
-            views=self._views(page.plans),
+            total=len(plans),
+            views=self._views(plans[query.offset : query.offset + query.limit]),
             total_disk_usage=sum((e.disk_usage or 0) for e in entities if e is not None),
             total_datasets=sum((e.dataset_count or 0) for e in entities if e is not None and e.group == "DATASET"),
         )
 
     def users(self, query: PlanQuery) -> list[UserInfo]:
-        ids = self._store.matching_ids(query)
-        if query.job_statuses:
-            statuses = self._statuses(ids)
-            ids = [i for i in ids if statuses[i] in query.job_statuses]
-        plans = self._store.list(PlanQuery(offset=0, limit=max(1, len(ids))), only_ids=ids).plans if ids else ()
         creators: list[int] = []
-        for plan in plans:
+        for plan in self._matching(query):
             creator = plan.entity_created_by
             if creator is not None and creator not in creators:
                 creators.append(creator)
         found = self._users.get_many(creators)
         return [found[i] for i in creators if i in found]
+
+    def _matching(self, query: PlanQuery) -> list[Plan]:
+        """Every plan matching the filters, job status included, in id order (one store read)."""
+        ids = self._store.matching_ids(query)
+        if query.job_statuses:
+            statuses = self._statuses(ids)
+            ids = [i for i in ids if statuses[i] in query.job_statuses]
+        if not ids:
+            return []
+        return list(self._store.list(PlanQuery(offset=0, limit=len(ids)), only_ids=ids).plans)
 
     # -- writes --------------------------------------------------------------------------------
 
@@ -419,14 +429,11 @@ class PlanService:
         runs = self._dags.latest_runs([p.id for p in plans])
         cancelled = self._cancelled(runs)
         entities = {p.id: self._catalog.get(p.entity_group, p.entity_key) for p in plans}
-        creator_ids = [e.created_by for e in entities.values() if e is not None and e.created_by is not None and not e.created_by_name]
-        users = self._users.get_many(creator_ids) if creator_ids else {}
+        names = entity_creator_names(entities.values(), self._users)
         views = []
         for plan in plans:
             entity = entities[plan.id]
-            name = None
-            if entity is not None:
-                name = entity.created_by_name or (users[entity.created_by].name if entity.created_by in users else None)
+            name = None if entity is None else names.get(entity.key_ref)
             run = runs.get(plan.id)
             summary = (
                 RunSummary(
