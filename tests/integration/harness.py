@@ -36,6 +36,18 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
+def fresh_connection_session() -> requests.Session:
+    """A session that opens a new connection per request.
+
+    The api-server (uvicorn) closes idle keep-alive connections after 5 s. A pooled connection
+    reused at that instant fails with RemoteDisconnected before the server read the request, and
+    retrying would be unsafe for POSTs. On loopback a new connection costs well under a millisecond.
+    """
+    session = requests.Session()
+    session.headers["Connection"] = "close"
+    return session
+
+
 @dataclass
 class RunningTaskCenter:
     """A started product: its base URL, an admin token and a requests session using it."""
@@ -45,7 +57,7 @@ class RunningTaskCenter:
     stack: AirflowStack
     credentials: AdminCredentials
     token: str = ""
-    http: requests.Session = field(default_factory=requests.Session)
+    http: requests.Session = field(default_factory=fresh_connection_session)
 
     @property
     def base_url(self) -> str:
