@@ -15,17 +15,12 @@ from taskcenter.adapters.airflow.dag_files import PlanDagFiles, configured_dag_f
 from taskcenter.adapters.airflow.gateway import AirflowGateway, RunQueries, wait_for_run_end
 from taskcenter.adapters.airflow.run_outputs import RunOutputs
 from taskcenter.adapters.airflow.plan_dags import AirflowPlanDags
-from taskcenter.adapters.catalog.file_catalog import DEMO_CATALOG, FileEntityCatalog
+from taskcenter.adapters.catalog import api_catalog
 from taskcenter.adapters.store.cancels import CancelRepository
 from taskcenter.adapters.store.plans import PlanRepository
 from taskcenter.adapters.users import FabUserDirectory
 from taskcenter.services.contexts import ContextService
 from taskcenter.services.plans import Caller, PlanService, PlanSettings
-
-
-@cache
-def _catalog(path: str) -> FileEntityCatalog:
-    return FileEntityCatalog(Path(path))
 
 
 @cache
@@ -36,24 +31,23 @@ def _dag_files() -> PlanDagFiles:
 def _settings() -> PlanSettings:
     from airflow.configuration import conf
 
+    from taskcenter.adapters.jobs import configured_runners
+
     raw = conf.get("taskcenter", "job_classes", fallback="") or ""
+    declared = json.loads(raw) if raw.strip() else {}
+    runners = configured_runners()
     return PlanSettings(
         parse_timeout=conf.getfloat("taskcenter", "parse_timeout", fallback=30.0),
         sync_timeout=conf.getfloat("taskcenter", "sync_timeout", fallback=3600.0),
-        job_classes=json.loads(raw) if raw.strip() else {},
+        # A job class is accepted only with a runner registered for it: no plan that cannot run.
+        job_classes={job_class: group for job_class, group in declared.items() if job_class in runners},
     )
-
-
-def catalog_path() -> str:
-    from airflow.configuration import conf
-
-    return conf.get("taskcenter", "catalog_path", fallback="") or str(DEMO_CATALOG)
 
 
 def plan_service(session: SessionDep) -> PlanService:
     return PlanService(
         store=PlanRepository(session),
-        catalog=_catalog(catalog_path()),
+        catalog=api_catalog(),
         dags=AirflowPlanDags(session, _dag_files()),
         users=FabUserDirectory(session),
         commit=session.commit,
@@ -75,7 +69,7 @@ def context_service(session: SessionDep) -> ContextService:
         plans=PlanRepository(session),
         runs=_ContextRuns(session),
         cancels=CancelRepository(session),
-        catalog=_catalog(catalog_path()),
+        catalog=api_catalog(),
         users=FabUserDirectory(session),
         commit=session.commit,
         outputs=_Outputs(session),

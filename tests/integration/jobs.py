@@ -21,29 +21,29 @@ RUNNERS = {
 JOB_CLASSES = {SUCCEED: "*", FAIL: "*", SLEEP: "*", FLAKY: "*"}
 
 
-def succeed(*, context: Any, job_params: dict[str, Any], entity_group: str, entity_key: str, log: Any) -> dict[str, Any]:
-    log.info("succeeding on purpose for %s %s", entity_group, entity_key)
-    return {"entity": f"{entity_group} {entity_key}", "ok": True}
+def succeed(job: Any) -> dict[str, Any]:
+    job.log.info("succeeding on purpose for %s %s", job.entity_group, job.entity_key)
+    return {"entity": f"{job.entity_group} {job.entity_key}", "ok": True}
 
 
-def fail(*, context: Any, job_params: dict[str, Any], entity_group: str, entity_key: str, log: Any) -> None:
-    raise RuntimeError(f"{entity_group} {entity_key}: failing on purpose")
+def fail(job: Any) -> None:
+    raise RuntimeError(f"{job.entity_group} {job.entity_key}: failing on purpose")
 
 
-def sleep(*, context: Any, job_params: dict[str, Any], entity_group: str, entity_key: str, log: Any) -> None:
+def sleep(job: Any) -> None:
     import os
     import time
 
-    seconds = float(job_params.get("seconds", 60))
-    log.info("sleeping %s s in pid %s", seconds, os.getpid())
+    seconds = float(job.job_params.get("seconds", 60))
+    job.log.info("sleeping %s s in pid %s", seconds, os.getpid())
     time.sleep(seconds)
-    log.info("slept %s s", seconds)
+    job.log.info("slept %s s", seconds)
 
 
-def flaky(*, context: Any, job_params: dict[str, Any], entity_group: str, entity_key: str, log: Any) -> dict[str, Any]:
+def flaky(job: Any) -> dict[str, Any]:
     """Fails its first `failures` tries (default 2), then succeeds."""
-    attempt = context["ti"].try_number
-    if attempt <= int(job_params.get("failures", 2)):
+    attempt = job.try_number
+    if attempt <= int(job.job_params.get("failures", 2)):
         raise RuntimeError(f"try {attempt}: failing on purpose")
-    log.info("try %s: succeeding", attempt)
+    job.log.info("try %s: succeeding", attempt)
     return {"tries": attempt}

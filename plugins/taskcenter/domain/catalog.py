@@ -38,3 +38,7 @@ class EntityCatalog(Protocol):
     def get(self, group: str, key: str) -> Entity | None:
         """The entity, or None when the catalog has no such entity."""
         ...
+
+    def entities(self, group: str) -> list[Entity]:
+        """Every entity of a group (an app's datasets are the DATASET entities `<app>-<n>`)."""
+        ...

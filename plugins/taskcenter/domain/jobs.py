@@ -22,6 +22,10 @@ DEFAULT_JOB_CLASS: Mapping[EntityGroup, str] = {
 }
 
 
+# Job classes whose work is split over an app's datasets (one mapped task and subKey each).
+MAPPED_OVER_APP_DATASETS: frozenset[str] = frozenset({DEFAULT_JOB_CLASS[EntityGroup.APP_REFRESH]})
+
+
 def _id(text: str) -> int | str:
     """Entity ids are integers in the vendor's examples (`{"notebook": 1}`); keep others as text."""
     return int(text) if text.isdigit() else text

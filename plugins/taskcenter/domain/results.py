@@ -36,6 +36,13 @@ def _column(name: str, values: Sequence[Any]) -> dict[str, Any]:
     return {"name": name, "title": name, "type": _type_of(values)}
 
 
+def _completed(column: dict[str, Any], values: Sequence[Any]) -> dict[str, Any]:
+    """A runner's schema entry with `title` and `type` filled in where it left them out."""
+    column.setdefault("title", column.get("name"))
+    column.setdefault("type", _type_of(values))
+    return column
+
+
 def _cell(value: Any) -> Any:
     if value is None or isinstance(value, (bool, int, float, str)):
         return value
@@ -61,8 +68,12 @@ def as_table(value: Any) -> dict[str, Any] | None:
     if value is None:
         return None
     if isinstance(value, Mapping) and "schema" in value and "data" in value:
-        schema = [dict(c) if isinstance(c, Mapping) else {"name": str(c), "title": str(c), "type": "string"} for c in value["schema"]]
-        return _bounded(schema, [list(row) for row in value["data"]])
+        rows = [list(row) for row in value["data"]]
+        schema = [
+            _completed(dict(c) if isinstance(c, Mapping) else {"name": str(c)}, [r[i] for r in rows if i < len(r)])
+            for i, c in enumerate(value["schema"])
+        ]
+        return _bounded(schema, rows)
     # Column order of dict rows is by name: XCom may come back from a JSON column (PostgreSQL's
     # JSONB) with its keys reordered. A runner that cares about order returns schema + data.
     if isinstance(value, Mapping):

@@ -55,8 +55,8 @@ class Runs(Protocol):
 
 
 class Outputs(Protocol):
-    def log_lines(self, run: RunLike) -> list[str]: ...
-    def result(self, run: RunLike) -> Any: ...
+    def log_parts(self, run: RunLike, *, default_sub_key: str) -> list[tuple[str, list[str]]]: ...
+    def result_parts(self, run: RunLike, *, default_sub_key: str) -> list[tuple[str, Any]]: ...
     def wait_for_end(self, run_pk: int, *, timeout: float) -> RunLike | None: ...
 
 
@@ -140,14 +140,14 @@ class ContextService:
         """Logs per subKey, every try in order; `block` waits (bounded) until the run ended."""
         run, plan, done = self._settled(context_id, block=block)
         assert self._outputs is not None
-        lines = tuple(self._outputs.log_lines(run))
-        return RunOutput(parts=(SubKeyOutput(sub_key=plan.entity_key, logs=lines),) if lines else (), done=done)
+        parts = self._outputs.log_parts(run, default_sub_key=plan.entity_key)
+        return RunOutput(parts=tuple(SubKeyOutput(sub_key=k, logs=tuple(lines)) for k, lines in parts), done=done)
 
     def results(self, context_id: int, *, block: bool) -> RunOutput:
         run, plan, done = self._settled(context_id, block=block)
         assert self._outputs is not None
-        table = as_table(self._outputs.result(run))
-        return RunOutput(parts=(SubKeyOutput(sub_key=plan.entity_key, result=table),) if table else (), done=done)
+        tables = [(k, as_table(v)) for k, v in self._outputs.result_parts(run, default_sub_key=plan.entity_key)]
+        return RunOutput(parts=tuple(SubKeyOutput(sub_key=k, result=t) for k, t in tables if t), done=done)
 
     def _settled(self, context_id: int, *, block: bool) -> tuple[RunLike, Plan, bool]:
         view = self.get(context_id)

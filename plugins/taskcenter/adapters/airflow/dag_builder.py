@@ -4,7 +4,8 @@
                dependencies only     -> AssetAny(upstream plan assets)
                both                  -> AssetOrTimeSchedule(timetable, assets)
                neither               -> None (runs only when started through the API)
-    task:      one `job` task (TaskCenterJobOperator); on success it emits the plan's asset, which
+    task:      one `job` task (TaskCenterJobOperator); for an app refresh a `datasets` task lists
+               the app's datasets and `job` is mapped over them; on success it emits the plan's asset, which
                dependent plans and hand-written DAGs schedule on; when some plan waits for this
                one to end in any state (`triggerOn: FINISHED`), a teardown task `finished` emits
                `<asset>/finished` after the job, whatever its outcome.
@@ -19,6 +20,9 @@ from taskcenter.adapters.airflow.naming import asset_uri_for, finished_asset_uri
 from taskcenter.domain.plans import EntityRef
 
 START_DATE = datetime(2020, 1, 1, tzinfo=timezone.utc)
+JOB_TASK = "job"
+DATASETS_TASK = "datasets"
+REFRESHED_TASK = "refreshed"
 
 
 def plan_asset(ref: EntityRef, *, finished: bool = False) -> Any:
@@ -58,10 +62,41 @@ def _retry_delay() -> timedelta:
     return timedelta(seconds=conf.getfloat("taskcenter", "retry_delay_seconds", fallback=30.0))
 
 
+def _job_task(spec: dict[str, Any], ref: EntityRef) -> Any:
+    """The `job` task; for an app refresh, one mapped `job` task per dataset of the app."""
+    from taskcenter.adapters.airflow.operators import AppDatasetsOperator, TaskCenterJobOperator
+    from taskcenter.domain.jobs import MAPPED_OVER_APP_DATASETS
+
+    job = spec["job"]
+    arguments: dict[str, Any] = {
+        "task_id": JOB_TASK,
+        "job_class": job["job_class"],
+        "job_params": job["job_params"],
+        "entity_group": spec["entity_group"],
+        "entity_key": spec["entity_key"],
+        "plan_id": spec["plan_id"],
+        "retries": job["retry_times"],
+        "retry_delay": _retry_delay(),
+        "outlets": [plan_asset(ref)],
+    }
+    if job["job_class"] not in MAPPED_OVER_APP_DATASETS:
+        return TaskCenterJobOperator(**arguments)
+    from airflow.providers.standard.operators.empty import EmptyOperator
+
+    outlets = arguments.pop("outlets")
+    datasets = AppDatasetsOperator(task_id=DATASETS_TASK, app=job["job_params"].get("app", spec["entity_key"]))
+    # The map index shows the dataset key in the UI and names each mapped task's subKey.
+    mapped = TaskCenterJobOperator.partial(**arguments, map_index_template="{{ task.sub_key }}").expand(
+        sub_key=datasets.output
+    )
+    # One asset event per run, after every dataset, not one per mapped task.
+    refreshed = EmptyOperator(task_id=REFRESHED_TASK, outlets=outlets)
+    mapped >> refreshed
+    return refreshed
+
+
 def build_plan_dag(spec: dict[str, Any]) -> Any:
     from airflow.sdk import DAG
-
-    from taskcenter.adapters.airflow.operators import TaskCenterJobOperator
 
     ref = EntityRef(entity_group=spec["entity_group"], entity_key=spec["entity_key"])
     with DAG(
@@ -78,17 +113,7 @@ def build_plan_dag(spec: dict[str, Any]) -> Any:
         default_args={"owner": spec["owner"]},
         params={},
     ) as dag:
-        job = spec["job"]
-        run_job = TaskCenterJobOperator(
-            task_id="job",
-            job_class=job["job_class"],
-            job_params=job["job_params"],
-            entity_group=spec["entity_group"],
-            entity_key=spec["entity_key"],
-            retries=job["retry_times"],
-            retry_delay=_retry_delay(),
-            outlets=[plan_asset(ref)],
-        )
+        run_job = _job_task(spec, ref)
         if spec.get("emit_finished"):
             # A teardown runs whatever the job's outcome and does not decide the run's state.
             from airflow.providers.standard.operators.empty import EmptyOperator

@@ -9,7 +9,11 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session, joinedload
 
-JOB_TASK = "job"
+from taskcenter.adapters.airflow.dag_builder import DATASETS_TASK, JOB_TASK
+from taskcenter.adapters.jobs.base import RESULT_KEY_PREFIX
+
+# The tasks whose logs are the run's logs (not the bookkeeping `refreshed` and `finished`).
+LOGGED_TASKS = [DATASETS_TASK, JOB_TASK]
 
 
 def _error_lines(details: Any) -> list[str]:
@@ -26,6 +30,12 @@ def _error_lines(details: Any) -> list[str]:
     return lines
 
 
+def _sub_key_of(message: Any) -> str | None:
+    extra = getattr(message, "model_extra", None) or {}
+    value = extra.get("sub_key")
+    return None if value in (None, "") else str(value)
+
+
 def _lines(message: Any) -> list[str]:
     event = getattr(message, "event", None)
     if event is None or str(event).startswith("::"):
@@ -38,73 +48,105 @@ def _lines(message: Any) -> list[str]:
     return [first, *_error_lines(extra.get("error_detail"))]
 
 
+class _Parts:
+    """Log lines grouped by subKey, keeping the order in which subKeys first appear."""
+
+    def __init__(self) -> None:
+        self.lines: dict[str, list[str]] = {}
+
+    def add(self, sub_key: str, lines: list[str]) -> None:
+        if lines:
+            self.lines.setdefault(sub_key, []).extend(lines)
+
+
 class RunOutputs:
     def __init__(self, session: Session) -> None:
         self._session = session
 
-    def _task_instance(self, run: Any, try_number: int) -> Any:
-        from airflow.models.taskinstance import TaskInstance
+    def _tries(self, ti: Any) -> list[Any]:
+        """Every try of one task instance, oldest first (earlier tries live in the history table)."""
         from airflow.models.taskinstancehistory import TaskInstanceHistory
 
-        ti = self._session.scalar(
-            select(TaskInstance)
-            .where(TaskInstance.dag_id == run.dag_id, TaskInstance.run_id == run.run_id, TaskInstance.task_id == JOB_TASK, TaskInstance.try_number == try_number)
-            .options(joinedload(TaskInstance.dag_run))
-        )
-        if ti is None:
-            ti = self._session.scalar(
-                select(TaskInstanceHistory)
-                .where(
-                    TaskInstanceHistory.dag_id == run.dag_id,
-                    TaskInstanceHistory.run_id == run.run_id,
-                    TaskInstanceHistory.task_id == JOB_TASK,
-                    TaskInstanceHistory.try_number == try_number,
-                )
-                .options(joinedload(TaskInstanceHistory.dag_run))
+        history = self._session.scalars(
+            select(TaskInstanceHistory)
+            .where(
+                TaskInstanceHistory.dag_id == ti.dag_id,
+                TaskInstanceHistory.run_id == ti.run_id,
+                TaskInstanceHistory.task_id == ti.task_id,
+                TaskInstanceHistory.map_index == ti.map_index,
+                TaskInstanceHistory.try_number < ti.try_number,
             )
-        return ti
+            .options(joinedload(TaskInstanceHistory.dag_run))
+            .order_by(TaskInstanceHistory.try_number)
+        ).all()
+        return [*history, ti]
 
-    def log_lines(self, run: Any) -> list[str]:
-        """Every try of the job task, in order, as text lines."""
+    def log_parts(self, run: Any, *, default_sub_key: str) -> list[tuple[str, list[str]]]:
+        """The run's log lines per subKey, every try of every job task in order.
+
+        A line a runner wrote through `JobRun.step_log` carries its subKey; the other lines (Airflow's
+        own, the traceback of a failure) belong to the task's subKey: the dataset key of a mapped
+        task, else the plan's entity key.
+        """
         from airflow.models.dagbag import DBDagBag
         from airflow.models.taskinstance import TaskInstance
         from airflow.utils.log.log_reader import TaskLogReader
 
-        current = self._session.scalar(
-            select(TaskInstance).where(TaskInstance.dag_id == run.dag_id, TaskInstance.run_id == run.run_id, TaskInstance.task_id == JOB_TASK)
-        )
-        if current is None or not current.try_number:
-            return []
+        instances = self._session.scalars(
+            select(TaskInstance)
+            .where(TaskInstance.dag_id == run.dag_id, TaskInstance.run_id == run.run_id, TaskInstance.task_id.in_(LOGGED_TASKS))
+            .options(joinedload(TaskInstance.dag_run))
+        ).all()
+        instances = sorted(instances, key=lambda ti: (LOGGED_TASKS.index(ti.task_id), ti.map_index))
         reader = TaskLogReader()
         dag = None
-        lines: list[str] = []
-        for try_number in range(1, current.try_number + 1):
-            ti = self._task_instance(run, try_number)
-            if ti is None:
+        parts = _Parts()
+        for current in instances:
+            if not current.try_number:
                 continue
             if dag is None:
-                dag = DBDagBag().get_dag_for_run(ti.dag_run, session=self._session)
-            if dag is not None:
-                with contextlib.suppress(Exception):
-                    ti.task = dag.get_task(ti.task_id)
-            stream, _ = reader.read_log_chunks(ti, try_number, {"download_logs": True})
-            if try_number > 1 or current.try_number > 1:
-                lines.append(f"*** try {try_number} ***")
-            in_source_details = False
-            for message in stream:
-                event = str(getattr(message, "event", ""))
-                if event.startswith("::group::"):  # where the log was read from: not the job's output
-                    in_source_details = True
-                elif event.startswith("::endgroup::"):
-                    in_source_details = False
-                elif not in_source_details:
-                    lines.extend(_lines(message))
-        return lines
+                dag = DBDagBag().get_dag_for_run(current.dag_run, session=self._session)
+            own_key = current.rendered_map_index if current.map_index >= 0 else None
+            own_key = str(own_key) if own_key not in (None, "") else (str(current.map_index) if current.map_index >= 0 else default_sub_key)
+            for ti in self._tries(current):
+                if dag is not None:
+                    with contextlib.suppress(Exception):
+                        ti.task = dag.get_task(ti.task_id)
+                if current.try_number > 1:
+                    parts.add(own_key, [f"*** try {ti.try_number} ***"])
+                stream, _ = reader.read_log_chunks(ti, ti.try_number, {"download_logs": True})
+                in_source_details = False
+                for message in stream:
+                    event = str(getattr(message, "event", ""))
+                    if event.startswith("::group::"):  # where the log was read from: not the job's output
+                        in_source_details = True
+                    elif event.startswith("::endgroup::"):
+                        in_source_details = False
+                    elif not in_source_details:
+                        parts.add(_sub_key_of(message) or own_key, _lines(message))
+        return list(parts.lines.items())
 
-    def result(self, run: Any) -> Any:
+    def result_parts(self, run: Any, *, default_sub_key: str) -> list[tuple[str, Any]]:
+        """Results per subKey in the order they were published; a runner's return value (a job
+        class registered by a deployment) counts as the result of the plan's entity."""
         from airflow.models.xcom import XComModel
 
-        row = self._session.scalars(
-            XComModel.get_many(run_id=run.run_id, dag_ids=run.dag_id, task_ids=JOB_TASK, key="return_value", limit=1)
+        rows = self._session.scalars(
+            select(XComModel)
+            .where(
+                XComModel.dag_id == run.dag_id,
+                XComModel.run_id == run.run_id,
+                XComModel.task_id == JOB_TASK,
+                XComModel.key.startswith(RESULT_KEY_PREFIX, autoescape=True),
+            )
+            .order_by(XComModel.timestamp, XComModel.map_index)
+        ).all()
+        parts = [(row.key[len(RESULT_KEY_PREFIX):], XComModel.deserialize_value(row)) for row in rows]
+        returned = self._session.scalars(
+            XComModel.get_many(run_id=run.run_id, dag_ids=run.dag_id, task_ids=JOB_TASK, key="return_value", map_indexes=-1, limit=1)
         ).first()
-        return None if row is None else XComModel.deserialize_value(row)
+        if returned is not None:
+            value = XComModel.deserialize_value(returned)
+            if value is not None:
+                parts.append((default_sub_key, value))
+        return parts

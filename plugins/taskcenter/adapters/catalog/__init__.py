@@ -1,1 +1,46 @@
-"""Entity catalogs: the embedded file-based default (`FileEntityCatalog`) and how one is chosen."""
+"""Entity catalogs: the embedded file catalog and the configured one (`[taskcenter] catalog_path`)."""
+
+from __future__ import annotations
+
+import functools
+from pathlib import Path
+
+from taskcenter.adapters.catalog.engine_stats import EngineStatsCatalog
+from taskcenter.adapters.catalog.file_catalog import DEMO_CATALOG, FileEntityCatalog
+
+
+def configured_catalog_path() -> Path:
+    from airflow.configuration import conf
+
+    return Path(conf.get("taskcenter", "catalog_path", fallback="") or str(DEMO_CATALOG))
+
+
+@functools.cache
+def _file_catalog(path: Path) -> FileEntityCatalog:
+    return FileEntityCatalog(path)
+
+
+def configured_catalog() -> FileEntityCatalog:
+    """The catalog file of this deployment (the shipped demo catalog unless configured)."""
+    return _file_catalog(configured_catalog_path())
+
+
+@functools.cache
+def _engine(conn_id: str) -> object:
+    from taskcenter.adapters.jobs.base import sql_engine
+
+    return sql_engine(conn_id)
+
+
+def _engine_stats() -> dict[str, tuple[int, int | None]]:
+    from airflow.configuration import conf
+
+    from taskcenter.adapters.jobs.dataset import DEFAULT_ENGINE_CONN, read_stats
+
+    return read_stats(_engine(conf.get("taskcenter", "engine_conn_id", fallback="") or DEFAULT_ENGINE_CONN))
+
+
+@functools.cache
+def api_catalog() -> EngineStatsCatalog:
+    """The configured catalog with dataset sizes and counts from the dataset engine."""
+    return EngineStatsCatalog(configured_catalog(), _engine_stats)

@@ -77,5 +77,14 @@ class FileEntityCatalog:
                 self._stamp = stamp
             return self._entities
 
+    @property
+    def folder(self) -> Path:
+        """Relative file paths in definitions are relative to the catalog file's folder."""
+        return self.path.parent
+
     def get(self, group: str, key: str) -> Entity | None:
         return self._current().get((group, key))
+
+    def entities(self, group: str) -> list[Entity]:
+        """Every entity of a group, in key order."""
+        return sorted((e for (g, _), e in self._current().items() if g == group), key=lambda e: e.key)

@@ -1,9 +1,9 @@
 """Job runners per `jobClass`: the work a plan's task does.
 
-A runner is a callable `(*, context, job_params, entity_group, entity_key, log) -> result`.
-The built-in runners for the vendor's job classes are listed in `BUILTIN_RUNNERS` as dotted paths
-(imported only in the task process that needs them); `[taskcenter] job_runners` adds
-deployment-specific ones as a JSON object `{"jobClass": "module:callable"}`.
+A runner is a callable `(job: JobRun) -> result | None` (see `base.JobRun`). The built-in runners
+for the vendor's job classes are listed in `BUILTIN_RUNNERS` as dotted paths (imported only in the
+task process that needs them); `[taskcenter] job_runners` adds deployment-specific ones as a JSON
+object `{"jobClass": "module:callable"}`.
 """
 
 from __future__ import annotations
@@ -15,8 +15,18 @@ from typing import Any
 
 Runner = Callable[..., Any]
 
-# jobClass -> "module:callable". Job types land here as they are implemented.
-BUILTIN_RUNNERS: Mapping[str, str] = {}
+_PREFIX = "com.hengshi.nangaparbat.schedulejob."
+_JOBS = "taskcenter.adapters.jobs."
+# jobClass -> "module:callable" (the classes of domain.jobs.DEFAULT_JOB_CLASS).
+BUILTIN_RUNNERS: Mapping[str, str] = {
+    _PREFIX + "NotebookJob": _JOBS + "notebook:run",
+    _PREFIX + "PipelineJob": _JOBS + "pipeline:run",
+    _PREFIX + "DatasetJob": _JOBS + "dataset:run",
+    _PREFIX + "AppDatasetRefreshJob": _JOBS + "dataset:run_app_refresh",
+    _PREFIX + "ScreenshotJob": _JOBS + "screenshot:run",
+    _PREFIX + "AppEmailJob": _JOBS + "app_email:run",
+    _PREFIX + "DBBatchSyncJob": _JOBS + "db_sync:run",
+}
 
 
 class JobNotAvailableError(RuntimeError):

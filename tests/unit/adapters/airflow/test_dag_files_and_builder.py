@@ -69,3 +69,33 @@ def test_builder_presents_the_plan_and_picks_the_schedule() -> None:
     manual = build_plan_dag(plan_spec(_plan(enabled=False), owner=None))
     assert manual.timetable.can_be_scheduled is False or type(manual.timetable).__name__ == "NullTimetable"
     assert manual.is_paused_upon_creation is True
+
+
+def test_app_refresh_maps_one_job_task_per_dataset_and_emits_once() -> None:
+    import dataclasses
+
+    plan = dataclasses.replace(
+        _plan(CRON),
+        entity_group="APP_REFRESH",
+        exec_detail=ExecDetail(job_class="com.hengshi.nangaparbat.schedulejob.AppDatasetRefreshJob", job_params={"app": 1}, retry_times=1),
+    )
+    dag = build_plan_dag(plan_spec(plan, owner=None, emit_finished=True))
+    assert set(dag.task_ids) == {"datasets", "job", "refreshed", "finished"}
+    job = dag.get_task("job")
+    assert type(job).__name__ == "MappedOperator" and job.partial_kwargs["retries"] == 1
+    assert dag.get_task("datasets").downstream_task_ids == {"job"}
+    assert [o.uri for o in dag.get_task("refreshed").outlets] == ["taskcenter://plans/APP_REFRESH/1"]
+    assert not job.partial_kwargs.get("outlets")
+    assert dag.get_task("refreshed").downstream_task_ids == {"finished"}
+
+
+def test_every_vendor_job_class_has_a_runner() -> None:
+    import importlib
+
+    from taskcenter.adapters.jobs import BUILTIN_RUNNERS
+    from taskcenter.domain.jobs import DEFAULT_JOB_CLASS
+
+    assert set(BUILTIN_RUNNERS) == set(DEFAULT_JOB_CLASS.values())
+    for target in BUILTIN_RUNNERS.values():
+        module, _, name = target.partition(":")
+        assert callable(getattr(importlib.import_module(module), name)), target

@@ -1,0 +1,118 @@
+"""What a job runner gets: `JobRun`, one run of one plan's job, and the errors a runner raises.
+
+A runner is a callable `(job: JobRun) -> result | None`. It finds its entity in the catalog by the
+ids in `job.job_params`, does the work with the field's libraries, writes its log lines through
+`job.step_log(sub_key)` (so `/logs` groups them by `subKey`) and publishes one result table per
+sub-step with `job.publish(sub_key, table)` as soon as that step is done, so progress is visible
+while the run goes on. The operator builds a `JobRun` from the Airflow task context; unit tests
+build one with a list as the result sink and no Airflow at all.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from taskcenter.domain.catalog import Entity, EntityCatalog
+
+RESULT_KEY_PREFIX = "taskcenter.result."
+
+
+class JobDefinitionError(RuntimeError):
+    """The job cannot run as defined: unknown entity, missing field, bad connection, ..."""
+
+
+class MissingToolError(JobDefinitionError):
+    """A program the job needs (e.g. Chromium) is not installed; the message says how to get it."""
+
+
+Publish = Callable[[str, Any], None]
+
+
+def result_key(sub_key: str) -> str:
+    """The XCom key of one sub-step's result."""
+    return RESULT_KEY_PREFIX + sub_key
+
+
+@dataclass(frozen=True, kw_only=True)
+class JobRun:
+    job_class: str
+    job_params: Mapping[str, Any]
+    entity_group: str
+    entity_key: str
+    catalog: EntityCatalog
+    log: Any
+    publish_result: Publish
+    work_folder: Path
+    # The sub-step this task runs when the job is split over mapped tasks (an app's datasets).
+    sub_key: str | None = None
+    run_label: str = "manual"
+    # The plan (the vendor's scheduled "job"); a task cannot know its run's integer contextId.
+    plan_id: int | None = None
+    try_number: int = 1
+    context: Any = None
+    options: Mapping[str, str] = field(default_factory=dict)
+
+    def entity(self, group: str, key: Any) -> Entity:
+        """The catalog's entity, or a JobDefinitionError that names what is missing."""
+        found = self.catalog.get(group, str(key))
+        if found is None:
+            raise JobDefinitionError(f"the entity catalog has no {group} entity {key!r}")
+        return found
+
+    def param(self, name: str) -> Any:
+        if name not in self.job_params:
+            raise JobDefinitionError(f"jobParams.{name} is required for {self.job_class}")
+        return self.job_params[name]
+
+    def step_log(self, sub_key: str) -> Any:
+        """A logger whose lines `/logs` files under `sub_key`."""
+        bind = getattr(self.log, "bind", None)
+        if bind is not None:
+            return bind(sub_key=str(sub_key))
+        return logging.LoggerAdapter(self.log, {"sub_key": str(sub_key)})
+
+    def publish(self, sub_key: str, table: Any) -> None:
+        """Make one sub-step's result readable through `/results` now, not only when the job ends."""
+        self.publish_result(str(sub_key), table)
+
+    def resolve_path(self, path: str) -> Path:
+        """A file named in a definition; relative paths are relative to the catalog's folder."""
+        candidate = Path(path)
+        if not candidate.is_absolute():
+            folder = getattr(self.catalog, "folder", None)
+            candidate = (Path(folder) if folder is not None else Path.cwd()) / candidate
+        if not candidate.exists():
+            raise JobDefinitionError(f"{self.job_class}: file {str(candidate)!r} does not exist")
+        return candidate
+
+    def option(self, name: str, default: str) -> str:
+        return self.options.get(name, default)
+
+    def output_folder(self) -> Path:
+        """A folder for this run's files (screenshots, reports), kept after the run."""
+        self.work_folder.mkdir(parents=True, exist_ok=True)
+        return self.work_folder
+
+
+def sql_engine(conn_id: str) -> Any:
+    """A SQLAlchemy engine for an Airflow connection, through the connection's own DB-API hook."""
+    from airflow.sdk import BaseHook
+
+    try:
+        connection = BaseHook.get_connection(conn_id)
+    except Exception as exc:  # AirflowNotFoundException and the execution API's variants
+        raise JobDefinitionError(f"Airflow connection {conn_id!r} is not defined: {exc}") from exc
+    hook = connection.get_hook()
+    get_engine = getattr(hook, "get_sqlalchemy_engine", None)
+    if get_engine is None:
+        raise JobDefinitionError(f"Airflow connection {conn_id!r} ({connection.conn_type}) is not a SQL database")
+    return get_engine()
+
+
+def table(columns: list[str], rows: list[list[Any]] | list[tuple[Any, ...]]) -> dict[str, Any]:
+    """A result table with columns in the given order (`as_table` adds the types)."""
+    return {"schema": [{"name": c, "title": c} for c in columns], "data": [list(r) for r in rows]}
