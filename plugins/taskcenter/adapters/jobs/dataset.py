@@ -1,0 +1,360 @@
+"""DATASET and APP_REFRESH: refresh a dataset into the dataset engine DB.
+
+A dataset's definition names its source connection, its query and its engine table:
+`{"source": "<conn id>", "query": "SELECT ...", "table": "<engine table>", "watermark": "<column>"}`.
+The engine is an Airflow connection too (`[taskcenter] engine_conn_id`), so the same code runs on
+the embedded SQLite file and on PostgreSQL.
+
+- ALL loads the query's rows into a staging table, then swaps it in with one transaction (drop the
+  old table, rename the staging one): readers see the old rows or the new ones, never a mix.
+- INCREMENTAL appends the rows whose watermark column is past the engine table's maximum; the first
+  refresh (no table yet) loads everything.
+
+Every refresh records the table's row count and size in `taskcenter_dataset_stats`, the source of
+the plans' `diskUsage` and `datasetCount`.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime, timezone
+from decimal import Decimal
+from typing import Any
+
+from taskcenter.adapters.jobs.base import JobDefinitionError, JobRun, sql_engine, table
+from taskcenter.domain.catalog import Entity
+
+DEFAULT_ENGINE_CONN = "taskcenter_engine"
+STATS_TABLE = "taskcenter_dataset_stats"
+FETCH_BATCH = 1000
+RESULT_ROWS = 100
+_IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,62}$")
+
+
+@dataclass(frozen=True, kw_only=True)
+class DatasetDefinition:
+    key: str
+    title: str
+    source: str
+    query: str
+    table: str
+    incremental: bool
+    watermark: str | None
+
+    @classmethod
+    def of(cls, entity: Entity) -> DatasetDefinition:
+        spec = dict(entity.definition)
+        missing = [name for name in ("source", "query", "table") if not spec.get(name)]
+        if missing:
+            raise JobDefinitionError(f"dataset {entity.key}: definition lacks {', '.join(missing)}")
+        incremental = (entity.update_method or "ALL").upper() == "INCREMENTAL"
+        watermark = spec.get("watermark")
+        if incremental and not watermark:
+            raise JobDefinitionError(f"dataset {entity.key}: INCREMENTAL needs a 'watermark' column")
+        for name in filter(None, (spec["table"], watermark)):
+            if not _IDENTIFIER.match(str(name)):
+                raise JobDefinitionError(f"dataset {entity.key}: {name!r} is not a plain SQL identifier")
+        return cls(
+            key=entity.key,
+            title=entity.title,
+            source=str(spec["source"]),
+            query=str(spec["query"]).strip().rstrip(";"),
+            table=str(spec["table"]),
+            incremental=incremental,
+            watermark=str(watermark) if watermark else None,
+        )
+
+
+def engine_conn_id(job: JobRun) -> str:
+    return job.option("engine_conn_id", DEFAULT_ENGINE_CONN)
+
+
+def dataset_entity(job: JobRun, app: Any, dataset: Any) -> Entity:
+    return job.entity("DATASET", f"{app}-{dataset}")
+
+
+def app_datasets(job: JobRun, app_id: Any) -> list[Entity]:
+    """An app's datasets: the DATASET entities keyed `<app>-<n>`, in key order."""
+    prefix = f"{app_id}-"
+    return [e for e in job.catalog.entities("DATASET") if e.key.startswith(prefix)]
+
+
+def run(job: JobRun) -> None:
+    """DATASET job: `{"app": A, "dataset": D}` refreshes dataset `A-D`."""
+    entity = dataset_entity(job, job.param("app"), job.param("dataset"))
+    refresh(job, entity)
+
+
+def run_app_refresh(job: JobRun) -> None:
+    """APP_REFRESH job, one mapped task per dataset: `job.sub_key` is the dataset's key."""
+    app = job.param("app")
+    if job.sub_key is None:  # not mapped (e.g. a deployment's own DAG): refresh them one by one
+        datasets = app_datasets(job, app)
+        if not datasets:
+            raise JobDefinitionError(f"app {app} has no datasets in the entity catalog")
+        for entity in datasets:
+            refresh(job, entity)
+        return
+    refresh(job, job.entity("DATASET", job.sub_key))
+
+
+def refresh(job: JobRun, entity: Entity) -> dict[str, Any]:
+    definition = DatasetDefinition.of(entity)
+    log = job.step_log(entity.key)
+    engine = sql_engine(engine_conn_id(job))
+    source = sql_engine(definition.source)
+    started = time.monotonic()
+    exists = _table_exists(engine, definition.table)
+    if definition.incremental and exists:
+        mark = _max_value(engine, definition.table, definition.watermark or "")
+        log.info("dataset %s (%s): INCREMENTAL past %s = %r", entity.key, definition.title, definition.watermark, mark)
+        loaded = _append(source, engine, definition, mark, log)
+    else:
+        mode = "INCREMENTAL (first load)" if definition.incremental else "ALL"
+        log.info("dataset %s (%s): %s refresh from %s into %s", entity.key, definition.title, mode, definition.source, definition.table)
+        loaded = _replace(source, engine, definition, log)
+    stats = record_stats(engine, definition)
+    log.info(
+        "dataset %s: %s rows loaded, %s rows in %s (%s bytes) in %.2f s",
+        entity.key, loaded, stats["rows"], definition.table, stats["bytes"], time.monotonic() - started,
+    )
+    columns, rows = _head(engine, definition.table, RESULT_ROWS)
+    job.publish(entity.key, table(columns, rows))
+    return stats
+
+
+def preview(job: JobRun, entity: Entity, *, limit: int = 20) -> tuple[list[str], list[list[Any]]]:
+    """The dataset's columns and first rows: from the engine when refreshed, else live from its source."""
+    definition = DatasetDefinition.of(entity)
+    engine = sql_engine(engine_conn_id(job))
+    if _table_exists(engine, definition.table):
+        return _head(engine, definition.table, limit)
+    from sqlalchemy import text
+
+    with sql_engine(definition.source).connect() as conn:
+        result = conn.execute(text(definition.query))
+        return list(result.keys()), [list(r) for r in result.fetchmany(limit)]
+
+
+# -- loading -----------------------------------------------------------------------------------
+
+
+def _batches(source: Any, query: str, params: dict[str, Any]) -> Iterator[tuple[list[str], list[tuple[Any, ...]]]]:
+    from sqlalchemy import text
+
+    with source.connect() as conn:
+        result = conn.execution_options(stream_results=True).execute(text(query), params)
+        columns = list(result.keys())
+        while rows := result.fetchmany(FETCH_BATCH):
+            yield columns, [tuple(r) for r in rows]
+        if not columns:
+            return
+        yield columns, []
+
+
+def _replace(source: Any, engine: Any, definition: DatasetDefinition, log: Any) -> int:
+    staging = f"{definition.table}__loading"
+    loaded = 0
+    target = None
+    for columns, rows in _batches(source, definition.query, {}):
+        if target is None:
+            _drop(engine, staging)
+            target = _create(engine, staging, columns, rows)
+        if rows:
+            _insert(engine, target, columns, rows)
+            loaded += len(rows)
+            log.info("dataset %s: %s rows staged", definition.key, loaded)
+    if target is None:
+        raise JobDefinitionError(f"dataset {definition.key}: the query returned no columns")
+    _swap(engine, staging, definition.table)
+    return loaded
+
+
+def _append(source: Any, engine: Any, definition: DatasetDefinition, mark: Any, log: Any) -> int:
+    from sqlalchemy import MetaData, Table
+
+    wm = definition.watermark
+    if mark is None:
+        query, params = f"SELECT * FROM ({definition.query}) q ORDER BY q.{wm}", {}
+    else:
+        query, params = f"SELECT * FROM ({definition.query}) q WHERE q.{wm} > :mark ORDER BY q.{wm}", {"mark": mark}
+    target = Table(definition.table, MetaData(), autoload_with=engine)
+    loaded = 0
+    for columns, rows in _batches(source, query, params):
+        if rows:
+            _insert(engine, target, columns, rows)
+            loaded += len(rows)
+            log.info("dataset %s: %s rows appended", definition.key, loaded)
+    return loaded
+
+
+def _column_type(values: Sequence[Any]) -> Any:
+    import sqlalchemy as sa
+
+    kinds = {type(v) for v in values if v is not None}
+    if kinds and kinds <= {bool}:
+        return sa.Boolean()
+    if kinds and kinds <= {int}:
+        return sa.BigInteger()
+    if kinds and kinds <= {int, float}:
+        return sa.Float()
+    if kinds and kinds <= {int, float, Decimal}:
+        return sa.Numeric()
+    if kinds and kinds <= {datetime}:
+        return sa.DateTime()
+    if kinds and kinds <= {date}:
+        return sa.Date()
+    if kinds and kinds <= {bytes}:
+        return sa.LargeBinary()
+    return sa.Text()
+
+
+def _create(engine: Any, name: str, columns: list[str], rows: list[tuple[Any, ...]]) -> Any:
+    import sqlalchemy as sa
+
+    metadata = sa.MetaData()
+    target = sa.Table(
+        name, metadata, *(sa.Column(c, _column_type([r[i] for r in rows])) for i, c in enumerate(columns))
+    )
+    metadata.create_all(engine)
+    return target
+
+
+def _insert(engine: Any, target: Any, columns: list[str], rows: list[tuple[Any, ...]]) -> None:
+    with engine.begin() as conn:
+        conn.execute(target.insert(), [dict(zip(columns, row)) for row in rows])
+
+
+def _swap(engine: Any, staging: str, name: str) -> None:
+    """Drop the old table and rename the staging one in a single transaction."""
+    statements = [f'DROP TABLE IF EXISTS "{name}"', f'ALTER TABLE "{staging}" RENAME TO "{name}"']
+    if engine.dialect.name == "sqlite":
+        # pysqlite does not open a transaction before DDL by itself: do it explicitly.
+        raw = engine.raw_connection()
+        try:
+            driver = raw.driver_connection
+            previous = driver.isolation_level
+            driver.isolation_level = None
+            try:
+                driver.execute("BEGIN IMMEDIATE")
+                try:
+                    for statement in statements:
+                        driver.execute(statement)
+                    driver.execute("COMMIT")
+                except BaseException:
+                    driver.execute("ROLLBACK")
+                    raise
+            finally:
+                driver.isolation_level = previous
+        finally:
+            raw.close()
+        return
+    from sqlalchemy import text
+
+    with engine.begin() as conn:
+        for statement in statements:
+            conn.execute(text(statement))
+
+
+def _drop(engine: Any, name: str) -> None:
+    from sqlalchemy import text
+
+    with engine.begin() as conn:
+        conn.execute(text(f'DROP TABLE IF EXISTS "{name}"'))
+
+
+def _table_exists(engine: Any, name: str) -> bool:
+    from sqlalchemy import inspect
+
+    return inspect(engine).has_table(name)
+
+
+def _max_value(engine: Any, name: str, column: str) -> Any:
+    from sqlalchemy import text
+
+    with engine.connect() as conn:
+        return conn.execute(text(f'SELECT MAX("{column}") FROM "{name}"')).scalar()
+
+
+def _head(engine: Any, name: str, limit: int) -> tuple[list[str], list[list[Any]]]:
+    from sqlalchemy import text
+
+    with engine.connect() as conn:
+        result = conn.execute(text(f'SELECT * FROM "{name}" LIMIT :limit'), {"limit": limit})
+        return list(result.keys()), [list(r) for r in result]
+
+
+# -- stats: diskUsage and datasetCount -----------------------------------------------------------
+
+
+def _stats_table() -> Any:
+    import sqlalchemy as sa
+
+    return sa.Table(
+        STATS_TABLE,
+        sa.MetaData(),
+        sa.Column("dataset_key", sa.String(255), primary_key=True),
+        sa.Column("table_name", sa.String(255), nullable=False),
+        sa.Column("row_count", sa.BigInteger, nullable=False),
+        sa.Column("disk_usage", sa.BigInteger, nullable=True),
+        sa.Column("refreshed_at", sa.DateTime(timezone=True), nullable=False),
+    )
+
+
+def _disk_usage(engine: Any, name: str) -> int | None:
+    from sqlalchemy import text
+
+    query = {
+        "sqlite": "SELECT SUM(pgsize) FROM dbstat WHERE name = :name",
+        "postgresql": "SELECT pg_total_relation_size(CAST(:name AS regclass))",
+    }.get(engine.dialect.name)
+    if query is None:
+        return None
+    try:
+        with engine.connect() as conn:
+            value = conn.execute(text(query), {"name": name}).scalar()
+    except Exception:  # dbstat is a compile-time option of SQLite
+        return None
+    return int(value) if value is not None else None
+
+
+def record_stats(engine: Any, definition: DatasetDefinition) -> dict[str, Any]:
+    from sqlalchemy import func, select
+
+    stats = _stats_table()
+    stats.metadata.create_all(engine)
+    with engine.connect() as conn:
+        rows = conn.execute(select(func.count()).select_from(_reflect(engine, definition.table))).scalar() or 0
+    size = _disk_usage(engine, definition.table)
+    with engine.begin() as conn:
+        conn.execute(stats.delete().where(stats.c.dataset_key == definition.key))
+        conn.execute(
+            stats.insert().values(
+                dataset_key=definition.key,
+                table_name=definition.table,
+                row_count=rows,
+                disk_usage=size,
+                refreshed_at=datetime.now(timezone.utc),
+            )
+        )
+    return {"rows": rows, "bytes": size}
+
+
+def _reflect(engine: Any, name: str) -> Any:
+    import sqlalchemy as sa
+
+    return sa.Table(name, sa.MetaData(), autoload_with=engine)
+
+
+def read_stats(engine: Any) -> dict[str, tuple[int, int | None]]:
+    """`{dataset key: (rows, bytes)}` for every refreshed dataset (empty before the first refresh)."""
+    from sqlalchemy import inspect, select
+
+    if not inspect(engine).has_table(STATS_TABLE):
+        return {}
+    stats = _stats_table()
+    with engine.connect() as conn:
+        return {r.dataset_key: (r.row_count, r.disk_usage) for r in conn.execute(select(stats))}
