@@ -1,0 +1,282 @@
+"""The NOTEBOOK runner on real kernels: the demo notebooks, a notebook without cell ids, bad definitions.
+
+Papermill, nbclient and ipykernel run for real (one kernel per notebook run, about a second each);
+the catalog, the log and the result sink are in-memory fakes that record events in one list, so
+the tests can check that a cell's lines and result arrive before the next cell starts.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import nbformat
+import pytest
+from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
+
+from taskcenter.adapters.catalog.file_catalog import DEMO_CATALOG, FileEntityCatalog
+from taskcenter.adapters.jobs.base import JobDefinitionError, JobRun
+from taskcenter.adapters.jobs.notebook import NotebookCellError, _kernel_manager_class, run
+from taskcenter.domain.catalog import Entity
+
+DEMO_FOLDER = DEMO_CATALOG.parent
+
+
+@dataclass
+class Catalog:
+    folder: Path
+    items: dict[tuple[str, str], Entity] = field(default_factory=dict)
+
+    def add(self, key: str, definition: dict[str, Any]) -> Catalog:
+        self.items[("NOTEBOOK", key)] = Entity(group="NOTEBOOK", key=key, title=f"notebook{key}", definition=definition)
+        return self
+
+    def get(self, group: str, key: str) -> Entity | None:
+        return self.items.get((group, key))
+
+    def entities(self, group: str) -> list[Entity]:
+        return [e for (g, _), e in sorted(self.items.items()) if g == group]
+
+
+@dataclass
+class Log:
+    """Just enough of a structlog logger: bind(**kw) and the level methods, recording into `events`."""
+
+    events: list[tuple[Any, ...]]
+    context: dict[str, Any] = field(default_factory=dict)
+
+    def bind(self, **kw: Any) -> Log:
+        return Log(self.events, {**self.context, **kw})
+
+    def _record(self, level: str, msg: str, *args: Any) -> None:
+        self.events.append(("log", self.context.get("sub_key"), level, msg % args if args else msg))
+
+    def info(self, msg: str, *args: Any, **_: Any) -> None:
+        self._record("info", msg, *args)
+
+    def warning(self, msg: str, *args: Any, **_: Any) -> None:
+        self._record("warning", msg, *args)
+
+    def error(self, msg: str, *args: Any, **_: Any) -> None:
+        self._record("error", msg, *args)
+
+
+@dataclass
+class Outcome:
+    events: list[tuple[Any, ...]]
+    work: Path
+    error: BaseException | None = None
+
+    def lines(self, sub_key: str | None) -> list[str]:
+        return [e[3] for e in self.events if e[0] == "log" and e[1] == sub_key]
+
+    def sub_keys(self) -> set[str]:
+        return {e[1] for e in self.events if e[0] == "log" and e[1] is not None}
+
+    def results(self) -> list[tuple[str, Any]]:
+        return [(e[1], e[2]) for e in self.events if e[0] == "result"]
+
+    def index(self, kind: str, sub_key: str, text: str = "") -> int:
+        return next(i for i, e in enumerate(self.events) if e[0] == kind and e[1] == sub_key and text in str(e[-1]))
+
+
+def execute(catalog: Catalog, work: Path, **job_params: Any) -> Outcome:
+    events: list[tuple[Any, ...]] = []
+    job = JobRun(
+        job_class="com.hengshi.nangaparbat.schedulejob.NotebookJob",
+        job_params=job_params,
+        entity_group="NOTEBOOK",
+        entity_key=str(job_params.get("notebook")),
+        catalog=catalog,
+        log=Log(events),
+        publish_result=lambda key, table: events.append(("result", key, table)),
+        work_folder=work,
+    )
+    outcome = Outcome(events, work)
+    try:
+        run(job)
+    except Exception as exc:  # noqa: BLE001 - the tests look at it
+        outcome.error = exc
+    return outcome
+
+
+def demo_catalog() -> Catalog:
+    catalog = Catalog(DEMO_FOLDER)
+    for key in ("1", "2"):
+        catalog.add(key, {"notebook": f"demo/notebooks/notebook{key}.ipynb"})
+    return catalog
+
+
+def code_cell_ids(path: Path) -> list[str]:
+    return [c.id for c in nbformat.read(path, as_version=4).cells if c.cell_type == "code"]
+
+
+@pytest.fixture(scope="module")
+def notebook1(tmp_path_factory: pytest.TempPathFactory) -> Outcome:
+    return execute(demo_catalog(), tmp_path_factory.mktemp("nb1"), notebook=1, currency="EUR")
+
+
+@pytest.fixture(scope="module")
+def notebook2(tmp_path_factory: pytest.TempPathFactory) -> Outcome:
+    return execute(demo_catalog(), tmp_path_factory.mktemp("nb2"), notebook=2)
+
+
+def test_demo_catalog_points_at_the_demo_notebooks() -> None:
+    catalog = FileEntityCatalog(DEMO_CATALOG)
+    for key in ("1", "2"):
+        entity = catalog.get("NOTEBOOK", key)
+        assert entity is not None
+        path = catalog.folder / entity.definition["notebook"]
+        notebook = nbformat.read(path, as_version=4)
+        nbformat.validate(notebook)
+        assert (notebook.nbformat, notebook.nbformat_minor) == (4, 5)
+        assert notebook.metadata.kernelspec.name == "python3"
+        assert "parameters" in notebook.cells[0].metadata.tags
+
+
+def test_notebook1_logs_every_code_cell_under_its_id(notebook1: Outcome) -> None:
+    assert notebook1.error is None, notebook1.error
+    ids = code_cell_ids(DEMO_FOLDER / "demo/notebooks/notebook1.ipynb")
+    assert ids == ["parameters", "greeting", "sales", "total"]
+    assert notebook1.sub_keys() == {*ids, "injected-parameters"}
+    for n, cell_id in enumerate(ids, start=1):
+        lines = notebook1.lines(cell_id)
+        assert lines[0] == f"cell {cell_id} ({n} of 4) started"
+        assert lines[-1].startswith(f"cell {cell_id} ({n} of 4) done in ")
+    assert "Demo sales report (notebook 1), amounts in EUR" in notebook1.lines("greeting")
+    assert "total revenue: 70275.50 EUR from 556 orders" in notebook1.lines("total")
+    assert any("Central" in line and "13780.00" in line for line in notebook1.lines("sales"))  # the frame's text
+
+
+def test_job_params_are_injected_after_the_parameters_cell(notebook1: Outcome) -> None:
+    injected = notebook1.lines("injected-parameters")
+    assert 'currency = "EUR"' in injected and "notebook = 1" in injected
+    assert notebook1.index("log", "parameters") < notebook1.index("log", "injected-parameters") < notebook1.index("log", "greeting")
+    executed = nbformat.read(notebook1.work / "notebook1.output.ipynb", as_version=4)
+    assert executed.metadata.papermill.parameters == {"notebook": 1, "currency": "EUR"}
+
+
+def test_the_displayed_frame_is_the_sales_cell_result_published_when_it_ends(notebook1: Outcome) -> None:
+    assert notebook1.results() == [
+        (
+            "sales",
+            {
+                "schema": [
+                    {"name": "region", "title": "region", "type": "string"},
+                    {"name": "orders", "title": "orders", "type": "integer"},
+                    {"name": "revenue", "title": "revenue", "type": "number"},
+                ],
+                "data": [
+                    ["North", 120, 15234.5],
+                    ["South", 95, 11890.0],
+                    ["East", 143, 18920.25],
+                    ["West", 88, 10450.75],
+                    ["Central", 110, 13780.0],
+                ],
+            },
+        )
+    ]
+    # Progress while the notebook runs: the result comes before the next cell starts.
+    assert notebook1.index("result", "sales") < notebook1.index("log", "total", "started")
+
+
+def test_notebook2_fails_naming_the_cell_and_the_error(notebook2: Outcome) -> None:
+    assert isinstance(notebook2.error, NotebookCellError)
+    message = str(notebook2.error)
+    assert "notebook2.ipynb" in message and "cell fail (3 of 4)" in message
+    assert "ValueError: demo: this cell fails on purpose" in message
+    assert "notebook 2: prepared 3 values" in notebook2.lines("prepare")
+    errors = [e[3] for e in notebook2.events if e[0] == "log" and e[1] == "fail" and e[2] == "error"]
+    assert "ValueError: demo: this cell fails on purpose" in errors
+    assert errors[-1].startswith("cell fail (3 of 4) failed in ")
+    assert not any("\x1b" in e[3] for e in notebook2.events if e[0] == "log")  # colours stripped
+    assert "never" not in notebook2.sub_keys()
+    assert not any("never runs" in str(e[-1]) for e in notebook2.events)
+    assert notebook2.results() == []
+    assert (notebook2.work / "notebook2.output.ipynb").exists()  # papermill keeps the failed copy
+
+
+def test_notebook_without_ids_gets_stable_cell_keys_and_tables(tmp_path: Path) -> None:
+    notebook = new_notebook(metadata={"kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"}})
+    notebook.cells = [
+        new_markdown_cell("no ids here"),
+        new_code_cell("label = 'x'"),
+        new_code_cell(
+            "import pandas as pd\n"
+            "pd.DataFrame({'city': ['Oslo', 'Rome'], 'n': [2, 3]}).set_index('city')"
+        ),
+        new_code_cell(
+            "from IPython.display import JSON, display\n"
+            "import pathlib\n"
+            "pathlib.Path('written.txt').write_text(label)\n"
+            "print('step 1\\rstep 2', flush=True)\n"
+            "display(JSON({'schema': [{'name': 'k', 'title': 'K', 'type': 'string'}], 'data': [['a'], ['b']]}))"
+        ),
+    ]
+    for cell in notebook.cells:
+        del cell["id"]
+    notebook.nbformat_minor = 4
+    source = tmp_path / "no {ids}.ipynb"  # braces: papermill formats paths with the parameters
+    source.write_text(json.dumps(notebook), encoding="utf-8")
+    work = tmp_path / "work"
+
+    outcome = execute(Catalog(tmp_path).add("7", {"notebook": source.name}), work, notebook=7)
+
+    assert outcome.error is None, outcome.error
+    assert outcome.sub_keys() == {"cell-1", "cell-2", "cell-3", "injected-parameters"}  # no parameters cell: on top
+    assert outcome.lines("cell-1")[0] == "cell cell-1 (1 of 3) started"
+    assert "step 2" in outcome.lines("cell-3") and "step 1" not in outcome.lines("cell-3")
+    assert outcome.results() == [
+        ("cell-2", {"schema": [{"name": "city", "title": "city", "type": "string"},
+                               {"name": "n", "title": "n", "type": "integer"}],
+                    "data": [["Oslo", 2], ["Rome", 3]]}),
+        ("cell-3", {"schema": [{"name": "k", "title": "K", "type": "string"}], "data": [["a"], ["b"]]}),
+    ]
+    assert (work / "written.txt").read_text() == "x"  # the kernel runs in the output folder
+    assert (work / "no {ids}.output.ipynb").exists()
+
+
+@pytest.mark.parametrize(
+    ("definition", "params", "expected"),
+    [
+        ({"notebook": "demo/notebooks/notebook1.ipynb"}, {"notebook": 99}, "no NOTEBOOK entity 99"),
+        ({"title": "no file named"}, {"notebook": 3}, "has no 'notebook'"),
+        ({"notebook": "demo/notebooks/missing.ipynb"}, {"notebook": 3}, "missing.ipynb' does not exist"),
+        ({"notebook": "demo/notebooks/notebook1.ipynb"}, {}, "jobParams.notebook is required"),
+        ({"notebook": "demo/notebooks/notebook1.ipynb"}, {"notebook": 3, "not-a-name": 1}, "not valid Python names"),
+    ],
+)
+def test_bad_definitions_are_job_definition_errors(
+    tmp_path: Path, definition: dict[str, Any], params: dict[str, Any], expected: str
+) -> None:
+    outcome = execute(Catalog(DEMO_FOLDER).add("3", definition), tmp_path, **params)
+    assert isinstance(outcome.error, JobDefinitionError)
+    assert expected in str(outcome.error)
+
+
+def test_unreadable_notebook_is_a_job_definition_error(tmp_path: Path) -> None:
+    (tmp_path / "broken.ipynb").write_text("{not json", encoding="utf-8")
+    outcome = execute(Catalog(tmp_path).add("4", {"notebook": "broken.ipynb"}), tmp_path / "work", notebook=4)
+    assert isinstance(outcome.error, JobDefinitionError)
+    assert "not a readable notebook" in str(outcome.error)
+
+
+@pytest.fixture
+def foreign_python3_kernelspec(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    spec = tmp_path / "kernels" / "python3"
+    spec.mkdir(parents=True)
+    argv = ["/nowhere/bin/python", "-m", "ipykernel_launcher", "-f", "{connection_file}"]
+    (spec / "kernel.json").write_text(json.dumps({"argv": argv, "display_name": "Other", "language": "python"}))
+    monkeypatch.setenv("JUPYTER_PATH", str(tmp_path))
+    yield
+
+
+def test_kernel_is_this_interpreter_even_with_another_python3_kernelspec(foreign_python3_kernelspec: None) -> None:
+    from jupyter_client.kernelspec import KernelSpecManager
+
+    assert KernelSpecManager().get_kernel_spec("python3").argv[0] == "/nowhere/bin/python"  # what plain papermill would run
+    assert _kernel_manager_class()(kernel_name="python3").kernel_spec.argv[0] == sys.executable
