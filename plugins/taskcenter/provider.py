@@ -68,6 +68,30 @@ def get_provider_info() -> dict[str, Any]:
                         "",
                         example='{"com.example.MyJob": "NOTEBOOK"}',
                     ),
+                    "results_folder": _option(
+                        "Folder where job runs keep their files (screenshots, reports, executed notebooks);"
+                        " empty: {AIRFLOW_HOME}/taskcenter/results.",
+                        "",
+                        example="/var/lib/taskcenter/results",
+                    ),
+                    "engine_conn_id": _option(
+                        "Airflow connection of the dataset engine DB that DATASET and APP_REFRESH jobs fill.",
+                        "taskcenter_engine",
+                    ),
+                    "smtp_conn_id": _option("Airflow SMTP connection APP_EMAIL jobs send through.", "taskcenter_smtp"),
+                    "email_from": _option(
+                        "Sender of APP_EMAIL messages when the SMTP connection has no from_email extra.",
+                        "taskcenter@localhost",
+                    ),
+                    "chromium_path": _option(
+                        "Chromium executable for SCREENSHOT and APP_EMAIL; empty: chromium on PATH.",
+                        "",
+                        example="/usr/bin/chromium",
+                    ),
+                    "screenshot_timeout": _option("Seconds a page may take to render to PNG.", "60"),
+                    "sync_batch_size": _option(
+                        "Rows per batch of DB_BATCH_SYNC jobs whose project sets no batchSize.", "1000"
+                    ),
                     "display_timezone": _option(
                         "Zone in which the API formats datetimes (`YYYY-MM-DD HH:MM:SS`).",
                         "Asia/Shanghai",

@@ -23,7 +23,7 @@ import sqlalchemy as sa
 
 from tests.integration import jobs as test_jobs
 from taskcenter.launcher.admin import AdminCredentials, ensure_admin
-from taskcenter.launcher.components import AirflowStack, StartupError, migrate, reconcile
+from taskcenter.launcher.components import AirflowStack, StartupError, migrate, prepare_demo, reconcile
 from taskcenter.launcher.home import HomeSettings, prepare_home
 
 REPO = Path(__file__).resolve().parents[2]
@@ -154,6 +154,7 @@ def start_taskcenter(*, backend: str, home: Path, db_url: str | None) -> Running
         examples_dir=REPO / "dags",
         worker_log_port=free_port(),
         trigger_log_port=free_port(),
+        smtp_port=free_port(),
         extra={
             "taskcenter": {
                 "job_runners": json.dumps(test_jobs.RUNNERS),
@@ -167,6 +168,7 @@ def start_taskcenter(*, backend: str, home: Path, db_url: str | None) -> Running
     prepare_home(settings)
     migrate(settings, log_file=home / "logs" / "components" / "db-migrate.log")
     reconcile(settings, log_file=home / "logs" / "components" / "reconcile.log")
+    prepare_demo(settings, log_file=home / "logs" / "components" / "demo.log")
     credentials = AdminCredentials(username="admin", password=secrets.token_urlsafe(16), generated=True)
     ensure_admin(
         env=settings.environ(), cwd=home, credentials=credentials, log_file=home / "logs" / "components" / "admin.log"

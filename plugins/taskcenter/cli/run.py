@@ -13,7 +13,7 @@ import time
 from pathlib import Path
 
 from taskcenter.launcher.admin import PASSWORD_ENV, ensure_admin, resolve_password
-from taskcenter.launcher.components import AirflowStack, StartupError, migrate, reconcile
+from taskcenter.launcher.components import AirflowStack, StartupError, migrate, prepare_demo, reconcile
 from taskcenter.launcher.home import HomeSettings, prepare_home
 
 
@@ -27,6 +27,12 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         help="api-server port (default $TASKCENTER_PORT or 8080)",
     )
     parser.add_argument("--host", default="0.0.0.0", help="api-server bind address")
+    parser.add_argument(
+        "--smtp-port",
+        type=int,
+        default=int(os.environ.get("TASKCENTER_SMTP_PORT", "1025")),
+        help="port of the local mail catcher on 127.0.0.1 (default $TASKCENTER_SMTP_PORT or 1025)",
+    )
     parser.add_argument("--examples-dir", type=Path, default=None, help="folder of example DAGs (repo dags/)")
     parser.add_argument("--plugins-dir", type=Path, default=None, help="Airflow plugins folder (repo plugins/)")
     parser.add_argument(
@@ -65,6 +71,7 @@ def run(args: argparse.Namespace) -> int:
         home=home,
         port=args.port,
         host=args.host,
+        smtp_port=args.smtp_port,
         examples_dir=args.examples_dir,
         plugins_dir=args.plugins_dir,
         extra=parse_overrides(args.overrides),
@@ -75,6 +82,7 @@ def run(args: argparse.Namespace) -> int:
     log_dir = home / "logs" / "components"
     migrate(settings, log_file=log_dir / "db-migrate.log")
     reconcile(settings, log_file=log_dir / "reconcile.log")
+    prepare_demo(settings, log_file=log_dir / "demo.log")
     credentials = resolve_password(home)
     ensure_admin(env=settings.environ(), cwd=home, credentials=credentials, log_file=log_dir / "admin.log")
 
@@ -113,6 +121,8 @@ def _print_ready(settings: HomeSettings, new_password: str | None) -> None:
         f"-d '{{\"username\": \"admin\", \"password\": \"...\"}}'",
         f"  admin password    {settings.home / 'admin-password'} (or ${PASSWORD_ENV})",
         f"  component logs    {settings.home / 'logs' / 'components'}",
+        f"  demo e-mail       {settings.home / 'outbox'} (local mail catcher on 127.0.0.1:{settings.smtp_port})",
+        f"  job results       {settings.home / 'taskcenter' / 'results'}",
         "  stop              Ctrl-C",
     ]
     if new_password:

@@ -22,7 +22,7 @@ from pathlib import Path
 
 from taskcenter.launcher.home import HomeSettings
 
-COMPONENTS = ("api-server", "scheduler", "dag-processor", "triggerer")
+COMPONENTS = ("api-server", "scheduler", "dag-processor", "triggerer")  # plus the local mail catcher
 HEALTH_PATH = "/api/v2/monitor/health"
 _PR_SET_PDEATHSIG = 1
 
@@ -50,6 +50,12 @@ def reconcile(settings: HomeSettings, *, log_file: Path | None = None) -> None:
     """`taskcenter reconcile`: the plans' DAG files follow the DB (after a lost folder, an upgrade)."""
     command = [sys.executable, "-m", "taskcenter.cli.main", "reconcile"]
     _run_step(settings, command, what="`taskcenter reconcile`", log_file=log_file)
+
+
+def prepare_demo(settings: HomeSettings, *, log_file: Path | None = None) -> None:
+    """`taskcenter demo`: the demo source database and connections (only what is missing)."""
+    command = [sys.executable, "-m", "taskcenter.cli.main", "demo", "--smtp-port", str(settings.smtp_port)]
+    _run_step(settings, command, what="`taskcenter demo`", log_file=log_file)
 
 
 def _run_step(settings: HomeSettings, command: list[str], *, what: str, log_file: Path | None) -> None:
@@ -126,6 +132,17 @@ class AirflowStack:
             )
             for name in COMPONENTS
         ]
+        self.components.append(
+            Component(
+                name="mail-catcher",
+                command=[
+                    sys.executable, "-m", "taskcenter.launcher.mail_catcher",
+                    "--host", "127.0.0.1", "--port", str(self.settings.smtp_port),
+                    "--outbox", str(self.settings.home / "outbox"),
+                ],
+                log_file=self.log_dir / "mail-catcher.log",
+            )
+        )
         for component in self.components:
             component.start(env, cwd=self.settings.home)
 

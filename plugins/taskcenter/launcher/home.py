@@ -32,6 +32,7 @@ class HomeSettings:
     plugins_dir: Path | None = None
     worker_log_port: int = 8793
     trigger_log_port: int = 8794
+    smtp_port: int = 1025
     extra: dict[str, dict[str, str]] = field(default_factory=dict)
 
     @property
@@ -138,7 +139,11 @@ def _build_config(settings: HomeSettings, kept: dict[tuple[str, str], str]) -> c
             "trigger_log_server_port": str(settings.trigger_log_port),
         },
         "scheduler": {"enable_health_check": "False"},
-        "taskcenter": {"plans_bundle": "dags-folder", "plans_subfolder": PLANS_SUBFOLDER},
+        "taskcenter": {
+            "plans_bundle": "dags-folder",
+            "plans_subfolder": PLANS_SUBFOLDER,
+            "results_folder": str((settings.home / "taskcenter" / "results").resolve()),
+        },
     }
     if settings.plugins_dir is not None:
         values["core"]["plugins_folder"] = str(settings.plugins_dir.resolve())

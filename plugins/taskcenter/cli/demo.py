@@ -1,0 +1,28 @@
+"""`taskcenter demo`: create the demo source database and the demo connections of an AIRFLOW_HOME.
+
+The launcher runs it on every start (it only adds what is missing); run it by hand to try the
+demo catalog on an existing deployment.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+from pathlib import Path
+
+
+def add_parser(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    parser = subparsers.add_parser("demo", help="create the demo source database and connections")
+    parser.add_argument("--smtp-port", type=int, default=1025, help="port of the local mail catcher (default 1025)")
+    parser.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from airflow.configuration import conf
+
+    from taskcenter.launcher.demo import prepare_demo
+
+    home = Path(os.environ.get("AIRFLOW_HOME") or conf.get("core", "airflow_home"))
+    created = prepare_demo(home, smtp_port=args.smtp_port)
+    print(f"taskcenter demo: connections created: {', '.join(created) or 'none (all exist)'}")
+    return 0
