@@ -11,6 +11,7 @@ PYTEST_ARGS ?=
 .PHONY: run test install system-deps bench clean
 
 run: install
+	bash scripts/install-system-deps.sh run
 	$(BIN)/taskcenter run --home .taskcenter --examples-dir dags --plugins-dir plugins
 
 test: install system-deps
@@ -25,7 +26,8 @@ $(STAMP): setup.cfg setup.py pyproject.toml constraints.txt
 	$(BIN)/python -m pip install -q -c constraints.txt -e '.[test]'
 	touch $@
 
-# Debian packages the test suite needs (the real Quartz jar for the cron differential test).
+# Debian packages the test suite needs (the real Quartz jar for the cron differential test, Chromium
+# for the SCREENSHOT and APP_EMAIL job types).
 system-deps:
 	bash scripts/install-system-deps.sh test
 

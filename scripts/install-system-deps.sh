@@ -2,12 +2,13 @@
 # Installs the Debian packages a profile needs, when they are missing and this machine allows it
 # (root with apt-get). Anything it cannot install is reported; the tests that need it then fail
 # with a message saying what to install.
-#   test: libquartz2-java (the real Quartz 2.3 jar, judge of the cron engine) and a Java runtime
+#   run:  chromium (headless screenshots for the SCREENSHOT and APP_EMAIL job types)
+#   test: the above, libquartz2-java (the real Quartz 2.3 jar, judge of the cron engine) and a JDK
 set -euo pipefail
 profile="${1:-test}"
 case "$profile" in
-  test) packages=(libquartz2-java default-jdk-headless) ;;
-  run) packages=() ;;
+  test) packages=(chromium libquartz2-java default-jdk-headless) ;;
+  run) packages=(chromium) ;;
   *) echo "unknown profile: $profile" >&2; exit 2 ;;
 esac
 
@@ -15,6 +16,7 @@ missing=()
 for pkg in "${packages[@]}"; do
   case "$pkg" in
     default-jdk-headless) command -v javac >/dev/null 2>&1 && continue ;;
+    chromium) { command -v chromium || command -v chromium-browser || command -v google-chrome; } >/dev/null 2>&1 && continue ;;
   esac
   dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")
 done
