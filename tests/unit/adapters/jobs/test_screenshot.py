@@ -1,0 +1,272 @@
+from __future__ import annotations
+
+import http.server
+import os
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from taskcenter.adapters.jobs import chromium, report
+from taskcenter.adapters.jobs.base import JobDefinitionError, JobRun, MissingToolError
+from taskcenter.adapters.jobs.report import ReportSection
+from taskcenter.adapters.jobs.screenshot import run
+from taskcenter.domain.catalog import Entity
+
+JOB_CLASS = "com.hengshi.nangaparbat.schedulejob.ScreenshotJob"
+SECTIONS = [
+    ReportSection(title="orders", columns=["id", "product"], rows=[[1, "Widget <XL>"], [2, "Gadget"]], note="dataset 1-1 · 2 rows"),
+    ReportSection(title="customers", columns=["id", "city"], rows=[[1, "Lhasa"]], note="dataset 1-2 · 1 row"),
+]
+
+needs_chromium = pytest.mark.skipif(
+    not any(map(chromium.shutil.which, chromium.BROWSER_NAMES)), reason="Chromium is not installed (apt-get install chromium)"
+)
+
+
+class FakeLog:
+    def __init__(self, lines: list[tuple[str, str | None, str]] | None = None, sub_key: str | None = None) -> None:
+        self.lines = [] if lines is None else lines
+        self.sub_key = sub_key
+
+    def bind(self, **kw: Any) -> FakeLog:
+        return FakeLog(self.lines, kw.get("sub_key", self.sub_key))
+
+    def _add(self, level: str, msg: str, *args: Any) -> None:
+        self.lines.append((level, self.sub_key, msg % args if args else msg))
+
+    def info(self, msg: str, *args: Any) -> None:
+        self._add("info", msg, *args)
+
+    def warning(self, msg: str, *args: Any) -> None:
+        self._add("warning", msg, *args)
+
+    def error(self, msg: str, *args: Any) -> None:
+        self._add("error", msg, *args)
+
+
+class MemoryCatalog:
+    def __init__(self, entities: list[Entity], folder: Path) -> None:
+        self._entities = {(e.group, e.key): e for e in entities}
+        self.folder = folder
+
+    def get(self, group: str, key: str) -> Entity | None:
+        return self._entities.get((group, key))
+
+    def entities(self, group: str) -> list[Entity]:
+        return sorted((e for e in self._entities.values() if e.group == group), key=lambda e: e.key)
+
+
+def _job(tmp_path: Path, definition: dict[str, Any], options: dict[str, str] | None = None) -> tuple[JobRun, list[tuple[str, Any]]]:
+    published: list[tuple[str, Any]] = []
+    catalog = MemoryCatalog([Entity(group="SCREENSHOT", key="1", title="app1", definition=definition)], tmp_path)
+    job = JobRun(
+        job_class=JOB_CLASS,
+        job_params={"app": 1},
+        entity_group="SCREENSHOT",
+        entity_key="1",
+        catalog=catalog,
+        log=FakeLog(),
+        publish_result=lambda key, value: published.append((key, value)),
+        work_folder=tmp_path / "out",
+        options=options or {},
+    )
+    return job, published
+
+
+@pytest.fixture
+def sections(monkeypatch: pytest.MonkeyPatch) -> list[Any]:
+    """Stands in for dataset.py: the runner's seam is report.collect_sections."""
+    calls: list[Any] = []
+
+    def collect(job: JobRun, app_id: Any, *, limit: int = 20, log: Any = None) -> list[ReportSection]:
+        calls.append(app_id)
+        return SECTIONS
+
+    monkeypatch.setattr(report, "collect_sections", collect)
+    return calls
+
+
+def _assert_png(path: Path, size: tuple[int, int]) -> None:
+    from PIL import Image
+
+    with Image.open(path) as image:
+        image.load()
+        assert image.format == "PNG"
+        assert image.size == size
+
+
+@needs_chromium
+def test_screenshot_of_the_app_report(tmp_path: Path, sections: list[Any]) -> None:
+    job, published = _job(tmp_path, {"width": 640, "height": 400})
+    started = time.monotonic()
+    assert run(job) is None
+    elapsed = time.monotonic() - started
+
+    png = tmp_path / "out" / "app-1.png"
+    html = tmp_path / "out" / "app-1-report.html"
+    _assert_png(png, (640, 400))
+    page = html.read_text(encoding="utf-8")
+    assert "<h2>orders</h2>" in page and "Widget &lt;XL&gt;" in page and "<h2>customers</h2>" in page
+    assert sections == [1]
+    assert published == [
+        (
+            "1",
+            {
+                "schema": [{"name": c, "title": c} for c in ("file", "bytes", "width", "height")],
+                "data": [[str(png.resolve()), png.stat().st_size, 640, 400]],
+            },
+        )
+    ]
+    messages = [m for level, key, m in job.log.lines if key == "1"]
+    assert any("rendering the report of app 1 (app1) at 640x400" in m for m in messages)
+    assert any(str(png.resolve()) in m and "640x400" in m for m in messages)
+    assert elapsed < 30
+
+
+@pytest.fixture
+def web_page(tmp_path: Path) -> Iterator[str]:
+    folder = tmp_path / "site"
+    folder.mkdir()
+    (folder / "index.html").write_text("<html><body style='background:#123456'><h1>dashboard</h1></body></html>")
+    class Quiet(http.server.SimpleHTTPRequestHandler):
+        def __init__(self, *args: Any, **kwargs: Any) -> None:
+            super().__init__(*args, directory=str(folder), **kwargs)
+
+        def log_message(self, format: str, *args: Any) -> None:
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Quiet)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_address[1]}/index.html"
+    server.shutdown()
+    server.server_close()
+
+
+@needs_chromium
+def test_screenshot_of_the_definition_url(tmp_path: Path, sections: list[Any], web_page: str) -> None:
+    job, published = _job(tmp_path, {"width": 320, "height": 240, "url": web_page})
+    run(job)
+    png = tmp_path / "out" / "app-1.png"
+    _assert_png(png, (320, 240))
+    from PIL import Image
+
+    with Image.open(png) as image:
+        assert image.convert("RGB").getpixel((300, 220)) == (0x12, 0x34, 0x56)
+    assert sections == []  # no datasets read when the page is a URL
+    assert not (tmp_path / "out" / "app-1-report.html").exists()
+    assert published[0][1]["data"][0][2:] == [320, 240]
+
+
+def _closed_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@needs_chromium
+def test_a_page_that_does_not_load_is_an_error_with_chromiums_words(tmp_path: Path, sections: list[Any]) -> None:
+    job, published = _job(tmp_path, {"width": 320, "height": 240, "url": f"http://127.0.0.1:{_closed_port()}/"})
+    with pytest.raises(RuntimeError, match="wrote no screenshot") as caught:
+        run(job)
+    assert "ERR_CONNECTION_REFUSED" in str(caught.value)
+    assert "dbus" not in str(caught.value)
+    assert published == []
+
+
+@needs_chromium
+def test_a_page_that_never_finishes_loading_is_still_captured(tmp_path: Path) -> None:
+    """Chromium gives up waiting at 3/4 of the timeout and shoots what has arrived."""
+    listener = socket.create_server(("127.0.0.1", 0))
+    held: list[socket.socket] = []
+
+    def serve() -> None:
+        while True:
+            try:
+                conn, _ = listener.accept()
+            except OSError:
+                return
+            conn.recv(4096)
+            conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Type: text/html\r\n\r\n<html><body><h1>half a page")
+            held.append(conn)
+
+    threading.Thread(target=serve, daemon=True).start()
+    png = tmp_path / "slow.png"
+    try:
+        chromium.capture(url=f"http://127.0.0.1:{listener.getsockname()[1]}/", png_path=png, width=200, height=100, timeout=3)
+    finally:
+        listener.close()
+        for conn in held:
+            conn.close()
+    assert chromium.png_size(png) == (200, 100)
+
+
+def test_missing_configured_chromium_names_the_install(tmp_path: Path, sections: list[Any]) -> None:
+    job, _ = _job(tmp_path, {"width": 640, "height": 400}, options={"chromium_path": str(tmp_path / "no-such-browser")})
+    with pytest.raises(MissingToolError, match="apt-get install chromium") as caught:
+        run(job)
+    assert "no-such-browser" in str(caught.value) and "chromium_path" in str(caught.value)
+    assert sections == []  # fails before reading any data
+
+
+def test_no_chromium_on_path_names_the_install(tmp_path: Path, sections: list[Any], monkeypatch: pytest.MonkeyPatch) -> None:
+    empty = tmp_path / "bin"
+    empty.mkdir()
+    monkeypatch.setenv("PATH", str(empty))
+    job, _ = _job(tmp_path, {"width": 640, "height": 400})
+    with pytest.raises(MissingToolError, match=r"apt-get install chromium .* or set \[taskcenter\] chromium_path"):
+        run(job)
+    assert isinstance(MissingToolError("x"), JobDefinitionError)
+
+
+@pytest.mark.parametrize("definition", [{"width": 0, "height": 10}, {"width": "640", "height": 10}, {"width": 10, "height": True}, {"url": 5},
+     {"url": "--renderer-cmd-prefix=/bin/sh"}, {"url": "javascript:alert(1)"}])
+def test_bad_definitions(tmp_path: Path, sections: list[Any], definition: dict[str, Any]) -> None:
+    job, _ = _job(tmp_path, definition)
+    with pytest.raises(JobDefinitionError, match="definition"):
+        run(job)
+
+
+def test_unknown_app(tmp_path: Path, sections: list[Any]) -> None:
+    job, _ = _job(tmp_path, {})
+    job = JobRun(**{**job.__dict__, "job_params": {"app": 42}})
+    with pytest.raises(JobDefinitionError, match="no SCREENSHOT entity '42'|no SCREENSHOT entity 42"):
+        run(job)
+
+
+def test_png_size_reads_the_header_and_checks_the_signature(tmp_path: Path) -> None:
+    from PIL import Image
+
+    good = tmp_path / "a.png"
+    Image.new("RGB", (37, 11)).save(good)
+    assert chromium.png_size(good) == (37, 11)
+    bad = tmp_path / "a.jpg"
+    Image.new("RGB", (37, 11)).save(bad, format="JPEG")
+    with pytest.raises(ValueError, match="not a PNG"):
+        chromium.png_size(bad)
+    empty = tmp_path / "empty.png"
+    empty.write_bytes(b"")
+    with pytest.raises(ValueError, match="not a PNG"):
+        chromium.png_size(empty)
+
+
+def test_runs_without_sandbox_flag_only_as_root(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    seen: list[list[str]] = []
+
+    def fake_run(args: list[str], *, timeout: float, cwd: str) -> tuple[int | None, str]:
+        seen.append(args)
+        Path(next(a for a in args if a.startswith("--screenshot=")).split("=", 1)[1]).write_bytes(b"x")
+        return 0, ""
+
+    monkeypatch.setattr(chromium, "_run", fake_run)
+    for uid in (0, 1000):
+        monkeypatch.setattr(os, "geteuid", lambda uid=uid: uid)
+        chromium.capture(url="about:blank", png_path=tmp_path / "x.png", width=10, height=20, timeout=5, browser="/bin/true")
+    assert "--no-sandbox" in seen[0] and "--no-sandbox" not in seen[1]
+    assert {"--headless", "--disable-gpu", "--hide-scrollbars", "--window-size=10,20"} <= set(seen[1])
+    assert any(a.startswith("--user-data-dir=") for a in seen[1]) and seen[1][-1] == "about:blank"
