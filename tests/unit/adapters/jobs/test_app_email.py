@@ -15,82 +15,14 @@ import pytest
 from taskcenter.adapters.jobs import chromium, report
 from taskcenter.adapters.jobs.app_email import run
 from taskcenter.adapters.jobs.base import JobDefinitionError, JobRun, MissingToolError
-from taskcenter.adapters.jobs.report import ReportSection
-from taskcenter.domain.catalog import Entity
 from taskcenter.launcher.mail_catcher import MailCatcher
+from tests.unit.adapters.jobs.fakes import app_job
 
 JOB_CLASS = "com.hengshi.nangaparbat.schedulejob.AppEmailJob"
-SECTIONS = [
-    ReportSection(title="orders", columns=["id", "product"], rows=[[1, "Widget <XL>"], [2, "Gadget"]], note="dataset 1-1 · 2 rows"),
-    ReportSection(title="customers", columns=["id", "city"], rows=[[1, "Lhasa"]], note="dataset 1-2 · 1 row"),
-]
-
-needs_chromium = pytest.mark.skipif(
-    not any(map(chromium.shutil.which, chromium.BROWSER_NAMES)), reason="Chromium is not installed (apt-get install chromium)"
-)
-
-
-class FakeLog:
-    def __init__(self, lines: list[tuple[str, str | None, str]] | None = None, sub_key: str | None = None) -> None:
-        self.lines = [] if lines is None else lines
-        self.sub_key = sub_key
-
-    def bind(self, **kw: Any) -> FakeLog:
-        return FakeLog(self.lines, kw.get("sub_key", self.sub_key))
-
-    def _add(self, level: str, msg: str, *args: Any) -> None:
-        self.lines.append((level, self.sub_key, msg % args if args else msg))
-
-    def info(self, msg: str, *args: Any) -> None:
-        self._add("info", msg, *args)
-
-    def warning(self, msg: str, *args: Any) -> None:
-        self._add("warning", msg, *args)
-
-    def error(self, msg: str, *args: Any) -> None:
-        self._add("error", msg, *args)
-
-
-class MemoryCatalog:
-    def __init__(self, entities: list[Entity], folder: Path) -> None:
-        self._entities = {(e.group, e.key): e for e in entities}
-        self.folder = folder
-
-    def get(self, group: str, key: str) -> Entity | None:
-        return self._entities.get((group, key))
-
-    def entities(self, group: str) -> list[Entity]:
-        return sorted((e for e in self._entities.values() if e.group == group), key=lambda e: e.key)
 
 
 def _job(tmp_path: Path, definition: dict[str, Any], options: dict[str, str] | None = None) -> tuple[JobRun, list[tuple[str, Any]]]:
-    published: list[tuple[str, Any]] = []
-    catalog = MemoryCatalog([Entity(group="APP_EMAIL", key="1", title="app1", definition=definition)], tmp_path)
-    job = JobRun(
-        job_class=JOB_CLASS,
-        job_params={"app": 1},
-        entity_group="APP_EMAIL",
-        entity_key="1",
-        catalog=catalog,
-        log=FakeLog(),
-        publish_result=lambda key, value: published.append((key, value)),
-        work_folder=tmp_path / "out",
-        options=options or {},
-    )
-    return job, published
-
-
-@pytest.fixture
-def sections(monkeypatch: pytest.MonkeyPatch) -> list[Any]:
-    """Stands in for dataset.py: the runner's seam is report.collect_sections."""
-    calls: list[Any] = []
-
-    def collect(job: JobRun, app_id: Any, *, limit: int = 20, log: Any = None) -> list[ReportSection]:
-        calls.append(app_id)
-        return SECTIONS
-
-    monkeypatch.setattr(report, "collect_sections", collect)
-    return calls
+    return app_job(tmp_path, group="APP_EMAIL", job_class=JOB_CLASS, definition=definition, options=options)
 
 
 @pytest.fixture
@@ -117,7 +49,6 @@ def _attachments(message: EmailMessage) -> dict[str, bytes]:
     return {part.get_filename(): part.get_content() for part in message.iter_attachments()}
 
 
-@needs_chromium
 def test_mails_the_report_with_its_screenshot(
     tmp_path: Path, sections: list[Any], catcher: MailCatcher, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -156,10 +87,9 @@ def test_mails_the_report_with_its_screenshot(
             },
         )
     ]
-    assert any("mailed 'app1 weekly'" in m for level, key, m in job.log.lines if key == "1")
+    assert any("mailed 'app1 weekly'" in m for m in job.log.lines("1"))
 
 
-@needs_chromium
 def test_dashboard_url_goes_inline_and_defaults_apply(
     tmp_path: Path, sections: list[Any], catcher: MailCatcher, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -211,7 +141,6 @@ def test_missing_chromium_names_the_install(tmp_path: Path, sections: list[Any],
     assert sections == []
 
 
-@needs_chromium
 def test_unreachable_mail_server_says_where_and_how(tmp_path: Path, sections: list[Any], monkeypatch: pytest.MonkeyPatch) -> None:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))

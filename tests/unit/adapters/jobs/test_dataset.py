@@ -15,33 +15,12 @@ import sqlalchemy as sa
 
 from taskcenter.adapters.catalog.engine_stats import EngineStatsCatalog
 from taskcenter.adapters.jobs import dataset
-from taskcenter.adapters.jobs.base import JobDefinitionError, JobRun
+from taskcenter.adapters.jobs.base import JobDefinitionError
 from taskcenter.domain.catalog import Entity
 from taskcenter.launcher.demo import create_demo_source
+from tests.unit.adapters.jobs.fakes import FakeJob, MemoryCatalog, make_job
 
 PG_ADMIN = "postgresql://postgres@127.0.0.1:5432/postgres"
-
-
-class Catalog:
-    def __init__(self, *entities: Entity) -> None:
-        self._entities = {(e.group, e.key): e for e in entities}
-
-    def get(self, group: str, key: str) -> Entity | None:
-        return self._entities.get((group, key))
-
-    def entities(self, group: str) -> list[Entity]:
-        return sorted((e for (g, _), e in self._entities.items() if g == group), key=lambda e: e.key)
-
-
-class Log:
-    def __init__(self, lines: list[tuple[str | None, str]], sub_key: str | None = None) -> None:
-        self.lines, self.sub_key = lines, sub_key
-
-    def bind(self, **kw: Any) -> Log:
-        return Log(self.lines, kw.get("sub_key"))
-
-    def info(self, message: str, *args: Any) -> None:
-        self.lines.append((self.sub_key, message % args if args else message))
 
 
 def orders(update_method: str = "ALL", **definition: Any) -> Entity:
@@ -49,22 +28,17 @@ def orders(update_method: str = "ALL", **definition: Any) -> Entity:
     return Entity(group="DATASET", key="1-1", title="orders", update_method=update_method, definition=spec)
 
 
-def make_job(catalog: Catalog, params: dict[str, Any], *, sub_key: str | None = None, tmp: Path) -> tuple[JobRun, list, list]:
-    lines: list[tuple[str | None, str]] = []
-    published: list[tuple[str, Any]] = []
-    job = JobRun(
+def dataset_job(catalog: MemoryCatalog, params: dict[str, Any], *, sub_key: str | None = None, tmp: Path) -> FakeJob:
+    return make_job(
         job_class="com.hengshi.nangaparbat.schedulejob.DatasetJob",
         job_params=params,
         entity_group="DATASET",
         entity_key="1-1",
         catalog=catalog,
-        log=Log(lines),
-        publish_result=lambda key, value: published.append((key, value)),
         work_folder=tmp / "work",
         sub_key=sub_key,
         options={"engine_conn_id": "tc_engine"},
     )
-    return job, lines, published
 
 
 @pytest.fixture
@@ -111,38 +85,38 @@ def count(engine: sa.Engine, table: str) -> int:
 
 
 def test_all_loads_every_row_and_publishes_schema_and_head(source: Path, engine: sa.Engine, tmp_path: Path) -> None:
-    job, lines, published = make_job(Catalog(orders()), {"app": 1, "dataset": 1}, tmp=tmp_path)
-    dataset.run(job)
-    dataset.run(job)  # ALL again replaces: the same rows, not twice
+    fake = dataset_job(MemoryCatalog(orders()), {"app": 1, "dataset": 1}, tmp=tmp_path)
+    dataset.run(fake.job)
+    dataset.run(fake.job)  # ALL again replaces: the same rows, not twice
 
     assert count(engine, "app1_orders") == 30
     assert not sa.inspect(engine).has_table("app1_orders__loading")
-    key, table = published[-1]
+    key, table = fake.published[-1]
     assert key == "1-1" and [c["name"] for c in table["schema"]] == ["id", "product", "amount"]
     assert len(table["data"]) == 30 and table["data"][0][0] == 1
-    assert all(sub_key == "1-1" for sub_key, _ in lines) and any("ALL refresh" in text for _, text in lines)
+    assert all(sub_key == "1-1" for _, sub_key, _ in fake.log.records) and any("ALL refresh" in text for text in fake.log.texts())
     stats = dataset.read_stats(engine)
     assert stats["1-1"][0] == 30 and (stats["1-1"][1] or 0) > 0
 
 
 def test_incremental_appends_only_rows_past_the_watermark(source: Path, engine: sa.Engine, tmp_path: Path) -> None:
     entity = orders("INCREMENTAL", watermark="id")
-    job, lines, _ = make_job(Catalog(entity), {"app": 1, "dataset": 1}, tmp=tmp_path)
-    dataset.run(job)
+    fake = dataset_job(MemoryCatalog(entity), {"app": 1, "dataset": 1}, tmp=tmp_path)
+    dataset.run(fake.job)
     assert count(engine, "app1_orders") == 30
     with sqlite3.connect(source) as db:
         db.execute("INSERT INTO orders VALUES (31, 1, 'dock', 10.0, '2020-05-01 00:00:00')")
         db.execute("INSERT INTO orders VALUES (32, 2, 'dock', 12.5, '2020-05-01 01:00:00')")
-    dataset.run(job)
+    dataset.run(fake.job)
     assert count(engine, "app1_orders") == 32
-    assert any("INCREMENTAL past id = 30" in text for _, text in lines)
+    assert any("INCREMENTAL past id = 30" in text for text in fake.log.texts())
 
 
 def test_readers_never_see_a_half_loaded_table(source: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """While ALL reloads in small batches, a concurrent reader always counts the full old or new table."""
     monkeypatch.setenv("AIRFLOW_CONN_TC_ENGINE", json.dumps({"conn_type": "sqlite", "host": str(tmp_path / "e.db")}))
     monkeypatch.setattr(dataset, "FETCH_BATCH", 3)
-    job, _, _ = make_job(Catalog(orders()), {"app": 1, "dataset": 1}, tmp=tmp_path)
+    job = dataset_job(MemoryCatalog(orders()), {"app": 1, "dataset": 1}, tmp=tmp_path).job
     dataset.run(job)
     seen: set[int] = set()
     stop = threading.Event()
@@ -170,10 +144,10 @@ def test_bad_definitions_fail_before_any_work(source: Path, tmp_path: Path) -> N
         (orders(table="x; DROP TABLE y"), "not a plain SQL identifier"),
     ]
     for entity, message in bad:
-        job, _, _ = make_job(Catalog(entity), {"app": 1, "dataset": 1}, tmp=tmp_path)
+        job = dataset_job(MemoryCatalog(entity), {"app": 1, "dataset": 1}, tmp=tmp_path).job
         with pytest.raises(JobDefinitionError, match=message):
             dataset.run(job)
-    job, _, _ = make_job(Catalog(), {"app": 1, "dataset": 7}, tmp=tmp_path)
+    job = dataset_job(MemoryCatalog(), {"app": 1, "dataset": 7}, tmp=tmp_path).job
     with pytest.raises(JobDefinitionError, match="no DATASET entity '1-7'"):
         dataset.run(job)
 
@@ -184,20 +158,20 @@ def test_app_refresh_refreshes_its_sub_key_or_every_dataset(source: Path, engine
         definition={"source": "tc_source", "table": "app1_customers", "query": "SELECT * FROM customers"},
     )
     other_app = Entity(group="DATASET", key="10-1", title="x", definition={})
-    catalog = Catalog(orders(), customers, other_app)
-    job, _, published = make_job(catalog, {"app": 1}, sub_key="1-2", tmp=tmp_path)
-    dataset.run_app_refresh(job)
-    assert [key for key, _ in published] == ["1-2"] and count(engine, "app1_customers") == 5
+    catalog = MemoryCatalog(orders(), customers, other_app)
+    fake = dataset_job(catalog, {"app": 1}, sub_key="1-2", tmp=tmp_path)
+    dataset.run_app_refresh(fake.job)
+    assert [key for key, _ in fake.published] == ["1-2"] and count(engine, "app1_customers") == 5
 
-    assert [e.key for e in dataset.app_datasets(job, 1)] == ["1-1", "1-2"]
-    job, _, published = make_job(catalog, {"app": 1}, tmp=tmp_path)
-    dataset.run_app_refresh(job)
-    assert [key for key, _ in published] == ["1-1", "1-2"]
+    assert [e.key for e in dataset.app_datasets(fake.job, 1)] == ["1-1", "1-2"]
+    fake = dataset_job(catalog, {"app": 1}, tmp=tmp_path)
+    dataset.run_app_refresh(fake.job)
+    assert [key for key, _ in fake.published] == ["1-1", "1-2"]
 
 
 def test_catalog_shows_engine_sizes_and_counts() -> None:
     catalog = EngineStatsCatalog(
-        Catalog(
+        MemoryCatalog(
             orders(),
             Entity(group="DATASET", key="1-2", title="customers", disk_usage=None, dataset_count=None),
             Entity(group="APP_REFRESH", key="1", title="app1"),
@@ -217,6 +191,6 @@ def test_unreadable_engine_leaves_the_catalog_values() -> None:
     def broken() -> dict[str, tuple[int, int | None]]:
         raise OSError("engine down")
 
-    catalog = EngineStatsCatalog(Catalog(orders()), broken)
+    catalog = EngineStatsCatalog(MemoryCatalog(orders()), broken)
     entity = catalog.get("DATASET", "1-1")
     assert entity is not None and entity.dataset_count is None

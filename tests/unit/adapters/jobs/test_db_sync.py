@@ -18,73 +18,40 @@ import pytest
 import sqlalchemy as sa
 
 from taskcenter.adapters.catalog.file_catalog import DEMO_CATALOG, FileEntityCatalog
-from taskcenter.adapters.jobs.base import JobDefinitionError, JobRun
+from taskcenter.adapters.jobs.base import JobDefinitionError
 from taskcenter.adapters.jobs.db_sync import SyncTableError, run
 from taskcenter.domain.catalog import Entity
+from tests.unit.adapters.jobs.fakes import FakeJob, MemoryCatalog, make_job
 
 SOURCE, TARGET = "taskcenter_demo_source", "taskcenter_demo_target"
 RESULT_COLUMNS = ["table", "mode", "rowsCopied", "targetRows", "batches"]
 
 
-class FakeLog:
-    """A structlog-like logger: `bind(sub_key=...)` returns a bound copy; lines land in `lines`."""
-
-    def __init__(self, lines: list[tuple[str, str | None]], sub_key: str | None = None) -> None:
-        self.lines, self.sub_key = lines, sub_key
-
-    def bind(self, **kw: Any) -> FakeLog:
-        return FakeLog(self.lines, kw.get("sub_key", self.sub_key))
-
-    def info(self, msg: str, *args: Any) -> None:
-        self.lines.append((msg % args if args else msg, self.sub_key))
-
-    warning = error = info
+def sync_job(tmp_path: Path, catalog: Any, options: dict[str, str] | None = None) -> FakeJob:
+    return make_job(
+        job_class="com.hengshi.nangaparbat.schedulejob.DBBatchSyncJob",
+        job_params={"syncProj": 1},
+        entity_group="DB_BATCH_SYNC",
+        entity_key="1",
+        catalog=catalog,
+        work_folder=tmp_path / "work",
+        plan_id=3,
+        options=options,
+    )
 
 
-class MemoryCatalog:
-    def __init__(self, folder: Path, *entities: Entity) -> None:
-        self.folder = folder
-        self._entities = {(e.group, e.key): e for e in entities}
-
-    def get(self, group: str, key: str) -> Entity | None:
-        return self._entities.get((group, key))
-
-    def entities(self, group: str) -> list[Entity]:
-        return [e for (g, _), e in sorted(self._entities.items()) if g == group]
+def sync(harness: FakeJob) -> dict[str, dict[str, Any]]:
+    """Runs the job: the published result rows by table, in publication order."""
+    harness.published.clear()
+    run(harness.job)
+    for _, value in harness.published:
+        assert [c["name"] for c in value["schema"]] == RESULT_COLUMNS
+    return {key: dict(zip(RESULT_COLUMNS, value["data"][0])) for key, value in harness.published}
 
 
-class Harness:
-    def __init__(self, tmp_path: Path, catalog: Any, options: dict[str, str] | None = None) -> None:
-        self.lines: list[tuple[str, str | None]] = []
-        self.published: list[tuple[str, Any]] = []
-        self.job = JobRun(
-            job_class="com.hengshi.nangaparbat.schedulejob.DBBatchSyncJob",
-            job_params={"syncProj": 1},
-            entity_group="DB_BATCH_SYNC",
-            entity_key="1",
-            catalog=catalog,
-            log=FakeLog(self.lines),
-            publish_result=lambda key, value: self.published.append((key, value)),
-            work_folder=tmp_path / "work",
-            plan_id=3,
-            options=options or {},
-        )
-
-    def run(self) -> dict[str, dict[str, Any]]:
-        """The published result rows by table, in publication order."""
-        self.published.clear()
-        run(self.job)
-        for _, value in self.published:
-            assert [c["name"] for c in value["schema"]] == RESULT_COLUMNS
-        return {key: dict(zip(RESULT_COLUMNS, value["data"][0])) for key, value in self.published}
-
-    def logs(self, sub_key: str) -> list[str]:
-        return [line for line, key in self.lines if key == sub_key]
-
-
-def project(tmp_path: Path, definition: dict[str, Any], options: dict[str, str] | None = None) -> Harness:
+def project(tmp_path: Path, definition: dict[str, Any], options: dict[str, str] | None = None) -> FakeJob:
     entity = Entity(group="DB_BATCH_SYNC", key="1", title="sync1", definition={"source": SOURCE, "target": TARGET, **definition})
-    return Harness(tmp_path, MemoryCatalog(tmp_path, entity), options)
+    return sync_job(tmp_path, MemoryCatalog(entity, folder=tmp_path), options)
 
 
 def add_orders(path: Path, ids: range) -> None:
@@ -133,8 +100,8 @@ def target(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[sa.Engin
 
 def check_demo_sync(tmp_path: Path, source: Path, target: sa.Engine) -> None:
     """The demo project twice: everything first, then only the orders appended in between."""
-    harness = Harness(tmp_path, FileEntityCatalog(DEMO_CATALOG))
-    first = harness.run()
+    harness = sync_job(tmp_path, FileEntityCatalog(DEMO_CATALOG))
+    first = sync(harness)
     assert list(first) == ["orders", "customers"]
     assert first["orders"] == {"table": "orders", "mode": "incremental", "rowsCopied": 120, "targetRows": 120, "batches": 3}
     assert first["customers"] == {"table": "customers", "mode": "full", "rowsCopied": 10, "targetRows": 10, "batches": 1}
@@ -145,7 +112,7 @@ def check_demo_sync(tmp_path: Path, source: Path, target: sa.Engine) -> None:
     assert [c["name"] for c in orders.get_columns("orders")] == ["id", "customer_id", "product", "amount", "ordered_at"]
     assert orders.get_pk_constraint("orders")["constrained_columns"] == ["id"]
     assert orders.get_pk_constraint("customers")["constrained_columns"] == ["id"]
-    lines = harness.logs("orders")
+    lines = harness.log.lines("orders")
     assert "orders: batch 3, 120 rows copied so far" in lines
     assert lines[-1] == "orders: done, 120 rows copied in 3 batch(es), 120 rows in the target"
     assert any("created the target table" in line for line in lines)
@@ -155,12 +122,12 @@ def check_demo_sync(tmp_path: Path, source: Path, target: sa.Engine) -> None:
         db.execute("UPDATE customers SET city = 'moved' WHERE id = 4")
         db.execute("DELETE FROM customers WHERE id = 10")
     db.close()
-    second = harness.run()
+    second = sync(harness)
     assert second["orders"] == {"table": "orders", "mode": "incremental", "rowsCopied": 30, "targetRows": 150, "batches": 1}
     assert second["customers"] == {"table": "customers", "mode": "full", "rowsCopied": 9, "targetRows": 9, "batches": 1}
     assert rows(target, "orders") == rows(source_engine, "orders")
     assert rows(target, "customers") == rows(source_engine, "customers")
-    assert "orders: incremental copy from taskcenter_demo_source to taskcenter_demo_target (id > 120), batches of 50" in harness.logs("orders")
+    assert "orders: incremental copy from taskcenter_demo_source to taskcenter_demo_target (id > 120), batches of 50" in harness.log.lines("orders")
     source_engine.dispose()
 
 
@@ -173,20 +140,20 @@ def test_batch_count_follows_batch_size(tmp_path: Path, source: Path, target: sa
     with sqlite3.connect(source) as db:
         db.execute("DELETE FROM orders WHERE id > 25")
     db.close()
-    result = project(tmp_path, {"batchSize": batch_size, "tables": [{"name": "orders"}]}).run()
+    result = sync(project(tmp_path, {"batchSize": batch_size, "tables": [{"name": "orders"}]}))
     assert result["orders"]["batches"] == batches and result["orders"]["rowsCopied"] == 25
 
 
 def test_batch_size_defaults_to_the_sync_batch_size_option(tmp_path: Path, source: Path, target: sa.Engine) -> None:
-    assert project(tmp_path, {"tables": ["orders"]}, {"sync_batch_size": "40"}).run()["orders"]["batches"] == 3
-    assert project(tmp_path, {"tables": ["orders"]}).run()["orders"]["batches"] == 1  # default 1000
+    assert sync(project(tmp_path, {"tables": ["orders"]}, {"sync_batch_size": "40"}))["orders"]["batches"] == 3
+    assert sync(project(tmp_path, {"tables": ["orders"]}))["orders"]["batches"] == 1  # default 1000
 
 
 def test_empty_source_table_copies_nothing(tmp_path: Path, source: Path, target: sa.Engine) -> None:
     with sqlite3.connect(source) as db:
         db.execute("DELETE FROM orders")
     db.close()
-    result = project(tmp_path, {"tables": [{"name": "orders", "key": "id", "incremental": True}]}).run()
+    result = sync(project(tmp_path, {"tables": [{"name": "orders", "key": "id", "incremental": True}]}))
     assert result["orders"] == {"table": "orders", "mode": "incremental", "rowsCopied": 0, "targetRows": 0, "batches": 0}
 
 
@@ -195,7 +162,7 @@ def test_full_copy_replaces_the_target_rows_atomically(tmp_path: Path, source: P
         conn.exec_driver_sql("CREATE TABLE customers (id INTEGER PRIMARY KEY, name TEXT NOT NULL, city TEXT)")
         conn.exec_driver_sql("INSERT INTO customers VALUES (99, 'stale', 'gone')")
     harness = project(tmp_path, {"batchSize": 4, "tables": ["customers"]})
-    assert harness.run()["customers"]["targetRows"] == 10
+    assert sync(harness)["customers"]["targetRows"] == 10
     assert [r[0] for r in rows(target, "customers")] == list(range(1, 11))
 
     # A NULL name breaks the third batch: the delete and the first two batches are rolled back.
@@ -204,16 +171,16 @@ def test_full_copy_replaces_the_target_rows_atomically(tmp_path: Path, source: P
         db.execute("UPDATE customers SET city = 'changed'")
     db.close()
     with pytest.raises(SyncTableError, match="sync project 1 table customers failed: IntegrityError"):
-        harness.run()
+        sync(harness)
     assert len(rows(target, "customers")) == 10 and "changed" not in {r[2] for r in rows(target, "customers")}
-    assert harness.logs("customers")[-1].startswith("customers: failed: IntegrityError")
-    assert "customers: batch 2, 8 rows copied so far" in harness.logs("customers")
+    assert harness.log.lines("customers")[-1].startswith("customers: failed: IntegrityError")
+    assert "customers: batch 2, 8 rows copied so far" in harness.log.lines("customers")
 
 
 def test_unknown_source_table_fails_before_anything_is_copied(tmp_path: Path, source: Path, target: sa.Engine) -> None:
     harness = project(tmp_path, {"tables": ["orders", "no_such_table"]})
     with pytest.raises(JobDefinitionError, match="has no table 'no_such_table'"):
-        harness.run()
+        sync(harness)
     assert harness.published == [] and not sa.inspect(target).has_table("orders")
 
 
@@ -221,7 +188,7 @@ def test_target_missing_a_source_column_is_a_definition_error(tmp_path: Path, so
     with target.begin() as conn:
         conn.exec_driver_sql("CREATE TABLE customers (id INTEGER PRIMARY KEY, name TEXT)")
     with pytest.raises(SyncTableError, match="lacks source column"):
-        project(tmp_path, {"tables": ["customers"]}).run()
+        sync(project(tmp_path, {"tables": ["customers"]}))
 
 
 @pytest.mark.parametrize(
@@ -245,13 +212,13 @@ def test_bad_definitions_fail_before_work_starts(
 ) -> None:
     harness = project(tmp_path, definition)
     with pytest.raises(JobDefinitionError, match=message):
-        harness.run()
-    assert harness.published == [] and harness.lines == []
+        sync(harness)
+    assert harness.published == [] and harness.log.records == []
 
 
 def test_bad_batch_size_option_is_a_definition_error(tmp_path: Path, source: Path, target: sa.Engine) -> None:
     with pytest.raises(JobDefinitionError, match="sync_batch_size"):
-        project(tmp_path, {"tables": ["orders"]}, {"sync_batch_size": "lots"}).run()
+        sync(project(tmp_path, {"tables": ["orders"]}, {"sync_batch_size": "lots"}))
 
 
 @pytest.fixture

@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import sys
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -19,96 +19,57 @@ import pytest
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
 
 from taskcenter.adapters.catalog.file_catalog import DEMO_CATALOG, FileEntityCatalog
-from taskcenter.adapters.jobs.base import JobDefinitionError, JobRun
+from taskcenter.adapters.jobs.base import JobDefinitionError
 from taskcenter.adapters.jobs.notebook import NotebookCellError, _kernel_manager_class, run
 from taskcenter.domain.catalog import Entity
+from tests.unit.adapters.jobs.fakes import FakeJob, MemoryCatalog, make_job
 
 DEMO_FOLDER = DEMO_CATALOG.parent
 
 
-@dataclass
-class Catalog:
-    folder: Path
-    items: dict[tuple[str, str], Entity] = field(default_factory=dict)
-
-    def add(self, key: str, definition: dict[str, Any]) -> Catalog:
-        self.items[("NOTEBOOK", key)] = Entity(group="NOTEBOOK", key=key, title=f"notebook{key}", definition=definition)
-        return self
-
-    def get(self, group: str, key: str) -> Entity | None:
-        return self.items.get((group, key))
-
-    def entities(self, group: str) -> list[Entity]:
-        return [e for (g, _), e in sorted(self.items.items()) if g == group]
-
-
-@dataclass
-class Log:
-    """Just enough of a structlog logger: bind(**kw) and the level methods, recording into `events`."""
-
-    events: list[tuple[Any, ...]]
-    context: dict[str, Any] = field(default_factory=dict)
-
-    def bind(self, **kw: Any) -> Log:
-        return Log(self.events, {**self.context, **kw})
-
-    def _record(self, level: str, msg: str, *args: Any) -> None:
-        self.events.append(("log", self.context.get("sub_key"), level, msg % args if args else msg))
-
-    def info(self, msg: str, *args: Any, **_: Any) -> None:
-        self._record("info", msg, *args)
-
-    def warning(self, msg: str, *args: Any, **_: Any) -> None:
-        self._record("warning", msg, *args)
-
-    def error(self, msg: str, *args: Any, **_: Any) -> None:
-        self._record("error", msg, *args)
+def notebook_entity(key: str, definition: dict[str, Any]) -> Entity:
+    return Entity(group="NOTEBOOK", key=key, title=f"notebook{key}", definition=definition)
 
 
 @dataclass
 class Outcome:
-    events: list[tuple[Any, ...]]
+    fake: FakeJob
     work: Path
     error: BaseException | None = None
 
     def lines(self, sub_key: str | None) -> list[str]:
-        return [e[3] for e in self.events if e[0] == "log" and e[1] == sub_key]
+        return self.fake.log.lines(sub_key)
 
     def sub_keys(self) -> set[str]:
-        return {e[1] for e in self.events if e[0] == "log" and e[1] is not None}
+        return self.fake.log.sub_keys()
 
     def results(self) -> list[tuple[str, Any]]:
-        return [(e[1], e[2]) for e in self.events if e[0] == "result"]
+        return list(self.fake.published)
 
     def index(self, kind: str, sub_key: str, text: str = "") -> int:
-        return next(i for i, e in enumerate(self.events) if e[0] == kind and e[1] == sub_key and text in str(e[-1]))
+        return next(i for i, e in enumerate(self.fake.timeline) if e[0] == kind and e[1] == sub_key and text in str(e[-1]))
 
 
-def execute(catalog: Catalog, work: Path, **job_params: Any) -> Outcome:
-    events: list[tuple[Any, ...]] = []
-    job = JobRun(
+def execute(catalog: MemoryCatalog, work: Path, **job_params: Any) -> Outcome:
+    fake = make_job(
         job_class="com.hengshi.nangaparbat.schedulejob.NotebookJob",
         job_params=job_params,
         entity_group="NOTEBOOK",
         entity_key=str(job_params.get("notebook")),
         catalog=catalog,
-        log=Log(events),
-        publish_result=lambda key, table: events.append(("result", key, table)),
         work_folder=work,
     )
-    outcome = Outcome(events, work)
+    outcome = Outcome(fake, work)
     try:
-        run(job)
+        run(fake.job)
     except Exception as exc:  # noqa: BLE001 - the tests look at it
         outcome.error = exc
     return outcome
 
 
-def demo_catalog() -> Catalog:
-    catalog = Catalog(DEMO_FOLDER)
-    for key in ("1", "2"):
-        catalog.add(key, {"notebook": f"demo/notebooks/notebook{key}.ipynb"})
-    return catalog
+def demo_catalog() -> MemoryCatalog:
+    notebooks = (notebook_entity(key, {"notebook": f"demo/notebooks/notebook{key}.ipynb"}) for key in ("1", "2"))
+    return MemoryCatalog(*notebooks, folder=DEMO_FOLDER)
 
 
 def code_cell_ids(path: Path) -> list[str]:
@@ -190,12 +151,12 @@ def test_notebook2_fails_naming_the_cell_and_the_error(notebook2: Outcome) -> No
     assert "notebook2.ipynb" in message and "cell fail (3 of 4)" in message
     assert "ValueError: demo: this cell fails on purpose" in message
     assert "notebook 2: prepared 3 values" in notebook2.lines("prepare")
-    errors = [e[3] for e in notebook2.events if e[0] == "log" and e[1] == "fail" and e[2] == "error"]
+    errors = [text for level, key, text in notebook2.fake.log.records if key == "fail" and level == "error"]
     assert "ValueError: demo: this cell fails on purpose" in errors
     assert errors[-1].startswith("cell fail (3 of 4) failed in ")
-    assert not any("\x1b" in e[3] for e in notebook2.events if e[0] == "log")  # colours stripped
+    assert not any("\x1b" in text for text in notebook2.fake.log.texts())  # colours stripped
     assert "never" not in notebook2.sub_keys()
-    assert not any("never runs" in str(e[-1]) for e in notebook2.events)
+    assert not any("never runs" in str(payload) for _, _, payload in notebook2.fake.timeline)
     assert notebook2.results() == []
     assert (notebook2.work / "notebook2.output.ipynb").exists()  # papermill keeps the failed copy
 
@@ -224,7 +185,7 @@ def test_notebook_without_ids_gets_stable_cell_keys_and_tables(tmp_path: Path) -
     source.write_text(json.dumps(notebook), encoding="utf-8")
     work = tmp_path / "work"
 
-    outcome = execute(Catalog(tmp_path).add("7", {"notebook": source.name}), work, notebook=7)
+    outcome = execute(MemoryCatalog(notebook_entity("7", {"notebook": source.name}), folder=tmp_path), work, notebook=7)
 
     assert outcome.error is None, outcome.error
     assert outcome.sub_keys() == {"cell-1", "cell-2", "cell-3", "injected-parameters"}  # no parameters cell: on top
@@ -253,14 +214,14 @@ def test_notebook_without_ids_gets_stable_cell_keys_and_tables(tmp_path: Path) -
 def test_bad_definitions_are_job_definition_errors(
     tmp_path: Path, definition: dict[str, Any], params: dict[str, Any], expected: str
 ) -> None:
-    outcome = execute(Catalog(DEMO_FOLDER).add("3", definition), tmp_path, **params)
+    outcome = execute(MemoryCatalog(notebook_entity("3", definition), folder=DEMO_FOLDER), tmp_path, **params)
     assert isinstance(outcome.error, JobDefinitionError)
     assert expected in str(outcome.error)
 
 
 def test_unreadable_notebook_is_a_job_definition_error(tmp_path: Path) -> None:
     (tmp_path / "broken.ipynb").write_text("{not json", encoding="utf-8")
-    outcome = execute(Catalog(tmp_path).add("4", {"notebook": "broken.ipynb"}), tmp_path / "work", notebook=4)
+    outcome = execute(MemoryCatalog(notebook_entity("4", {"notebook": "broken.ipynb"}), folder=tmp_path), tmp_path / "work", notebook=4)
     assert isinstance(outcome.error, JobDefinitionError)
     assert "not a readable notebook" in str(outcome.error)
 

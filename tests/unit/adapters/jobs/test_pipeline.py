@@ -17,61 +17,24 @@ import pytest
 
 from taskcenter.adapters.catalog.demo_callables import pipeline_summary
 from taskcenter.adapters.catalog.file_catalog import DEMO_CATALOG, FileEntityCatalog
-from taskcenter.adapters.jobs.base import JobDefinitionError, JobRun
+from taskcenter.adapters.jobs.base import JobDefinitionError
 from taskcenter.adapters.jobs.pipeline import PipelineNodeError, run
 from taskcenter.domain.catalog import Entity
+from tests.unit.adapters.jobs.fakes import FakeJob, FakeLog, MemoryCatalog, make_job
 
 CITIES = {1: "Beijing", 2: "Shanghai", 3: "Beijing", 4: "Shenzhen"}
 
 
-class FakeLog:
-    """A structlog-like logger: `bind(sub_key=...)` returns a bound copy; lines land in `lines`."""
-
-    def __init__(self, lines: list[tuple[str, str | None]], sub_key: str | None = None) -> None:
-        self.lines, self.sub_key = lines, sub_key
-
-    def bind(self, **kw: Any) -> FakeLog:
-        return FakeLog(self.lines, kw.get("sub_key", self.sub_key))
-
-    def info(self, msg: str, *args: Any) -> None:
-        self.lines.append((msg % args if args else msg, self.sub_key))
-
-    warning = error = info
-
-
-class MemoryCatalog:
-    def __init__(self, folder: Path, *entities: Entity) -> None:
-        self.folder = folder
-        self._entities = {(e.group, e.key): e for e in entities}
-
-    def get(self, group: str, key: str) -> Entity | None:
-        return self._entities.get((group, key))
-
-    def entities(self, group: str) -> list[Entity]:
-        return [e for (g, _), e in sorted(self._entities.items()) if g == group]
-
-
-class Harness:
-    def __init__(self, tmp_path: Path, catalog: Any, pipeline: Any = 1, plan_id: int | None = 7) -> None:
-        self.lines: list[tuple[str, str | None]] = []
-        self.published: list[tuple[str, Any]] = []
-        self.job = JobRun(
-            job_class="com.hengshi.nangaparbat.schedulejob.PipelineJob",
-            job_params={"pipeline": pipeline},
-            entity_group="PIPELINE",
-            entity_key=str(pipeline),
-            catalog=catalog,
-            log=FakeLog(self.lines),
-            publish_result=lambda key, value: self.published.append((key, value)),
-            work_folder=tmp_path / "work",
-            plan_id=plan_id,
-        )
-
-    def run(self) -> None:
-        run(self.job)
-
-    def logs(self, sub_key: str) -> list[str]:
-        return [line for line, key in self.lines if key == sub_key]
+def pipeline_job(tmp_path: Path, catalog: Any, pipeline: Any = 1, plan_id: int | None = 7) -> FakeJob:
+    return make_job(
+        job_class="com.hengshi.nangaparbat.schedulejob.PipelineJob",
+        job_params={"pipeline": pipeline},
+        entity_group="PIPELINE",
+        entity_key=str(pipeline),
+        catalog=catalog,
+        work_folder=tmp_path / "work",
+        plan_id=plan_id,
+    )
 
 
 def make_source(path: Path) -> None:
@@ -120,9 +83,9 @@ def callables(monkeypatch: pytest.MonkeyPatch) -> list[dict[str, Any]]:
     return calls
 
 
-def pipeline(tmp_path: Path, nodes: list[dict[str, Any]]) -> Harness:
+def pipeline(tmp_path: Path, nodes: list[dict[str, Any]]) -> FakeJob:
     entity = Entity(group="PIPELINE", key="5", title="p5", definition={"nodes": nodes})
-    return Harness(tmp_path, MemoryCatalog(tmp_path, entity), pipeline=5)
+    return pipeline_job(tmp_path, MemoryCatalog(entity, folder=tmp_path), pipeline=5)
 
 
 def sql(node_id: Any, statement: Any, *depends: Any, conn: str = "taskcenter_demo_source") -> dict[str, Any]:
@@ -134,8 +97,8 @@ def py(node_id: Any, function: str, *depends: Any) -> dict[str, Any]:
 
 
 def test_demo_pipeline_1_runs_nodes_in_order_with_spec_log_lines(tmp_path: Path, source: Path) -> None:
-    harness = Harness(tmp_path, FileEntityCatalog(DEMO_CATALOG))
-    harness.run()
+    harness = pipeline_job(tmp_path, FileEntityCatalog(DEMO_CATALOG))
+    run(harness.job)
 
     assert [key for key, _ in harness.published] == ["1", "2", "3"]
     results = dict(harness.published)
@@ -146,23 +109,23 @@ def test_demo_pipeline_1_runs_nodes_in_order_with_spec_log_lines(tmp_path: Path,
     assert [c["name"] for c in summary["schema"]] == ["cities", "orders", "revenue", "topCity", "topCityRevenue"]
     assert summary["data"] == [[3, 20, 2100.0, "Beijing", 1100.0]]
     for position, node in enumerate(["1", "2", "3"], start=1):
-        lines = harness.logs(node)
+        lines = harness.log.lines(node)
         prefix = f"[pipelineId: 1 jobId: 7 nodeId: {node} taskId: {position}]"
         assert lines[0] == f"{prefix} task start"
         assert lines[-1] == f"{prefix} task done"
         assert len(lines) > 2  # what ran in between
-    assert any("statement 2/2" in line for line in harness.logs("1"))
-    assert any("3 row(s), columns city, orders, revenue" in line for line in harness.logs("2"))
-    assert {key for _, key in harness.lines} == {"1", "2", "3"}
+    assert any("statement 2/2" in line for line in harness.log.lines("1"))
+    assert any("3 row(s), columns city, orders, revenue" in line for line in harness.log.lines("2"))
+    assert {key for _, key, _ in harness.log.records} == {"1", "2", "3"}
     with sqlite3.connect(source) as db:
         assert db.execute("SELECT COUNT(*) FROM pipeline1_paid_orders").fetchone() == (20,)
 
 
 def test_demo_pipeline_2_fails_naming_the_node(tmp_path: Path, source: Path) -> None:
-    harness = Harness(tmp_path, FileEntityCatalog(DEMO_CATALOG), pipeline=2, plan_id=None)
+    harness = pipeline_job(tmp_path, FileEntityCatalog(DEMO_CATALOG), pipeline=2, plan_id=None)
     with pytest.raises(PipelineNodeError, match=r"pipeline 2 node 1 \(broken query\) failed: .*no such table: no_such_table"):
-        harness.run()
-    lines = harness.logs("1")
+        run(harness.job)
+    lines = harness.log.lines("1")
     assert lines[0] == "[pipelineId: 2 jobId: 0 nodeId: 1 taskId: 1] task start"
     assert lines[-1].startswith("[pipelineId: 2 jobId: 0 nodeId: 1 taskId: 1] task failed: OperationalError: no such table")
     assert harness.published == []
@@ -171,17 +134,17 @@ def test_demo_pipeline_2_fails_naming_the_node(tmp_path: Path, source: Path) -> 
 def test_a_failed_node_stops_the_nodes_after_it(tmp_path: Path, source: Path) -> None:
     harness = pipeline(tmp_path, [sql(1, "SELECT 1 AS one"), sql(2, "SELECT * FROM nope", 1), sql(3, "SELECT 3 AS three", 1)])
     with pytest.raises(PipelineNodeError, match=r"node 2 \(n2\)"):
-        harness.run()
+        run(harness.job)
     assert [key for key, _ in harness.published] == ["1"]
-    assert harness.logs("3") == []
-    assert "task failed" in harness.logs("2")[-1]
+    assert harness.log.lines("3") == []
+    assert "task failed" in harness.log.lines("2")[-1]
 
 
 def test_order_is_topological_with_ties_broken_by_id(tmp_path: Path, source: Path) -> None:
     nodes = [sql(5, "SELECT 5 AS n"), sql(3, "SELECT 3 AS n", 5), sql(4, "SELECT 4 AS n"), sql(1, "SELECT 1 AS n", 4, 3), sql(2, "SELECT 2 AS n")]
     harness = pipeline(tmp_path, nodes)
-    harness.run()
-    started = [line for line, _ in harness.lines if line.endswith("task start")]
+    run(harness.job)
+    started = [line for line in harness.log.texts() if line.endswith("task start")]
     assert started == [f"[pipelineId: 5 jobId: 7 nodeId: {n} taskId: {t}] task start" for t, n in enumerate([2, 4, 5, 3, 1], start=1)]
     assert [key for key, _ in harness.published] == ["2", "4", "5", "3", "1"]
 
@@ -189,7 +152,7 @@ def test_order_is_topological_with_ties_broken_by_id(tmp_path: Path, source: Pat
 def test_statements_of_a_node_share_one_transaction(tmp_path: Path, source: Path) -> None:
     harness = pipeline(tmp_path, [sql(1, ["CREATE TABLE t (x INTEGER)", "INSERT INTO t VALUES (1), (2), (3)", "SELECT * FROM nope"])])
     with pytest.raises(PipelineNodeError):
-        harness.run()
+        run(harness.job)
     with sqlite3.connect(source) as db:  # the CREATE TABLE was rolled back with the rest
         assert db.execute("SELECT name FROM sqlite_master WHERE name = 't'").fetchall() == []
 
@@ -199,7 +162,7 @@ def test_a_node_without_rows_reports_rows_affected_and_sql_is_sent_verbatim(tmp_
         sql(1, ["CREATE TABLE t (x TEXT)", "INSERT INTO t VALUES ('100%'), (':name'), ('x')"]),
         sql(2, "SELECT x FROM t WHERE x LIKE '%\\%%' ESCAPE '\\' OR x = ':name' ORDER BY x", 1),
     ])
-    harness.run()
+    run(harness.job)
     results = dict(harness.published)
     assert results["1"]["data"] == [[3]] and results["1"]["schema"][0]["name"] == "rowsAffected"
     assert results["2"]["data"] == [["100%"], [":name"]]
@@ -207,21 +170,21 @@ def test_a_node_without_rows_reports_rows_affected_and_sql_is_sent_verbatim(tmp_
 
 def test_python_nodes_get_params_direct_upstream_and_their_step_logger(tmp_path: Path, source: Path, callables: list[dict[str, Any]]) -> None:
     harness = pipeline(tmp_path, [sql(1, "SELECT 1 AS one"), py(2, "scalar", 1), py(3, "nothing"), py(4, "record", 2, 3)])
-    harness.run()
+    run(harness.job)
     (call,) = callables
     assert call["params"] == {"pipeline": 5}
     assert call["upstream"] == {2: dict(harness.published)["2"], 3: None}
     assert dict(harness.published)["2"]["data"] == [[42]]
     assert [key for key, _ in harness.published] == ["1", "2", "4"]  # node 3 returned None: nothing to publish
     assert dict(harness.published)["4"]["data"] == [[1]]
-    assert "recorded" in harness.logs("4")
+    assert "recorded" in harness.log.lines("4")
 
 
 def test_a_failing_python_node_is_reported(tmp_path: Path, source: Path, callables: list[dict[str, Any]]) -> None:
     harness = pipeline(tmp_path, [py("a", "boom")])
     with pytest.raises(PipelineNodeError, match=r"node a \(na\) failed: ValueError: boom"):
-        harness.run()
-    assert harness.logs("a")[-1] == "[pipelineId: 5 jobId: 7 nodeId: a taskId: 1] task failed: ValueError: boom"
+        run(harness.job)
+    assert harness.log.lines("a")[-1] == "[pipelineId: 5 jobId: 7 nodeId: a taskId: 1] task failed: ValueError: boom"
 
 
 @pytest.mark.parametrize(
@@ -247,18 +210,18 @@ def test_bad_definitions_fail_before_any_node_runs(
 ) -> None:
     harness = pipeline(tmp_path, nodes)
     with pytest.raises(JobDefinitionError, match=message):
-        harness.run()
-    assert harness.lines == [] and harness.published == []
+        run(harness.job)
+    assert harness.log.records == [] and harness.published == []
 
 
 def test_unknown_pipeline_is_a_definition_error(tmp_path: Path) -> None:
     with pytest.raises(JobDefinitionError, match="no PIPELINE entity 404"):
-        Harness(tmp_path, MemoryCatalog(tmp_path), pipeline=404).run()
+        run(pipeline_job(tmp_path, MemoryCatalog(folder=tmp_path), pipeline=404).job)
 
 
 def test_pipeline_summary_without_a_per_city_table_says_so() -> None:
     with pytest.raises(ValueError, match="city/orders/revenue"):
-        pipeline_summary(params={}, upstream={1: None}, log=FakeLog([]))
+        pipeline_summary(params={}, upstream={1: None}, log=FakeLog())
 
 
 def test_pipeline_on_postgresql_sends_sql_verbatim(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -273,7 +236,7 @@ def test_pipeline_on_postgresql_sends_sql_verbatim(tmp_path: Path, monkeypatch: 
         sql(1, ["CREATE TEMPORARY TABLE t (x text)", "INSERT INTO t VALUES ('100%'), (':name')"], conn="tc_pg"),
         sql(2, "SELECT '100%' AS p, 2::int AS q, ':name' AS r", 1, conn="tc_pg"),
     ])
-    harness.run()
+    run(harness.job)
     results = dict(harness.published)
     assert results["1"]["data"] == [[2]]
     assert results["2"]["data"] == [["100%", 2, ":name"]]

@@ -13,42 +13,20 @@ from taskcenter.adapters.jobs import report
 from taskcenter.adapters.jobs.base import JobDefinitionError, JobRun
 from taskcenter.adapters.jobs.report import ReportSection, collect_sections, render_app_report, write_report
 from taskcenter.domain.catalog import Entity
+from tests.unit.adapters.jobs.fakes import make_job
 
 GENERATED = dt.datetime(2026, 1, 2, 3, 4, 5, tzinfo=dt.UTC)
 
 
-class FakeLog:
-    def __init__(self, lines: list[tuple[str, str | None, str]] | None = None, sub_key: str | None = None) -> None:
-        self.lines = [] if lines is None else lines
-        self.sub_key = sub_key
-
-    def bind(self, **kw: Any) -> FakeLog:
-        return FakeLog(self.lines, kw.get("sub_key", self.sub_key))
-
-    def _add(self, level: str, msg: str, *args: Any) -> None:
-        self.lines.append((level, self.sub_key, msg % args if args else msg))
-
-    def info(self, msg: str, *args: Any) -> None:
-        self._add("info", msg, *args)
-
-    def warning(self, msg: str, *args: Any) -> None:
-        self._add("warning", msg, *args)
-
-    def error(self, msg: str, *args: Any) -> None:
-        self._add("error", msg, *args)
-
-
 def _job(tmp_path: Path) -> JobRun:
-    return JobRun(
+    return make_job(
         job_class="com.hengshi.nangaparbat.schedulejob.ScreenshotJob",
         job_params={"app": 1},
         entity_group="SCREENSHOT",
         entity_key="1",
-        catalog=None,  # type: ignore[arg-type] - the fake dataset module below does not read it
-        log=FakeLog(),
-        publish_result=lambda key, value: None,
+        catalog=None,  # the fake dataset module below does not read it
         work_folder=tmp_path / "out",
-    )
+    ).job
 
 
 def test_every_value_is_escaped() -> None:
@@ -135,14 +113,14 @@ def test_collect_sections_reads_each_dataset_and_keeps_going_past_a_broken_one(t
     assert sections[0].rows == [[1], [2]] and sections[0].note == "dataset 1-1 · first 2 rows"
     assert sections[1].failed and "no such table" in (sections[1].note or "")
     assert sections[2].note == "dataset 1-3 · 2 rows" and sections[2].rows == [[1, "a"], [2, "b"]]
-    assert ("warning", "1", "dataset 1-2 (broken) could not be read: no such table") in job.log.lines
+    assert ("warning", "1", "dataset 1-2 (broken) could not be read: no such table") in job.log.records
 
 
 def test_collect_sections_of_an_app_without_datasets_warns(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     _fake_dataset_module(monkeypatch, [], {})
     job = _job(tmp_path)
     assert collect_sections(job, 7) == []
-    assert job.log.lines[-1][0] == "warning"
+    assert job.log.records[-1][0] == "warning"
 
 
 def test_write_report_replaces_the_file_whole(tmp_path: Path) -> None:

@@ -13,82 +13,14 @@ import pytest
 
 from taskcenter.adapters.jobs import chromium, report
 from taskcenter.adapters.jobs.base import JobDefinitionError, JobRun, MissingToolError
-from taskcenter.adapters.jobs.report import ReportSection
 from taskcenter.adapters.jobs.screenshot import run
-from taskcenter.domain.catalog import Entity
+from tests.unit.adapters.jobs.fakes import app_job
 
 JOB_CLASS = "com.hengshi.nangaparbat.schedulejob.ScreenshotJob"
-SECTIONS = [
-    ReportSection(title="orders", columns=["id", "product"], rows=[[1, "Widget <XL>"], [2, "Gadget"]], note="dataset 1-1 · 2 rows"),
-    ReportSection(title="customers", columns=["id", "city"], rows=[[1, "Lhasa"]], note="dataset 1-2 · 1 row"),
-]
-
-needs_chromium = pytest.mark.skipif(
-    not any(map(chromium.shutil.which, chromium.BROWSER_NAMES)), reason="Chromium is not installed (apt-get install chromium)"
-)
-
-
-class FakeLog:
-    def __init__(self, lines: list[tuple[str, str | None, str]] | None = None, sub_key: str | None = None) -> None:
-        self.lines = [] if lines is None else lines
-        self.sub_key = sub_key
-
-    def bind(self, **kw: Any) -> FakeLog:
-        return FakeLog(self.lines, kw.get("sub_key", self.sub_key))
-
-    def _add(self, level: str, msg: str, *args: Any) -> None:
-        self.lines.append((level, self.sub_key, msg % args if args else msg))
-
-    def info(self, msg: str, *args: Any) -> None:
-        self._add("info", msg, *args)
-
-    def warning(self, msg: str, *args: Any) -> None:
-        self._add("warning", msg, *args)
-
-    def error(self, msg: str, *args: Any) -> None:
-        self._add("error", msg, *args)
-
-
-class MemoryCatalog:
-    def __init__(self, entities: list[Entity], folder: Path) -> None:
-        self._entities = {(e.group, e.key): e for e in entities}
-        self.folder = folder
-
-    def get(self, group: str, key: str) -> Entity | None:
-        return self._entities.get((group, key))
-
-    def entities(self, group: str) -> list[Entity]:
-        return sorted((e for e in self._entities.values() if e.group == group), key=lambda e: e.key)
 
 
 def _job(tmp_path: Path, definition: dict[str, Any], options: dict[str, str] | None = None) -> tuple[JobRun, list[tuple[str, Any]]]:
-    published: list[tuple[str, Any]] = []
-    catalog = MemoryCatalog([Entity(group="SCREENSHOT", key="1", title="app1", definition=definition)], tmp_path)
-    job = JobRun(
-        job_class=JOB_CLASS,
-        job_params={"app": 1},
-        entity_group="SCREENSHOT",
-        entity_key="1",
-        catalog=catalog,
-        log=FakeLog(),
-        publish_result=lambda key, value: published.append((key, value)),
-        work_folder=tmp_path / "out",
-        options=options or {},
-    )
-    return job, published
-
-
-@pytest.fixture
-def sections(monkeypatch: pytest.MonkeyPatch) -> list[Any]:
-    """Stands in for dataset.py: the runner's seam is report.collect_sections."""
-    calls: list[Any] = []
-
-    def collect(job: JobRun, app_id: Any, *, limit: int = 20, log: Any = None) -> list[ReportSection]:
-        calls.append(app_id)
-        return SECTIONS
-
-    monkeypatch.setattr(report, "collect_sections", collect)
-    return calls
+    return app_job(tmp_path, group="SCREENSHOT", job_class=JOB_CLASS, definition=definition, options=options)
 
 
 def _assert_png(path: Path, size: tuple[int, int]) -> None:
@@ -100,7 +32,6 @@ def _assert_png(path: Path, size: tuple[int, int]) -> None:
         assert image.size == size
 
 
-@needs_chromium
 def test_screenshot_of_the_app_report(tmp_path: Path, sections: list[Any]) -> None:
     job, published = _job(tmp_path, {"width": 640, "height": 400})
     started = time.monotonic()
@@ -122,7 +53,7 @@ def test_screenshot_of_the_app_report(tmp_path: Path, sections: list[Any]) -> No
             },
         )
     ]
-    messages = [m for level, key, m in job.log.lines if key == "1"]
+    messages = job.log.lines("1")
     assert any("rendering the report of app 1 (app1) at 640x400" in m for m in messages)
     assert any(str(png.resolve()) in m and "640x400" in m for m in messages)
     assert elapsed < 30
@@ -148,7 +79,6 @@ def web_page(tmp_path: Path) -> Iterator[str]:
     server.server_close()
 
 
-@needs_chromium
 def test_screenshot_of_the_definition_url(tmp_path: Path, sections: list[Any], web_page: str) -> None:
     job, published = _job(tmp_path, {"width": 320, "height": 240, "url": web_page})
     run(job)
@@ -169,7 +99,6 @@ def _closed_port() -> int:
         return sock.getsockname()[1]
 
 
-@needs_chromium
 def test_a_page_that_does_not_load_is_an_error_with_chromiums_words(tmp_path: Path, sections: list[Any]) -> None:
     job, published = _job(tmp_path, {"width": 320, "height": 240, "url": f"http://127.0.0.1:{_closed_port()}/"})
     with pytest.raises(RuntimeError, match="wrote no screenshot") as caught:
@@ -179,7 +108,6 @@ def test_a_page_that_does_not_load_is_an_error_with_chromiums_words(tmp_path: Pa
     assert published == []
 
 
-@needs_chromium
 def test_a_page_that_never_finishes_loading_is_still_captured(tmp_path: Path) -> None:
     """Chromium gives up waiting at 3/4 of the timeout and shoots what has arrived."""
     listener = socket.create_server(("127.0.0.1", 0))
