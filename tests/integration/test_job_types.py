@@ -13,6 +13,7 @@ from email import policy
 from pathlib import Path
 from typing import Any
 
+import pytest
 from PIL import Image
 
 from tests.integration.harness import RunningTaskCenter, ok
@@ -62,24 +63,36 @@ def assert_successful(tc: RunningTaskCenter, ran: dict[str, Any]) -> int:
     return context_id
 
 
-def test_notebook_runs_every_cell_with_its_output_and_table(tc: RunningTaskCenter) -> None:
-    context_id = assert_successful(tc, run_now(tc, "NOTEBOOK", "1"))
-
-    by_cell = logs(tc, context_id)
-    cells = [key for key in by_cell if key != "1"]
-    assert len(cells) >= 4, by_cell.keys()
-    assert any("notebook" in line for key in cells for line in by_cell[key])
-    tables = results(tc, context_id)
-    assert tables and set(tables) <= set(cells)
-    table = next(iter(tables.values()))
-    assert table["schema"] and table["data"]
-
-
-def test_failing_notebook_cell_fails_the_run_and_is_named(tc: RunningTaskCenter) -> None:
-    ran = run_now(tc, "NOTEBOOK", "2")
+@pytest.mark.parametrize(
+    ("group", "key", "causes"),
+    [
+        ("NOTEBOOK", "2", ["cell fail (3 of 4) failed", "ValueError: demo: this cell fails on purpose"]),
+        ("PIPELINE", "2", ["nodeId: 1 taskId: 1] task failed", "no such table: no_such_table"]),
+        ("DATASET", "9-1", ["no such table: no_such_table"]),
+    ],
+)
+def test_a_failing_job_ends_failed_with_its_cause_in_the_logs(tc: RunningTaskCenter, group: str, key: str, causes: list[str]) -> None:
+    ran = run_now(tc, group, key)
     assert context(tc, ran["contextId"])["jobStatus"] == "FAILED"
     text = "\n".join(sum(logs(tc, ran["contextId"]).values(), []))
-    assert "fails on purpose" in text and "cell" in text
+    for cause in causes:
+        assert cause in text, text
+
+
+def test_notebook_runs_every_cell_with_its_output_and_table(tc: RunningTaskCenter) -> None:
+    ran = run_now(tc, "NOTEBOOK", "1", execDetail={"jobParams": {"notebook": 1, "currency": "EUR"}})
+    context_id = assert_successful(tc, ran)
+
+    by_cell = logs(tc, context_id)
+    assert {"injected-parameters", "parameters", "greeting", "sales", "total"} <= set(by_cell), by_cell.keys()
+    assert any("cell sales (3 of 4) started" in line for line in by_cell["sales"])
+    assert any("total revenue: 70275.50 EUR from 556 orders" in line for line in by_cell["total"]), by_cell["total"]
+    tables = results(tc, context_id)
+    assert list(tables) == ["sales"]
+    assert [c["name"] for c in tables["sales"]["schema"]] == ["region", "orders", "revenue"]
+    assert len(tables["sales"]["data"]) == 5
+    executed = list((tc.home / "taskcenter" / "results" / f"taskcenter_plan_{ran['id']}").glob("*/notebook1.output.ipynb"))
+    assert len(executed) == 1
 
 
 def test_pipeline_runs_nodes_in_order_with_spec_log_lines(tc: RunningTaskCenter) -> None:
@@ -97,13 +110,6 @@ def test_pipeline_runs_nodes_in_order_with_spec_log_lines(tc: RunningTaskCenter)
     assert {row["city"] for row in cities} == {"Beijing", "Shanghai", "Guangzhou", "Shenzhen", "Hangzhou", "Chengdu"}
     paid = query(demo_file(tc, "demo/source.db"), "SELECT COUNT(*) FROM pipeline1_paid_orders")[0][0]
     assert sum(row["orders"] for row in cities) == paid == 240
-
-
-def test_pipeline_node_failure_fails_the_run_with_its_cause(tc: RunningTaskCenter) -> None:
-    ran = run_now(tc, "PIPELINE", "2")
-    assert context(tc, ran["contextId"])["jobStatus"] == "FAILED"
-    text = "\n".join(sum(logs(tc, ran["contextId"]).values(), []))
-    assert "no such table" in text and "task failed" in text
 
 
 def test_dataset_all_replaces_the_engine_table_and_reports_its_size(tc: RunningTaskCenter) -> None:
@@ -140,12 +146,6 @@ def test_dataset_incremental_appends_rows_past_the_watermark(tc: RunningTaskCent
     finally:
         with sqlite3.connect(source) as db:
             db.execute("DELETE FROM customers WHERE id = 1001")
-
-
-def test_failing_dataset_query_fails_the_run_with_its_cause(tc: RunningTaskCenter) -> None:
-    ran = run_now(tc, "DATASET", "9-1")
-    assert context(tc, ran["contextId"])["jobStatus"] == "FAILED"
-    assert "no such table" in "\n".join(sum(logs(tc, ran["contextId"]).values(), []))
 
 
 def test_app_refresh_maps_one_task_per_dataset(tc: RunningTaskCenter) -> None:
