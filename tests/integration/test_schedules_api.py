@@ -236,3 +236,13 @@ def test_concurrent_writes_make_one_plan_and_lose_no_update(tc: RunningTaskCente
     assert listing["totalHits"] == 1
     final = listing["data"][0]["planItems"]
     assert len(final) == 1 and final[0]["cronDesc"] in {w["planItems"][0]["cronDesc"] for w in winners}
+
+
+def test_a_deleted_plans_id_is_never_given_to_another_plan(tc: RunningTaskCenter) -> None:
+    def create(key: str) -> dict[str, Any]:
+        return ok(tc.request("POST", "/api/schedules", json={"entityGroup": "NOTEBOOK", "entityKey": key, "planItems": []}))["data"]
+
+    first, newest = create("1"), create("2")
+    ok(tc.request("DELETE", f"/api/schedules/{newest['id']}"))
+    assert create("2")["id"] > newest["id"] > first["id"]
+    assert tc.request("GET", f"/api/schedules/{newest['id']}").status_code == 404

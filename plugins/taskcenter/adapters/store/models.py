@@ -28,7 +28,11 @@ class PlanRow(Base):
     """One execution plan (执行计划): one per (entity_group, entity_key), materialized as one DAG."""
 
     __tablename__ = "taskcenter_plan"
-    __table_args__ = (UniqueConstraint("entity_group", "entity_key", name="uq_taskcenter_plan_entity"),)
+    # sqlite_autoincrement: ids are never reused after a delete (migration 0005).
+    __table_args__ = (
+        UniqueConstraint("entity_group", "entity_key", name="uq_taskcenter_plan_entity"),
+        {"sqlite_autoincrement": True},
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     entity_group: Mapped[str] = mapped_column(String(32), nullable=False)
@@ -58,6 +62,7 @@ class PlanItemRow(Base):
     """One trigger (任务触发条目) of a plan: a cron entry, a dependency, or a run-now (ONCE)."""
 
     __tablename__ = "taskcenter_plan_item"
+    __table_args__ = {"sqlite_autoincrement": True}
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     plan_id: Mapped[int] = mapped_column(

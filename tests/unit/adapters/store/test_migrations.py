@@ -1,0 +1,81 @@
+"""taskcenter's migrations on SQLite: 0005 keeps every plan and item and stops id reuse."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import sqlalchemy as sa
+from alembic import command
+from alembic.config import Config
+
+from taskcenter.adapters.store.db_manager import TaskCenterDBManager
+
+NOW = "2026-11-25 00:00:00"
+
+
+def _upgrade(engine: sa.Engine, revision: str) -> None:
+    config = Config(TaskCenterDBManager.alembic_file)
+    config.set_main_option("script_location", TaskCenterDBManager.migration_dir)
+    with engine.begin() as connection:
+        config.attributes["connection"] = connection
+        command.upgrade(config, revision)
+
+
+def _engine(path: Path) -> sa.Engine:
+    engine = sa.create_engine(f"sqlite:///{path}")
+
+    @sa.event.listens_for(engine, "connect")
+    def _foreign_keys(dbapi_connection, _record) -> None:  # as Airflow configures SQLite
+        dbapi_connection.execute("PRAGMA foreign_keys=ON")
+
+    return engine
+
+
+def _add_plan(conn: sa.Connection, plan_id: int, key: str, items: int) -> None:
+    conn.execute(
+        sa.text(
+            "INSERT INTO taskcenter_plan (id, entity_group, entity_key, enabled, job_class, job_params, retry_times,"
+            " created_at, updated_at, revision, title) VALUES (:id, 'NOTEBOOK', :key, 1, 'c', '{}', 0, :now, :now, 1, :key)"
+        ),
+        {"id": plan_id, "key": key, "now": NOW},
+    )
+    for n in range(items):
+        conn.execute(
+            sa.text(
+                "INSERT INTO taskcenter_plan_item (plan_id, trigger_type, cron_desc, created_at, updated_at, trigger_on)"
+                " VALUES (:plan, 'CRON_JOB', :cron, :now, :now, NULL)"
+            ),
+            {"plan": plan_id, "cron": f"{n} * * * * ?", "now": NOW},
+        )
+
+
+def test_0005_keeps_plans_and_items_and_ids_are_never_reused(tmp_path: Path) -> None:
+    engine = _engine(tmp_path / "airflow.db")
+    _upgrade(engine, "0004_run_cancel")
+    with engine.begin() as conn:
+        _add_plan(conn, 1, "1", items=2)
+        _add_plan(conn, 2, "2", items=1)
+    _upgrade(engine, "heads")
+
+    with engine.begin() as conn:
+        plans = conn.execute(sa.text("SELECT id, entity_key, title FROM taskcenter_plan ORDER BY id")).all()
+        items = conn.execute(sa.text("SELECT plan_id, cron_desc FROM taskcenter_plan_item ORDER BY id")).all()
+        assert [tuple(p) for p in plans] == [(1, "1", "1"), (2, "2", "2")]
+        assert [tuple(i) for i in items] == [(1, "0 * * * * ?"), (1, "1 * * * * ?"), (2, "0 * * * * ?")]
+        tables = {r[0] for r in conn.execute(sa.text("SELECT name FROM sqlite_master WHERE type = 'table'"))}
+        assert not {"taskcenter_plan_0004", "taskcenter_plan_item_0004"} & tables
+        indexes = {r[0] for r in conn.execute(sa.text("SELECT name FROM sqlite_master WHERE type = 'index'"))}
+        assert "ix_taskcenter_plan_item_plan_id" in indexes
+
+        # Deleting the newest plan cascades to its items and does not free its id.
+        conn.execute(sa.text("DELETE FROM taskcenter_plan WHERE id = 2"))
+        assert conn.execute(sa.text("SELECT COUNT(*) FROM taskcenter_plan_item WHERE plan_id = 2")).scalar() == 0
+        conn.execute(
+            sa.text(
+                "INSERT INTO taskcenter_plan (entity_group, entity_key, enabled, job_class, job_params, retry_times,"
+                " created_at, updated_at, revision) VALUES ('NOTEBOOK', '3', 1, 'c', '{}', 0, :now, :now, 1)"
+            ),
+            {"now": NOW},
+        )
+        assert conn.execute(sa.text("SELECT id FROM taskcenter_plan WHERE entity_key = '3'")).scalar() == 3
+    engine.dispose()
