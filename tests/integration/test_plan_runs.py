@@ -90,6 +90,7 @@ def test_example_dags_run_with_plans(tc: RunningTaskCenter) -> None:
 
     # A plan that runs after a hand-written DAG.
     dataset = plan(tc, "DATASET", "1-1", {"app": 1, "dataset": 1}, items=[{"triggerType": "DEPENDENCY", "triggerByJobs": [{"entityGroup": "DB_BATCH_SYNC", "entityKey": "1"}]}])
+    tc.wait_for_dag(f"taskcenter_plan_{dataset['id']}")  # its asset schedule is known before the event
     _unpause(tc, "sync_project_1_nightly")
     triggered = tc.request("POST", "/api/v2/dags/sync_project_1_nightly/dagRuns", json={"logical_date": None})
     assert triggered.status_code == 200, triggered.text

@@ -44,8 +44,17 @@ class AirflowPlanDags:
         self._gateway.set_paused(dag_id_for(plan.id), paused=not plan.enabled, next_run=next_run)
 
     def unpublish(self, plan_id: int) -> None:
-        self._files.remove(plan_id)
+        """Delete the plan's DAG, then (once that is committed) its file.
+
+        The other order races the dag-processor: a bundle refresh that no longer finds the file marks
+        the DAG stale with an UPDATE, and if our delete commits in between, that UPDATE matches no
+        row and the dag-processor dies (StaleDataError). With the rows gone first, a refresh either
+        still sees the file or no longer sees the DAG.
+        """
+        from sqlalchemy import event
+
         self._gateway.delete_dag(dag_id_for(plan_id))
+        event.listen(self._session, "after_commit", lambda _session: self._files.remove(plan_id), once=True)
 
     def latest_runs(self, plan_ids: Iterable[int]) -> dict[int, RunFacts]:
         runs = self._gateway.latest_runs(dag_id_for(i) for i in plan_ids)
