@@ -40,7 +40,10 @@ def _engine_stats() -> dict[str, tuple[int, int | None]]:
     return read_stats(_engine(conf.get("taskcenter", "engine_conn_id", fallback="") or DEFAULT_ENGINE_CONN))
 
 
-@functools.cache
 def api_catalog() -> EngineStatsCatalog:
-    """The configured catalog with dataset sizes and counts from the dataset engine."""
+    """The configured catalog with dataset sizes and counts from the dataset engine, for one request.
+
+    A new one per request: it reads the engine's stats at most once, and never answers with stats
+    older than the request (a client reading a plan right after its refresh sees the new size).
+    """
     return EngineStatsCatalog(configured_catalog(), _engine_stats)

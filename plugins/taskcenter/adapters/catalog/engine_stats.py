@@ -3,7 +3,9 @@
 `diskUsage` and `datasetCount` are facts of the engine DB (what the last refresh materialized),
 not of the catalog file: a DATASET entity counts 1 once its table exists in the engine, with the
 table's size in bytes; an app (APP_REFRESH, APP_EMAIL, SCREENSHOT) sums its datasets `<app>-<n>`.
-Before any refresh (or when the engine is unreachable) the catalog's own values stand.
+Before any refresh (or when the engine is unreachable) the catalog's own values stand. The stats
+are read once and kept for `ttl` seconds (by default for the object's life: the API makes one per
+request).
 """
 
 from __future__ import annotations
@@ -23,7 +25,7 @@ Stats = dict[str, tuple[int, "int | None"]]
 
 
 class EngineStatsCatalog:
-    def __init__(self, inner: EntityCatalog, read_stats: Callable[[], Stats], *, ttl: float = 2.0) -> None:
+    def __init__(self, inner: EntityCatalog, read_stats: Callable[[], Stats], *, ttl: float = float("inf")) -> None:
         self._inner = inner
         self._read_stats = read_stats
         self._ttl = ttl

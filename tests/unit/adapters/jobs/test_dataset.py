@@ -194,3 +194,18 @@ def test_unreadable_engine_leaves_the_catalog_values() -> None:
     catalog = EngineStatsCatalog(MemoryCatalog(orders()), broken)
     entity = catalog.get("DATASET", "1-1")
     assert entity is not None and entity.dataset_count is None
+
+
+def test_catalog_reads_engine_stats_once_and_only_when_needed() -> None:
+    reads: list[int] = []
+
+    def stats() -> dict[str, tuple[int, int | None]]:
+        reads.append(1)
+        return {"1-1": (30, 4096)}
+
+    catalog = EngineStatsCatalog(MemoryCatalog(orders(), Entity(group="NOTEBOOK", key="1", title="n")), stats)
+    catalog.get("NOTEBOOK", "1")
+    assert reads == []
+    for _ in range(3):
+        catalog.get("DATASET", "1-1")
+    assert reads == [1]
