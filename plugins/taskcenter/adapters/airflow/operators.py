@@ -102,7 +102,10 @@ class TaskCenterJobOperator(BaseOperator):
             context=context,
             options=_options(),
         )
-        return runner(job)
+        try:
+            return runner(job)
+        finally:
+            job.close()
 
 
 class AppDatasetsOperator(BaseOperator):

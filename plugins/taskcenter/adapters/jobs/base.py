@@ -49,12 +49,12 @@ class JobRun:
     work_folder: Path
     # The sub-step this task runs when the job is split over mapped tasks (an app's datasets).
     sub_key: str | None = None
-    run_label: str = "manual"
     # The plan (the vendor's scheduled "job"); a task cannot know its run's integer contextId.
     plan_id: int | None = None
     try_number: int = 1
     context: Any = None
     options: Mapping[str, str] = field(default_factory=dict)
+    _engines: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
 
     def entity(self, group: str, key: Any) -> Entity:
         """The catalog's entity, or a JobDefinitionError that names what is missing."""
@@ -67,6 +67,17 @@ class JobRun:
         if name not in self.job_params:
             raise JobDefinitionError(f"jobParams.{name} is required for {self.job_class}")
         return self.job_params[name]
+
+    def sql_engine(self, conn_id: str) -> Any:
+        """The SQLAlchemy engine of an Airflow connection, looked up once per run (`close` disposes it)."""
+        if conn_id not in self._engines:
+            self._engines[conn_id] = sql_engine(conn_id)
+        return self._engines[conn_id]
+
+    def close(self) -> None:
+        """Dispose the engines this run opened."""
+        while self._engines:
+            self._engines.popitem()[1].dispose()
 
     def step_log(self, sub_key: str) -> Any:
         """A logger whose lines `/logs` files under `sub_key`."""

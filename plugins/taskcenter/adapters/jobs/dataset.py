@@ -24,7 +24,7 @@ from datetime import date, datetime, timezone
 from decimal import Decimal
 from typing import Any
 
-from taskcenter.adapters.jobs.base import JobDefinitionError, JobRun, sql_engine, table
+from taskcenter.adapters.jobs.base import JobDefinitionError, JobRun, table
 from taskcenter.domain.catalog import Entity
 
 DEFAULT_ENGINE_CONN = "taskcenter_engine"
@@ -104,8 +104,8 @@ def run_app_refresh(job: JobRun) -> None:
 def refresh(job: JobRun, entity: Entity) -> dict[str, Any]:
     definition = DatasetDefinition.of(entity)
     log = job.step_log(entity.key)
-    engine = sql_engine(engine_conn_id(job))
-    source = sql_engine(definition.source)
+    engine = job.sql_engine(engine_conn_id(job))
+    source = job.sql_engine(definition.source)
     started = time.monotonic()
     exists = _table_exists(engine, definition.table)
     if definition.incremental and exists:
@@ -129,12 +129,12 @@ def refresh(job: JobRun, entity: Entity) -> dict[str, Any]:
 def preview(job: JobRun, entity: Entity, *, limit: int = 20) -> tuple[list[str], list[list[Any]]]:
     """The dataset's columns and first rows: from the engine when refreshed, else live from its source."""
     definition = DatasetDefinition.of(entity)
-    engine = sql_engine(engine_conn_id(job))
+    engine = job.sql_engine(engine_conn_id(job))
     if _table_exists(engine, definition.table):
         return _head(engine, definition.table, limit)
     from sqlalchemy import text
 
-    with sql_engine(definition.source).connect() as conn:
+    with job.sql_engine(definition.source).connect() as conn:
         result = conn.execute(text(definition.query))
         return list(result.keys()), [list(r) for r in result.fetchmany(limit)]
 

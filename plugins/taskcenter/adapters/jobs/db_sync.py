@@ -26,7 +26,7 @@ from sqlalchemy import Column, MetaData, Table, Text, delete, func, insert, insp
 from sqlalchemy.exc import NoSuchTableError
 from sqlalchemy.types import NullType, TypeEngine
 
-from taskcenter.adapters.jobs.base import JobDefinitionError, JobRun, sql_engine, table
+from taskcenter.adapters.jobs.base import JobDefinitionError, JobRun, table
 from taskcenter.adapters.jobs.pipeline import describe
 
 GROUP = "DB_BATCH_SYNC"
@@ -74,22 +74,18 @@ def run(job: JobRun) -> None:
         definition=job.entity(GROUP, project_id).definition,
         default_batch_size=job.option("sync_batch_size", "1000"),
     )
-    source, target = sql_engine(project.source), sql_engine(project.target)
-    try:
-        # Reflect every source table first: an unknown table or key fails before anything is copied.
-        reflected = {spec.name: _reflect_source(source, spec, project=project) for spec in project.tables}
-        for spec in project.tables:
-            log = job.step_log(spec.name)
-            try:
-                done = sync_table(spec, reflected[spec.name], source=source, target=target, project=project, log=log)
-                row = [spec.name, spec.mode, done.rows_copied, done.target_rows, done.batches]
-                job.publish(spec.name, table(RESULT_COLUMNS, [row]))
-            except Exception as exc:
-                log.error(f"{spec.name}: failed: {describe(exc)}")
-                raise SyncTableError(f"sync project {project_id} table {spec.name} failed: {describe(exc)}") from exc
-    finally:
-        source.dispose()
-        target.dispose()
+    source, target = job.sql_engine(project.source), job.sql_engine(project.target)
+    # Reflect every source table first: an unknown table or key fails before anything is copied.
+    reflected = {spec.name: _reflect_source(source, spec, project=project) for spec in project.tables}
+    for spec in project.tables:
+        log = job.step_log(spec.name)
+        try:
+            done = sync_table(spec, reflected[spec.name], source=source, target=target, project=project, log=log)
+            row = [spec.name, spec.mode, done.rows_copied, done.target_rows, done.batches]
+            job.publish(spec.name, table(RESULT_COLUMNS, [row]))
+        except Exception as exc:
+            log.error(f"{spec.name}: failed: {describe(exc)}")
+            raise SyncTableError(f"sync project {project_id} table {spec.name} failed: {describe(exc)}") from exc
 
 
 def parse_project(*, project_id: Any, definition: Mapping[str, Any], default_batch_size: str) -> SyncProject:

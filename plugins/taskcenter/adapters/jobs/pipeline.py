@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from graphlib import CycleError, TopologicalSorter
 from typing import Any
 
-from taskcenter.adapters.jobs.base import JobDefinitionError, JobRun, sql_engine, table
+from taskcenter.adapters.jobs.base import JobDefinitionError, JobRun, table
 from taskcenter.domain.results import MAX_ROWS, as_table
 
 GROUP = "PIPELINE"
@@ -69,35 +69,30 @@ def run(job: JobRun) -> None:
     pipeline_id = job.param("pipeline")
     pipeline = parse_pipeline(pipeline_id=pipeline_id, definition=job.entity(GROUP, pipeline_id).definition)
     callables = {n.id: resolve_callable(n) for n in pipeline.nodes if isinstance(n, PythonNode)}
-    engines: dict[str, Any] = {}
-    try:
-        for conn in dict.fromkeys(n.conn for n in pipeline.nodes if isinstance(n, SqlNode)):
-            engines[conn] = sql_engine(conn)
-        results: dict[str, dict[str, Any] | None] = {}
-        for position, node in enumerate(pipeline.nodes, start=1):
-            prefix = f"[pipelineId: {pipeline_id} jobId: {job.plan_id or 0} nodeId: {node.id} taskId: {position}]"
-            log = job.step_log(str(node.id))
-            log.info(f"{prefix} task start")
-            try:
-                if isinstance(node, SqlNode):
-                    result = _run_sql(node, engines[node.conn], log=log, prefix=prefix)
-                else:
-                    upstream = {pipeline.node(d).id: results[d] for d in node.depends_on}
-                    log.info(f"{prefix} calling {node.callable_ref} with upstream nodes {list(upstream) or 'none'}")
-                    result = as_table(callables[node.id](params=dict(job.job_params), upstream=upstream, log=log))
-                    log.info(f"{prefix} returned {_size(result)}")
-                results[str(node.id)] = result
-                if result is not None:
-                    job.publish(str(node.id), result)
-            except Exception as exc:
-                log.error(f"{prefix} task failed: {describe(exc)}")
-                raise PipelineNodeError(
-                    f"pipeline {pipeline_id} node {node.id} ({node.name}) failed: {describe(exc)}"
-                ) from exc
-            log.info(f"{prefix} task done")
-    finally:
-        for engine in engines.values():
-            engine.dispose()
+    # Every connection is looked up before the first node runs: a missing one fails nothing half-done.
+    engines = {n.conn: job.sql_engine(n.conn) for n in pipeline.nodes if isinstance(n, SqlNode)}
+    results: dict[str, dict[str, Any] | None] = {}
+    for position, node in enumerate(pipeline.nodes, start=1):
+        prefix = f"[pipelineId: {pipeline_id} jobId: {job.plan_id or 0} nodeId: {node.id} taskId: {position}]"
+        log = job.step_log(str(node.id))
+        log.info(f"{prefix} task start")
+        try:
+            if isinstance(node, SqlNode):
+                result = _run_sql(node, engines[node.conn], log=log, prefix=prefix)
+            else:
+                upstream = {pipeline.node(d).id: results[d] for d in node.depends_on}
+                log.info(f"{prefix} calling {node.callable_ref} with upstream nodes {list(upstream) or 'none'}")
+                result = as_table(callables[node.id](params=dict(job.job_params), upstream=upstream, log=log))
+                log.info(f"{prefix} returned {_size(result)}")
+            results[str(node.id)] = result
+            if result is not None:
+                job.publish(str(node.id), result)
+        except Exception as exc:
+            log.error(f"{prefix} task failed: {describe(exc)}")
+            raise PipelineNodeError(
+                f"pipeline {pipeline_id} node {node.id} ({node.name}) failed: {describe(exc)}"
+            ) from exc
+        log.info(f"{prefix} task done")
 
 
 def parse_pipeline(*, pipeline_id: Any, definition: Mapping[str, Any]) -> Pipeline:

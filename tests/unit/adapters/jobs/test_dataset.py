@@ -15,7 +15,7 @@ import sqlalchemy as sa
 
 from taskcenter.adapters.catalog.engine_stats import EngineStatsCatalog
 from taskcenter.adapters.jobs import dataset
-from taskcenter.adapters.jobs.base import JobDefinitionError
+from taskcenter.adapters.jobs.base import JobDefinitionError, sql_engine
 from taskcenter.domain.catalog import Entity
 from taskcenter.launcher.demo import create_demo_source
 from tests.unit.adapters.jobs.fakes import FakeJob, MemoryCatalog, make_job
@@ -70,11 +70,11 @@ def engine(request: pytest.FixtureRequest, tmp_path: Path, monkeypatch: pytest.M
     if request.param == "sqlite":
         conn: dict[str, Any] = {"conn_type": "sqlite", "host": str(tmp_path / "engine.db")}
         monkeypatch.setenv("AIRFLOW_CONN_TC_ENGINE", json.dumps(conn))
-        yield dataset.sql_engine("tc_engine")
+        yield sql_engine("tc_engine")
         return
     for conn in _postgres_engine_db():
         monkeypatch.setenv("AIRFLOW_CONN_TC_ENGINE", json.dumps(conn))
-        created = dataset.sql_engine("tc_engine")
+        created = sql_engine("tc_engine")
         yield created
         created.dispose()
 
