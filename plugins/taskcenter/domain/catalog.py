@@ -34,6 +34,11 @@ class Entity:
         return (self.group, self.key)
 
 
+def is_app_dataset(dataset_key: str, app_id: object) -> bool:
+    """Datasets belong to an app by their key, `<appId>-<datasetId>` (the spec's DATASET entity key)."""
+    return dataset_key.startswith(f"{app_id}-")
+
+
 class EntityCatalog(Protocol):
     def get(self, group: str, key: str) -> Entity | None:
         """The entity, or None when the catalog has no such entity."""
@@ -42,3 +47,8 @@ class EntityCatalog(Protocol):
     def entities(self, group: str) -> list[Entity]:
         """Every entity of a group (an app's datasets are the DATASET entities `<app>-<n>`)."""
         ...
+
+
+def app_datasets(catalog: EntityCatalog, app_id: object) -> list[Entity]:
+    """An app's datasets, in key order."""
+    return [e for e in catalog.entities("DATASET") if is_app_dataset(e.key, app_id)]

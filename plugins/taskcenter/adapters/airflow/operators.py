@@ -120,9 +120,9 @@ class AppDatasetsOperator(BaseOperator):
     def execute(self, context: Any) -> list[str]:
         from taskcenter.adapters.catalog import configured_catalog
         from taskcenter.adapters.jobs.base import JobDefinitionError
+        from taskcenter.domain.catalog import app_datasets
 
-        prefix = f"{self.app}-"
-        keys = [e.key for e in configured_catalog().entities("DATASET") if e.key.startswith(prefix)]
+        keys = [e.key for e in app_datasets(configured_catalog(), self.app)]
         if not keys:
             raise JobDefinitionError(f"app {self.app} has no datasets in the entity catalog")
         self.log.info("app %s: refreshing %s dataset(s): %s", self.app, len(keys), ", ".join(keys))

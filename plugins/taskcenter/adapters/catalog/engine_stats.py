@@ -17,7 +17,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from taskcenter.domain.catalog import Entity, EntityCatalog
+from taskcenter.domain.catalog import Entity, EntityCatalog, is_app_dataset
 
 log = logging.getLogger(__name__)
 APP_GROUPS = frozenset({"APP_REFRESH", "APP_EMAIL", "SCREENSHOT"})
@@ -56,7 +56,7 @@ class EngineStatsCatalog:
         if entity.group == "DATASET":
             found = [stats[entity.key]] if entity.key in stats else []
         else:
-            found = [value for key, value in stats.items() if key.startswith(f"{entity.key}-")]
+            found = [value for key, value in stats.items() if is_app_dataset(key, entity.key)]
         if not found:
             return entity
         return dataclasses.replace(

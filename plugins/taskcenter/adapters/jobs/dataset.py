@@ -25,7 +25,7 @@ from decimal import Decimal
 from typing import Any
 
 from taskcenter.adapters.jobs.base import JobDefinitionError, JobRun, table
-from taskcenter.domain.catalog import Entity
+from taskcenter.domain.catalog import Entity, app_datasets
 
 DEFAULT_ENGINE_CONN = "taskcenter_engine"
 STATS_TABLE = "taskcenter_dataset_stats"
@@ -76,12 +76,6 @@ def dataset_entity(job: JobRun, app: Any, dataset: Any) -> Entity:
     return job.entity("DATASET", f"{app}-{dataset}")
 
 
-def app_datasets(job: JobRun, app_id: Any) -> list[Entity]:
-    """An app's datasets: the DATASET entities keyed `<app>-<n>`, in key order."""
-    prefix = f"{app_id}-"
-    return [e for e in job.catalog.entities("DATASET") if e.key.startswith(prefix)]
-
-
 def run(job: JobRun) -> None:
     """DATASET job: `{"app": A, "dataset": D}` refreshes dataset `A-D`."""
     entity = dataset_entity(job, job.param("app"), job.param("dataset"))
@@ -92,7 +86,7 @@ def run_app_refresh(job: JobRun) -> None:
     """APP_REFRESH job, one mapped task per dataset: `job.sub_key` is the dataset's key."""
     app = job.param("app")
     if job.sub_key is None:  # not mapped (e.g. a deployment's own DAG): refresh them one by one
-        datasets = app_datasets(job, app)
+        datasets = app_datasets(job.catalog, app)
         if not datasets:
             raise JobDefinitionError(f"app {app} has no datasets in the entity catalog")
         for entity in datasets:

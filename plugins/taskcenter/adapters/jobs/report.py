@@ -18,6 +18,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from taskcenter.domain.catalog import app_datasets
+
 MAX_CELL_CHARS = 200
 
 _CSS = """
@@ -94,7 +96,7 @@ def collect_sections(job: Any, app_id: Any, *, limit: int = 20, log: Any = None)
 
     log = log if log is not None else job.log
     sections = []
-    for entity in dataset.app_datasets(job, app_id):
+    for entity in app_datasets(job.catalog, app_id):
         try:
             # One row more than shown tells "the first 20 rows" from "all 20 rows".
             columns, fetched = dataset.preview(job, entity, limit=limit + 1)

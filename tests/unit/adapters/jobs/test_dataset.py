@@ -16,7 +16,7 @@ import sqlalchemy as sa
 from taskcenter.adapters.catalog.engine_stats import EngineStatsCatalog
 from taskcenter.adapters.jobs import dataset
 from taskcenter.adapters.jobs.base import JobDefinitionError, sql_engine
-from taskcenter.domain.catalog import Entity
+from taskcenter.domain.catalog import Entity, app_datasets
 from taskcenter.launcher.demo import create_demo_source
 from tests.unit.adapters.jobs.fakes import FakeJob, MemoryCatalog, make_job
 
@@ -163,7 +163,7 @@ def test_app_refresh_refreshes_its_sub_key_or_every_dataset(source: Path, engine
     dataset.run_app_refresh(fake.job)
     assert [key for key, _ in fake.published] == ["1-2"] and count(engine, "app1_customers") == 5
 
-    assert [e.key for e in dataset.app_datasets(fake.job, 1)] == ["1-1", "1-2"]
+    assert [e.key for e in app_datasets(fake.job.catalog, 1)] == ["1-1", "1-2"]
     fake = dataset_job(catalog, {"app": 1}, tmp=tmp_path)
     dataset.run_app_refresh(fake.job)
     assert [key for key, _ in fake.published] == ["1-1", "1-2"]

@@ -13,18 +13,18 @@ from taskcenter.adapters.jobs import report
 from taskcenter.adapters.jobs.base import JobDefinitionError, JobRun
 from taskcenter.adapters.jobs.report import ReportSection, collect_sections, render_app_report, write_report
 from taskcenter.domain.catalog import Entity
-from tests.unit.adapters.jobs.fakes import make_job
+from tests.unit.adapters.jobs.fakes import MemoryCatalog, make_job
 
 GENERATED = dt.datetime(2026, 1, 2, 3, 4, 5, tzinfo=dt.UTC)
 
 
-def _job(tmp_path: Path) -> JobRun:
+def _job(tmp_path: Path, datasets: list[Entity]) -> JobRun:
     return make_job(
         job_class="com.hengshi.nangaparbat.schedulejob.ScreenshotJob",
         job_params={"app": 1},
         entity_group="SCREENSHOT",
         entity_key="1",
-        catalog=None,  # the fake dataset module below does not read it
+        catalog=MemoryCatalog(*datasets),
         work_folder=tmp_path / "out",
     ).job
 
@@ -73,11 +73,8 @@ def test_no_datasets_says_so() -> None:
     assert "This app has no datasets." in page and "0 datasets" in page
 
 
-def _fake_dataset_module(monkeypatch: pytest.MonkeyPatch, datasets: list[Entity], previews: dict[str, Any]) -> list[int]:
+def _fake_dataset_module(monkeypatch: pytest.MonkeyPatch, previews: dict[str, Any]) -> list[int]:
     limits: list[int] = []
-
-    def app_datasets(job: JobRun, app_id: Any) -> list[Entity]:
-        return [d for d in datasets if d.key.startswith(f"{app_id}-")]
 
     def preview(job: JobRun, entity: Entity, *, limit: int = 20) -> tuple[list[str], list[list[Any]]]:
         limits.append(limit)
@@ -87,7 +84,6 @@ def _fake_dataset_module(monkeypatch: pytest.MonkeyPatch, datasets: list[Entity]
         return found
 
     fake = types.ModuleType("taskcenter.adapters.jobs.dataset")
-    fake.app_datasets = app_datasets  # type: ignore[attr-defined]
     fake.preview = preview  # type: ignore[attr-defined]
     monkeypatch.setitem(sys.modules, "taskcenter.adapters.jobs.dataset", fake)
     monkeypatch.setattr(sys.modules["taskcenter.adapters.jobs"], "dataset", fake, raising=False)
@@ -98,14 +94,13 @@ def test_collect_sections_reads_each_dataset_and_keeps_going_past_a_broken_one(t
     datasets = [Entity(group="DATASET", key=k, title=t) for k, t in (("1-1", "orders"), ("1-2", "broken"), ("1-3", "few"), ("2-1", "other"))]
     limits = _fake_dataset_module(
         monkeypatch,
-        datasets,
         {
             "1-1": (["id"], [(1,), (2,), (3,)]),
             "1-2": JobDefinitionError("no such table"),
             "1-3": (["id", "name"], [[1, "a"], [2, "b"]]),
         },
     )
-    job = _job(tmp_path)
+    job = _job(tmp_path, datasets)
     log = job.step_log("1")
     sections = collect_sections(job, 1, limit=2, log=log)
     assert limits == [3, 3, 3]  # one more than shown, to know whether there are more
@@ -117,8 +112,8 @@ def test_collect_sections_reads_each_dataset_and_keeps_going_past_a_broken_one(t
 
 
 def test_collect_sections_of_an_app_without_datasets_warns(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    _fake_dataset_module(monkeypatch, [], {})
-    job = _job(tmp_path)
+    _fake_dataset_module(monkeypatch, {})
+    job = _job(tmp_path, [])
     assert collect_sections(job, 7) == []
     assert job.log.records[-1][0] == "warning"
 
