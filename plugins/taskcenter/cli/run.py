@@ -14,6 +14,7 @@ from pathlib import Path
 
 from taskcenter.launcher.admin import PASSWORD_ENV, ensure_admin, resolve_password
 from taskcenter.launcher.components import AirflowStack, StartupError, migrate, prepare_demo, reconcile
+from taskcenter.launcher.demo import DemoPaths
 from taskcenter.launcher.home import HomeSettings, prepare_home
 
 
@@ -113,6 +114,7 @@ def run(args: argparse.Namespace) -> int:
 
 def _print_ready(settings: HomeSettings, new_password: str | None) -> None:
     url = f"http://localhost:{settings.port}"
+    demo = DemoPaths(home=settings.home)
     lines = [
         f"taskcenter: ready on {url}",
         f"  Airflow UI        {url}/",
@@ -121,8 +123,8 @@ def _print_ready(settings: HomeSettings, new_password: str | None) -> None:
         f"-d '{{\"username\": \"admin\", \"password\": \"...\"}}'",
         f"  admin password    {settings.home / 'admin-password'} (or ${PASSWORD_ENV})",
         f"  component logs    {settings.home / 'logs' / 'components'}",
-        f"  demo e-mail       {settings.home / 'outbox'} (local mail catcher on 127.0.0.1:{settings.smtp_port})",
-        f"  job results       {settings.home / 'taskcenter' / 'results'}",
+        f"  demo e-mail       {demo.outbox} (local mail catcher on 127.0.0.1:{settings.smtp_port})",
+        f"  job results       {demo.results}",
         "  stop              Ctrl-C",
     ]
     if new_password:

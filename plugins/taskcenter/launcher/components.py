@@ -20,6 +20,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from taskcenter.launcher.demo import DemoPaths
 from taskcenter.launcher.home import HomeSettings
 
 COMPONENTS = ("api-server", "scheduler", "dag-processor", "triggerer")  # plus the local mail catcher
@@ -138,7 +139,7 @@ class AirflowStack:
                 command=[
                     sys.executable, "-m", "taskcenter.launcher.mail_catcher",
                     "--host", "127.0.0.1", "--port", str(self.settings.smtp_port),
-                    "--outbox", str(self.settings.home / "outbox"),
+                    "--outbox", str(DemoPaths(home=self.settings.home).outbox),
                 ],
                 log_file=self.log_dir / "mail-catcher.log",
             )

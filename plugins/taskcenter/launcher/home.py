@@ -15,6 +15,8 @@ from base64 import urlsafe_b64encode
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from taskcenter.launcher.demo import DemoPaths
+
 FAB_AUTH_MANAGER = "airflow.providers.fab.auth_manager.fab_auth_manager.FabAuthManager"
 LOCAL_BUNDLE = "airflow.dag_processing.bundles.local.LocalDagBundle"
 PLANS_SUBFOLDER = "taskcenter_plans"
@@ -142,7 +144,7 @@ def _build_config(settings: HomeSettings, kept: dict[tuple[str, str], str]) -> c
         "taskcenter": {
             "plans_bundle": "dags-folder",
             "plans_subfolder": PLANS_SUBFOLDER,
-            "results_folder": str((settings.home / "taskcenter" / "results").resolve()),
+            "results_folder": str(DemoPaths(home=settings.home.resolve()).results),
         },
     }
     if settings.plugins_dir is not None:
