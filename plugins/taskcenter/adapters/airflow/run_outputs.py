@@ -48,6 +48,13 @@ def _lines(message: Any) -> list[str]:
     return [first, *_error_lines(extra.get("error_detail"))]
 
 
+def _task_sub_key(ti: Any, *, default: str) -> str:
+    """A mapped task's subKey is its label (the dataset key), else its index; an unmapped one's is `default`."""
+    if ti.map_index < 0:
+        return default
+    return str(ti.rendered_map_index or ti.map_index)
+
+
 class _Parts:
     """Log lines grouped by subKey, keeping the order in which subKeys first appear."""
 
@@ -106,8 +113,7 @@ class RunOutputs:
                 continue
             if dag is None:
                 dag = DBDagBag().get_dag_for_run(current.dag_run, session=self._session)
-            own_key = current.rendered_map_index if current.map_index >= 0 else None
-            own_key = str(own_key) if own_key not in (None, "") else (str(current.map_index) if current.map_index >= 0 else default_sub_key)
+            own_key = _task_sub_key(current, default=default_sub_key)
             for ti in self._tries(current):
                 if dag is not None:
                     with contextlib.suppress(Exception):

@@ -316,12 +316,12 @@ def _disk_usage(engine: Any, name: str) -> int | None:
 
 
 def record_stats(engine: Any, definition: DatasetDefinition) -> dict[str, Any]:
-    from sqlalchemy import func, select
+    from sqlalchemy import text
 
     stats = _stats_table()
     stats.metadata.create_all(engine)
     with engine.connect() as conn:
-        rows = conn.execute(select(func.count()).select_from(_reflect(engine, definition.table))).scalar() or 0
+        rows = conn.execute(text(f'SELECT COUNT(*) FROM "{definition.table}"')).scalar() or 0
     size = _disk_usage(engine, definition.table)
     with engine.begin() as conn:
         conn.execute(stats.delete().where(stats.c.dataset_key == definition.key))
@@ -335,12 +335,6 @@ def record_stats(engine: Any, definition: DatasetDefinition) -> dict[str, Any]:
             )
         )
     return {"rows": rows, "bytes": size}
-
-
-def _reflect(engine: Any, name: str) -> Any:
-    import sqlalchemy as sa
-
-    return sa.Table(name, sa.MetaData(), autoload_with=engine)
 
 
 def read_stats(engine: Any) -> dict[str, tuple[int, int | None]]:
