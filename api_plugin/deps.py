@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 from functools import cache
-from pathlib import Path
 from typing import Annotated
 
 from airflow.api_fastapi.common.db.common import SessionDep
