@@ -4,11 +4,13 @@
                dependencies only     -> AssetAny(upstream plan assets)
                both                  -> AssetOrTimeSchedule(timetable, assets)
                neither               -> None (runs only when started through the API)
-    task:      one `job` task (TaskCenterJobOperator); for an app refresh a `datasets` task lists
-               the app's datasets and `job` is mapped over them; on success it emits the plan's asset, which
-               dependent plans and hand-written DAGs schedule on; when some plan waits for this
-               one to end in any state (`triggerOn: FINISHED`), a teardown task `finished` emits
-               `<asset>/finished` after the job, whatever its outcome.
+    task:      one `job` task, run by the operator of its jobClass (`operators.operator_for`:
+               NotebookOperator, ..., TaskCenterJobOperator for a deployment's own class); for an
+               app refresh a `datasets` task lists the app's datasets and `job`
+               (DatasetRefreshOperator) is mapped over them; on success it emits the plan's asset,
+               which dependent plans and hand-written DAGs schedule on; when some plan waits for
+               this one to end in any state (`triggerOn: FINISHED`), a teardown task `finished`
+               emits `<asset>/finished` after the job, whatever its outcome.
 """
 
 from __future__ import annotations
@@ -64,7 +66,7 @@ def _retry_delay() -> timedelta:
 
 def _job_task(spec: dict[str, Any], ref: EntityRef) -> Any:
     """The `job` task; for an app refresh, one mapped `job` task per dataset of the app."""
-    from taskcenter.adapters.airflow.operators import AppDatasetsOperator, TaskCenterJobOperator
+    from taskcenter.adapters.airflow.operators import AppDatasetsOperator, operator_for
     from taskcenter.domain.jobs import MAPPED_OVER_APP_DATASETS
 
     job = spec["job"]
@@ -79,14 +81,15 @@ def _job_task(spec: dict[str, Any], ref: EntityRef) -> Any:
         "retry_delay": _retry_delay(),
         "outlets": [plan_asset(ref)],
     }
+    operator = operator_for(job["job_class"])
     if job["job_class"] not in MAPPED_OVER_APP_DATASETS:
-        return TaskCenterJobOperator(**arguments)
+        return operator(**arguments)
     from airflow.providers.standard.operators.empty import EmptyOperator
 
     outlets = arguments.pop("outlets")
     datasets = AppDatasetsOperator(task_id=DATASETS_TASK, app=job["job_params"].get("app", spec["entity_key"]))
     # The map index shows the dataset key in the UI and names each mapped task's subKey.
-    mapped = TaskCenterJobOperator.partial(**arguments, map_index_template="{{ task.sub_key }}").expand(
+    mapped = operator.partial(**arguments, map_index_template="{{ task.sub_key }}").expand(
         sub_key=datasets.output
     )
     # One asset event per run, after every dataset, not one per mapped task.

@@ -1,11 +1,14 @@
-"""The operators of every plan DAG; thin, they hand the job to its runner.
+"""The operators of every plan DAG: one per vendor job type, thin, they hand the job to its runner.
 
-`TaskCenterJobOperator` runs a plan's job: it builds the `JobRun` (catalog, config options, a
-results folder, XCom publishing per `subKey`) and calls the runner of the `jobClass`, looked up
-in `taskcenter.adapters.jobs` (the vendor's job classes) or in `[taskcenter] job_runners`.
-`AppDatasetsOperator` lists an app's datasets at run time, so an APP_REFRESH plan maps one job
-task per dataset (dynamic task mapping): the datasets refresh side by side and each has its own
-log, tries and result.
+`TaskCenterOperator` is the shared base: it builds the `JobRun` (catalog, config options, a
+results folder, XCom publishing per `subKey`), calls `run_job`, and stops the job's processes
+when Airflow stops the task. Each vendor job type is its own subclass whose `run_job` calls its
+runner in `taskcenter.adapters.jobs` (the runners do the work, as hooks do in Airflow's
+providers); `VENDOR_OPERATORS` maps each vendor `jobClass` to its operator. A job class a
+deployment registers (`[taskcenter] job_runners`) runs through the generic
+`TaskCenterJobOperator`. `AppDatasetsOperator` lists an app's datasets at run time, so an
+APP_REFRESH plan maps one `DatasetRefreshOperator` per dataset (dynamic task mapping): the
+datasets refresh side by side and each has its own log, tries and result.
 """
 
 from __future__ import annotations
@@ -13,9 +16,15 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from airflow.sdk import BaseOperator
+
+from taskcenter.domain.jobs import DEFAULT_JOB_CLASS
+from taskcenter.domain.plans import EntityGroup
+
+if TYPE_CHECKING:
+    from taskcenter.adapters.jobs.base import JobRun
 
 _UNSAFE = re.compile(r"[^A-Za-z0-9._+=-]")
 OPTION_NAMES = (
@@ -26,6 +35,14 @@ OPTION_NAMES = (
     "screenshot_timeout",
     "sync_batch_size",
 )
+NOTEBOOK_JOB = DEFAULT_JOB_CLASS[EntityGroup.NOTEBOOK]
+PIPELINE_JOB = DEFAULT_JOB_CLASS[EntityGroup.PIPELINE]
+DATASET_JOB = DEFAULT_JOB_CLASS[EntityGroup.DATASET]
+APP_REFRESH_JOB = DEFAULT_JOB_CLASS[EntityGroup.APP_REFRESH]
+SCREENSHOT_JOB = DEFAULT_JOB_CLASS[EntityGroup.SCREENSHOT]
+APP_EMAIL_JOB = DEFAULT_JOB_CLASS[EntityGroup.APP_EMAIL]
+DB_BATCH_SYNC_JOB = DEFAULT_JOB_CLASS[EntityGroup.DB_BATCH_SYNC]
+_GROUP_OF_CLASS = {job_class: group.value for group, job_class in DEFAULT_JOB_CLASS.items()}
 
 
 def results_folder() -> Path:
@@ -47,22 +64,38 @@ def _options() -> dict[str, str]:
     }
 
 
-class TaskCenterJobOperator(BaseOperator):
+class TaskCenterOperator(BaseOperator):
+    """Runs one plan's job: builds its `JobRun`, calls `run_job`, stops its processes on kill.
+
+    Subclasses that serve vendor job classes list them in `job_classes` (the first is the default
+    `job_class`; the entity group defaults to the one whose class it is), so a hand-written DAG
+    can say just `NotebookOperator(task_id=..., entity_key="1", job_params={"notebook": 1})`.
+    """
+
     template_fields: Sequence[str] = ()
     ui_color = "#e8f0fe"
+    job_classes: ClassVar[tuple[str, ...]] = ()
 
     def __init__(
         self,
         *,
-        job_class: str,
         job_params: Mapping[str, Any],
-        entity_group: str,
         entity_key: str,
+        job_class: str | None = None,
+        entity_group: str | None = None,
         plan_id: int | None = None,
         sub_key: str | None = None,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
+        job_class = job_class or (self.job_classes[0] if self.job_classes else None)
+        if job_class is None:
+            raise ValueError(f"{type(self).__name__} needs a job_class")
+        if self.job_classes and job_class not in self.job_classes:
+            raise ValueError(f"{type(self).__name__} runs {', '.join(self.job_classes)}, not {job_class}")
+        entity_group = entity_group or _GROUP_OF_CLASS.get(job_class)
+        if entity_group is None:
+            raise ValueError(f"{type(self).__name__} needs an entity_group")
         self.job_class = job_class
         self.job_params = dict(job_params)
         self.entity_group = entity_group
@@ -70,13 +103,15 @@ class TaskCenterJobOperator(BaseOperator):
         self.plan_id = plan_id
         self.sub_key = sub_key
 
+    def run_job(self, job: JobRun) -> Any:
+        """The job's work, by its runner; the return value is the task's XCom."""
+        raise NotImplementedError
+
     def execute(self, context: Any) -> Any:
         from taskcenter.adapters.catalog import configured_catalog
-        from taskcenter.adapters.jobs import runner_for
         from taskcenter.adapters.jobs.base import JobRun, result_key
 
         ti = context["ti"]
-        runner = runner_for(self.job_class)
         self.log.info(
             "taskcenter job %s for %s %s with %s%s",
             self.job_class, self.entity_group, self.entity_key, self.job_params,
@@ -103,9 +138,116 @@ class TaskCenterJobOperator(BaseOperator):
             options=_options(),
         )
         try:
-            return runner(job)
+            return self.run_job(job)
         finally:
             job.close()
+
+
+class TaskCenterJobOperator(TaskCenterOperator):
+    """A job class the deployment registered: runs the callable `[taskcenter] job_runners` names."""
+
+    def run_job(self, job: JobRun) -> Any:
+        from taskcenter.adapters.jobs import runner_for
+
+        return runner_for(self.job_class)(job)
+
+
+class NotebookOperator(TaskCenterOperator):
+    """NOTEBOOK: papermill executes the catalog's notebook, one subKey per cell (`jobs/notebook.py`)."""
+
+    ui_color = "#fff8e1"
+    job_classes = (NOTEBOOK_JOB,)
+
+    def run_job(self, job: JobRun) -> Any:
+        from taskcenter.adapters.jobs import notebook
+
+        return notebook.run(job)
+
+
+class PipelineOperator(TaskCenterOperator):
+    """PIPELINE: SQL and Python nodes in dependency order, one subKey per node (`jobs/pipeline.py`)."""
+
+    ui_color = "#e3f2fd"
+    job_classes = (PIPELINE_JOB,)
+
+    def run_job(self, job: JobRun) -> Any:
+        from taskcenter.adapters.jobs import pipeline
+
+        return pipeline.run(job)
+
+
+class DatasetRefreshOperator(TaskCenterOperator):
+    """DATASET, and each mapped task of APP_REFRESH: refresh a dataset into the engine (`jobs/dataset.py`).
+
+    For APP_REFRESH, `sub_key` is the dataset's key (one mapped task per dataset); without one the
+    app's datasets are refreshed one after the other.
+    """
+
+    ui_color = "#e8f5e9"
+    job_classes = (DATASET_JOB, APP_REFRESH_JOB)
+
+    def run_job(self, job: JobRun) -> Any:
+        from taskcenter.adapters.jobs import dataset
+
+        if self.job_class == APP_REFRESH_JOB:
+            return dataset.run_app_refresh(job)
+        return dataset.run(job)
+
+
+class ScreenshotOperator(TaskCenterOperator):
+    """SCREENSHOT: headless Chromium renders the app to a PNG (`jobs/screenshot.py`)."""
+
+    ui_color = "#f3e5f5"
+    job_classes = (SCREENSHOT_JOB,)
+
+    def run_job(self, job: JobRun) -> Any:
+        from taskcenter.adapters.jobs import screenshot
+
+        return screenshot.run(job)
+
+
+class AppEmailOperator(TaskCenterOperator):
+    """APP_EMAIL: the app's report and screenshot over an Airflow SMTP connection (`jobs/app_email.py`)."""
+
+    ui_color = "#fce4ec"
+    job_classes = (APP_EMAIL_JOB,)
+
+    def run_job(self, job: JobRun) -> Any:
+        from taskcenter.adapters.jobs import app_email
+
+        return app_email.run(job)
+
+
+class DbBatchSyncOperator(TaskCenterOperator):
+    """DB_BATCH_SYNC: copy a project's tables between two connections in batches (`jobs/db_sync.py`)."""
+
+    ui_color = "#e0f7fa"
+    job_classes = (DB_BATCH_SYNC_JOB,)
+
+    def run_job(self, job: JobRun) -> Any:
+        from taskcenter.adapters.jobs import db_sync
+
+        return db_sync.run(job)
+
+
+# jobClass -> its operator; any other class runs through TaskCenterJobOperator.
+VENDOR_OPERATORS: Mapping[str, type[TaskCenterOperator]] = {
+    job_class: operator
+    for operator in (
+        NotebookOperator,
+        PipelineOperator,
+        DatasetRefreshOperator,
+        ScreenshotOperator,
+        AppEmailOperator,
+        DbBatchSyncOperator,
+    )
+    for job_class in operator.job_classes
+}
+
+
+def operator_for(job_class: str) -> type[TaskCenterOperator]:
+    """The operator class that runs `job_class`: the vendor type's own, else the generic one."""
+    return VENDOR_OPERATORS.get(job_class, TaskCenterJobOperator)
 
 
 class AppDatasetsOperator(BaseOperator):

@@ -1,32 +1,19 @@
-"""Job runners per `jobClass`: the work a plan's task does.
+"""Job runners: the work a plan's task does.
 
-A runner is a callable `(job: JobRun) -> result | None` (see `base.JobRun`). The built-in runners
-for the vendor's job classes are listed in `BUILTIN_RUNNERS` as dotted paths (imported only in the
-task process that needs them); `[taskcenter] job_runners` adds deployment-specific ones as a JSON
-object `{"jobClass": "module:callable"}`.
+A runner is a callable `(job: JobRun) -> result | None` (see `base.JobRun`). The vendor's job
+classes each have their operator (`taskcenter.adapters.airflow.operators`), which calls its
+runner module here; `[taskcenter] job_runners` registers a deployment's own job classes as a JSON
+object `{"jobClass": "module:callable"}`, run by the generic `TaskCenterJobOperator`.
 """
 
 from __future__ import annotations
 
 import importlib
 import json
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from typing import Any
 
 Runner = Callable[..., Any]
-
-_PREFIX = "com.hengshi.nangaparbat.schedulejob."
-_JOBS = "taskcenter.adapters.jobs."
-# jobClass -> "module:callable" (the classes of domain.jobs.DEFAULT_JOB_CLASS).
-BUILTIN_RUNNERS: Mapping[str, str] = {
-    _PREFIX + "NotebookJob": _JOBS + "notebook:run",
-    _PREFIX + "PipelineJob": _JOBS + "pipeline:run",
-    _PREFIX + "DatasetJob": _JOBS + "dataset:run",
-    _PREFIX + "AppDatasetRefreshJob": _JOBS + "dataset:run_app_refresh",
-    _PREFIX + "ScreenshotJob": _JOBS + "screenshot:run",
-    _PREFIX + "AppEmailJob": _JOBS + "app_email:run",
-    _PREFIX + "DBBatchSyncJob": _JOBS + "db_sync:run",
-}
 
 
 class JobNotAvailableError(RuntimeError):
@@ -46,7 +33,8 @@ def configured_runners() -> dict[str, str]:
 
 
 def runner_for(job_class: str) -> Runner:
-    target = {**BUILTIN_RUNNERS, **configured_runners()}.get(job_class)
+    """The deployment's runner of `job_class` (the vendor's classes have their own operators)."""
+    target = configured_runners().get(job_class)
     if target is None:
         raise JobNotAvailableError(
             f"no runner for job class {job_class!r} in this taskcenter version; "

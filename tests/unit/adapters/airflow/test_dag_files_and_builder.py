@@ -3,6 +3,8 @@ from __future__ import annotations
 from datetime import datetime, timezone
 from pathlib import Path
 
+import pytest
+
 from taskcenter.adapters.airflow.dag_builder import build_plan_dag
 from taskcenter.adapters.airflow.dag_files import PlanDagFiles
 from taskcenter.adapters.airflow.dag_spec import plan_spec
@@ -83,19 +85,76 @@ def test_app_refresh_maps_one_job_task_per_dataset_and_emits_once() -> None:
     assert set(dag.task_ids) == {"datasets", "job", "refreshed", "finished"}
     job = dag.get_task("job")
     assert type(job).__name__ == "MappedOperator" and job.partial_kwargs["retries"] == 1
+    assert job.operator_class.__name__ == "DatasetRefreshOperator"
     assert dag.get_task("datasets").downstream_task_ids == {"job"}
     assert [o.uri for o in dag.get_task("refreshed").outlets] == ["taskcenter://plans/APP_REFRESH/1"]
     assert not job.partial_kwargs.get("outlets")
     assert dag.get_task("refreshed").downstream_task_ids == {"finished"}
 
 
-def test_every_vendor_job_class_has_a_runner() -> None:
-    import importlib
-
-    from taskcenter.adapters.jobs import BUILTIN_RUNNERS
+def test_every_vendor_job_class_has_its_own_operator() -> None:
+    from taskcenter.adapters.airflow.operators import VENDOR_OPERATORS, TaskCenterJobOperator, TaskCenterOperator
     from taskcenter.domain.jobs import DEFAULT_JOB_CLASS
 
-    assert set(BUILTIN_RUNNERS) == set(DEFAULT_JOB_CLASS.values())
-    for target in BUILTIN_RUNNERS.values():
-        module, _, name = target.partition(":")
-        assert callable(getattr(importlib.import_module(module), name)), target
+    assert set(VENDOR_OPERATORS) == set(DEFAULT_JOB_CLASS.values())
+    for job_class, operator in VENDOR_OPERATORS.items():
+        assert issubclass(operator, TaskCenterOperator) and operator is not TaskCenterJobOperator, job_class
+        assert "run_job" in vars(operator), operator  # each type calls its own runner
+    # One operator per vendor job type; DATASET's also runs APP_REFRESH's mapped tasks.
+    assert len(set(VENDOR_OPERATORS.values())) == 6
+
+
+@pytest.mark.parametrize(
+    ("group", "job_class", "params", "operator"),
+    [
+        ("NOTEBOOK", "NotebookJob", {"notebook": 1}, "NotebookOperator"),
+        ("PIPELINE", "PipelineJob", {"pipeline": 1}, "PipelineOperator"),
+        ("DATASET", "DatasetJob", {"app": 1, "dataset": 1}, "DatasetRefreshOperator"),
+        ("SCREENSHOT", "ScreenshotJob", {"app": 1}, "ScreenshotOperator"),
+        ("APP_EMAIL", "AppEmailJob", {"app": 1}, "AppEmailOperator"),
+        ("DB_BATCH_SYNC", "DBBatchSyncJob", {"syncProj": 1}, "DbBatchSyncOperator"),
+    ],
+)
+def test_builder_runs_each_vendor_job_class_with_its_operator(group: str, job_class: str, params: dict, operator: str) -> None:
+    import dataclasses
+
+    plan = dataclasses.replace(
+        _plan(CRON),
+        entity_group=group,
+        exec_detail=ExecDetail(job_class=f"com.hengshi.nangaparbat.schedulejob.{job_class}", job_params=params, retry_times=0),
+    )
+    task = build_plan_dag(plan_spec(plan, owner=None)).get_task("job")
+    assert type(task).__name__ == operator
+    assert (task.entity_group, task.job_params) == (group, params)
+
+
+def test_a_deployment_job_class_runs_through_the_generic_operator(tmp_path: Path) -> None:
+    import dataclasses
+
+    from taskcenter.adapters.airflow.operators import TaskCenterJobOperator
+
+    plan = dataclasses.replace(
+        _plan(CRON), exec_detail=ExecDetail(job_class="com.example.OwnJob", job_params={"x": 1}, retry_times=0)
+    )
+    spec = plan_spec(plan, owner=None)
+    assert type(build_plan_dag(spec).get_task("job")) is TaskCenterJobOperator
+    # The generated file still embeds the spec and builds the same DAG.
+    files = PlanDagFiles(bundle_name="dags-folder", bundle_path=tmp_path, subfolder="taskcenter_plans")
+    files.write(spec)
+    namespace: dict = {}
+    exec(compile(files.path(7).read_text(), "plan_7.py", "exec"), namespace)
+    assert type(namespace["dag"].get_task("job")) is TaskCenterJobOperator
+
+
+def test_vendor_operators_refuse_another_types_job_class() -> None:
+    from taskcenter.adapters.airflow.operators import DatasetRefreshOperator, NotebookOperator
+
+    with pytest.raises(ValueError, match="NotebookOperator runs .*NotebookJob, not .*PipelineJob"):
+        NotebookOperator(task_id="x", job_class="com.hengshi.nangaparbat.schedulejob.PipelineJob", job_params={}, entity_key="1")
+    # A hand-written DAG needs only the entity: the job class and group default to the type's.
+    notebook = NotebookOperator(task_id="nb", job_params={"notebook": 1}, entity_key="1")
+    assert notebook.job_class.endswith(".NotebookJob") and notebook.entity_group == "NOTEBOOK"
+    refresh = DatasetRefreshOperator(
+        task_id="app", job_class="com.hengshi.nangaparbat.schedulejob.AppDatasetRefreshJob", job_params={"app": 1}, entity_key="1"
+    )
+    assert refresh.entity_group == "APP_REFRESH"
