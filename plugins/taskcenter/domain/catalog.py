@@ -7,7 +7,7 @@ default reads a file (`taskcenter.adapters.catalog`).
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -49,6 +49,31 @@ class EntityCatalog(Protocol):
         ...
 
 
+APP_GROUPS = frozenset({"APP_REFRESH", "APP_EMAIL", "SCREENSHOT"})
+
+
 def app_datasets(catalog: EntityCatalog, app_id: object) -> list[Entity]:
     """An app's datasets, in key order."""
     return [e for e in catalog.entities("DATASET") if is_app_dataset(e.key, app_id)]
+
+
+def covered_datasets(catalog: EntityCatalog, entities: Iterable[Entity | None]) -> list[Entity]:
+    """The datasets these entities' plans refresh or read, each once, in key order.
+
+    A DATASET entity covers itself, an app (APP_REFRESH, APP_EMAIL, SCREENSHOT) its datasets; other
+    entities cover none. Listing totals count each dataset once, however many plans touch it.
+    """
+    found: dict[str, Entity] = {}
+    app_ids: set[str] = set()
+    for entity in entities:
+        if entity is None:
+            continue
+        if entity.group == "DATASET":
+            found.setdefault(entity.key, entity)
+        elif entity.group in APP_GROUPS:
+            app_ids.add(entity.key)
+    if app_ids:
+        for dataset in catalog.entities("DATASET"):
+            if any(is_app_dataset(dataset.key, app) for app in app_ids):
+                found.setdefault(dataset.key, dataset)
+    return [found[key] for key in sorted(found)]

@@ -113,7 +113,8 @@ def validate_item(raw: Mapping[str, Any], *, index: int, owner: EntityRef | None
             raise InvalidInputError(f"{ref_field}: a plan cannot depend on itself", field=ref_field)
         if upstream not in upstreams:
             upstreams.append(upstream)
-    when = raw.get("triggerOn") or DependencyTrigger.SUCCESSFUL.value
+    when = raw.get("triggerOn")
+    when = DependencyTrigger.SUCCESSFUL.value if when is None else when
     if when not in DependencyTrigger.__members__:
         allowed = ", ".join(t.value for t in DependencyTrigger)
         raise InvalidInputError(f"{where}.triggerOn: must be one of {allowed}", field=f"{where}.triggerOn")
@@ -128,7 +129,8 @@ def _cron_item(raw: Mapping[str, Any], *, where: str, item_id: int | None, now: 
     cron_desc = raw.get("cronDesc")
     if not cron_desc or not cron_desc.strip():
         raise InvalidInputError(f"{where}.cronDesc: a CRON_JOB item needs a Quartz cron expression", field=f"{where}.cronDesc")
-    time_zone = raw.get("timeZone") or DEFAULT_TIME_ZONE
+    time_zone = raw.get("timeZone")
+    time_zone = DEFAULT_TIME_ZONE if time_zone is None else time_zone  # "" is not a zone: refused below
     try:
         zone = parse_zone(time_zone)
     except InvalidZoneError as exc:
@@ -136,10 +138,17 @@ def _cron_item(raw: Mapping[str, Any], *, where: str, item_id: int | None, now: 
     try:
         cron = QuartzCron.parse(cron_desc)
         # Parsable is not enough: Quartz's own search never ends for a few expressions (0W).
-        cron.next_fire_time(now, zone)
+        fires = cron.next_fire_time(now, zone)
     except CronError as exc:
         raise InvalidInputError(f"{where}.cronDesc: invalid Quartz expression {cron_desc!r}: {exc}", field=f"{where}.cronDesc") from None
-    cron_type = raw.get("cronType") or CronType.CRON.value
+    if fires is None:
+        # Quartz's scheduleJob refuses such a trigger too ("will never fire").
+        raise InvalidInputError(
+            f"{where}.cronDesc: {cron_desc!r} never fires after now in {time_zone} (a past year, or a date that does not exist)",
+            field=f"{where}.cronDesc",
+        )
+    cron_type = raw.get("cronType")
+    cron_type = CronType.CRON.value if cron_type is None else cron_type
     if cron_type not in CronType.__members__:
         allowed = ", ".join(t.value for t in CronType)
         raise InvalidInputError(f"{where}.cronType: must be one of {allowed}", field=f"{where}.cronType")

@@ -130,9 +130,3 @@ class PlanQuery:
     q: str | None = None
     entity_created_by: tuple[int, ...] = ()
     job_statuses: tuple[str, ...] = ()
-
-
-@dataclass(frozen=True, kw_only=True)
-class PlanPage:
-    total: int
-    plans: tuple[Plan, ...]

@@ -8,7 +8,7 @@ cancelled in taskcenter's own table; the API shows CANCELLED.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any, Protocol
 
@@ -19,7 +19,7 @@ from taskcenter.domain.results import as_table
 from taskcenter.domain.runs import JobStatus, cost_seconds, job_status
 from taskcenter.domain.schedule import fired_item_ids
 from taskcenter.domain.users import UserInfo
-from taskcenter.services.plans import MAX_PAGE_SIZE, Caller, check_page, entity_creator_names
+from taskcenter.services.plans import Caller, check_page, entity_creator_names
 
 class RunLike(Protocol):
     id: int
@@ -34,21 +34,22 @@ class RunLike(Protocol):
     conf: dict[str, Any] | None
     created_at: datetime | None
     triggering_user_name: str | None
+    clear_number: int
 
 
 class PlanReader(Protocol):
     def get(self, plan_id: int) -> Plan | None: ...
     def get_by_entity(self, ref: EntityRef) -> Plan | None: ...
     def matching_ids(self, query: PlanQuery) -> list[int]: ...
-    def list(self, query: PlanQuery, *, only_ids: Sequence[int] | None = None) -> Any: ...
+    def get_many(self, plan_ids: Sequence[int]) -> list[Plan]: ...
     def item(self, item_id: int) -> PlanItem | None: ...
 
 
 class Runs(Protocol):
     def run(self, run_pk: int) -> RunLike | None: ...
-    def page(
-        self, *, plan_ids: list[int], statuses: tuple[str, ...], cancelled: set[tuple[int, str]], offset: int, limit: int
-    ) -> tuple[int, list[RunLike]]: ...
+    def page(self, *, plan_ids: list[int], statuses: tuple[str, ...], offset: int, limit: int) -> tuple[int, list[RunLike]]: ...
+    def plans_with_runs(self, *, plan_ids: list[int], statuses: tuple[str, ...]) -> list[int]: ...
+    def triggering_entities(self, run_pks: list[int]) -> dict[int, list[EntityRef]]: ...
     def heartbeats(self, run_pks: list[int]) -> dict[int, datetime]: ...
     def unfinished(self, plan_id: int) -> list[RunLike]: ...
     def fail(self, plan_id: int, run_id: str) -> None: ...
@@ -61,9 +62,8 @@ class Outputs(Protocol):
 
 
 class Cancels(Protocol):
-    def record(self, runs: Sequence[tuple[int, str]], *, plan_id: int, user_id: int | None, now: datetime) -> None: ...
-    def cancelled(self, runs: Sequence[tuple[int, str]] | None = None) -> set[int]: ...
-    def cancelled_runs(self) -> set[tuple[int, str]]: ...
+    def record(self, runs: Sequence[RunLike], *, plan_id: int, user_id: int | None, now: datetime) -> None: ...
+    def cancelled(self, runs: Sequence[RunLike]) -> set[int]: ...
 
 
 class Users(Protocol):
@@ -163,23 +163,28 @@ class ContextService:
 
     def list(self, query: PlanQuery) -> ContextListing:
         check_page(query)
-        plan_ids = self._plans.matching_ids(PlanQuery(entity_group=query.entity_group, entity_key=query.entity_key, q=query.q, entity_created_by=query.entity_created_by))
-        cancelled = self._cancels.cancelled_runs() if query.job_statuses else set()
-        total, runs = self._runs.page(
-            plan_ids=plan_ids, statuses=query.job_statuses, cancelled=cancelled, offset=query.offset, limit=query.limit
-        )
-        plans = {p.id: p for p in self._plans.list(PlanQuery(offset=0, limit=max(1, len(plan_ids))), only_ids=sorted({r.plan_id for r in runs if r.plan_id is not None})).plans} if runs else {}
+        plan_ids = self._plan_ids(query)
+        total, runs = self._runs.page(plan_ids=plan_ids, statuses=query.job_statuses, offset=query.offset, limit=query.limit)
+        plans = {p.id: p for p in self._plans.get_many(sorted({r.plan_id for r in runs if r.plan_id is not None}))}
         return ContextListing(total=total, views=self._views(runs, plans))
 
     def users(self, query: PlanQuery) -> list[UserInfo]:
-        listing = self.list(replace(query, offset=0, limit=MAX_PAGE_SIZE))
+        """The creators of the entities of the plans that have matching runs (every run, not a page)."""
+        with_runs = self._runs.plans_with_runs(plan_ids=self._plan_ids(query), statuses=query.job_statuses)
         creators: list[int] = []
-        for view in listing.views:
-            creator = view.entity.created_by if view.entity else view.plan.entity_created_by
+        for plan in self._plans.get_many(with_runs):
+            entity = self._catalog.get(plan.entity_group, plan.entity_key)
+            creator = entity.created_by if entity is not None and entity.created_by is not None else plan.entity_created_by
             if creator is not None and creator not in creators:
                 creators.append(creator)
         found = self._users.get_many(creators)
         return [found[i] for i in creators if i in found]
+
+    def _plan_ids(self, query: PlanQuery) -> list[int]:
+        """The plans whose runs a context query reads (filters by plan; job status filters runs)."""
+        return self._plans.matching_ids(
+            PlanQuery(entity_group=query.entity_group, entity_key=query.entity_key, q=query.q, entity_created_by=query.entity_created_by)
+        )
 
     def cancel_plan(self, plan_id: int, caller: Caller) -> int:
         plan = self._plans.get(plan_id)
@@ -198,7 +203,7 @@ class ContextService:
         active = self._runs.unfinished(plan.id)
         if not active:
             return 0
-        self._cancels.record([(r.id, r.run_id) for r in active], plan_id=plan.id, user_id=caller.user_id, now=self._clock())
+        self._cancels.record(active, plan_id=plan.id, user_id=caller.user_id, now=self._clock())
         for run in active:
             self._runs.fail(plan.id, run.run_id)
         self._commit()
@@ -207,8 +212,9 @@ class ContextService:
     def _views(self, runs: Sequence[RunLike], plans: Mapping[int, Plan]) -> tuple[ContextView, ...]:
         now = self._clock()
         pks = [r.id for r in runs]
-        cancelled = self._cancels.cancelled([(r.id, r.run_id) for r in runs])
+        cancelled = self._cancels.cancelled(runs)
         beats = self._runs.heartbeats(pks)
+        triggers = self._runs.triggering_entities([r.id for r in runs if r.run_type and "asset" in r.run_type])
         logins = self._users.ids_by_login([r.triggering_user_name for r in runs if r.triggering_user_name])
         entities = {plan_id: self._catalog.get(p.entity_group, p.entity_key) for plan_id, p in plans.items()}
         names = entity_creator_names(entities.values(), self._users)
@@ -229,7 +235,7 @@ class ContextService:
                     run=run,
                     plan=plan,
                     status=job_status(run.state, cancelled=run.id in cancelled),
-                    item=self._item(run, plan),
+                    item=self._item(run, plan, triggers.get(run.id, [])),
                     entity=entity,
                     entity_created_by_name=name,
                     created_by=logins.get(run.triggering_user_name or "", plan.created_by),
@@ -239,8 +245,13 @@ class ContextService:
             )
         return tuple(views)
 
-    def _item(self, run: RunLike, plan: Plan) -> PlanItem | None:
-        """The trigger that started the run: the ONCE item, the cron item that fired, or the dependency."""
+    def _item(self, run: RunLike, plan: Plan, triggered_by: Sequence[EntityRef]) -> PlanItem | None:
+        """The trigger that started the run: the ONCE item, the cron item that fired, or the dependency.
+
+        An item a later write replaced is still found (the store keeps it), so an old run keeps
+        naming what started it. For an asset-triggered run it is the DEPENDENCY item listing the
+        entity whose event started the run.
+        """
         conf = (run.conf or {}).get("taskcenter") or {}
         if isinstance(conf, dict) and isinstance(conf.get("plan_item_id"), int):
             return self._plans.item(conf["plan_item_id"])
@@ -248,5 +259,10 @@ class ContextService:
         if fired:
             return self._plans.item(fired[0])
         if run.run_type and "asset" in run.run_type:
-            return next((i for i in plan.items if i.trigger_type is TriggerType.DEPENDENCY), None)
+            dependencies = [i for i in plan.items if i.trigger_type is TriggerType.DEPENDENCY]
+            for ref in triggered_by:
+                for item in dependencies:
+                    if ref in item.trigger_by_jobs:
+                        return item
+            return dependencies[0] if dependencies else None
         return None

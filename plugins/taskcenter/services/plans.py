@@ -2,19 +2,23 @@
 
 Services talk to ports (store, catalog, the plans' DAGs on Airflow, users) and raise domain
 errors; the HTTP layer maps those to the envelope. Every check happens before the first write, so a
-rejected request stores nothing.
+rejected request stores nothing; a run-now whose run cannot be started takes back what it stored.
+
+A plan's `enabled` follows its DAG's pause state once Airflow knows the DAG: pausing or unpausing
+the plan's DAG in the Airflow UI disables or enables the plan, and the next write records it.
 """
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any, Protocol
 
-from taskcenter.domain.catalog import Entity, EntityCatalog
+from taskcenter.domain.catalog import Entity, EntityCatalog, covered_datasets
 from taskcenter.domain.dependencies import find_cycle
-from taskcenter.domain.errors import ConflictError, ErrorCode, InvalidInputError, NotFoundError
+from taskcenter.domain.errors import ConflictError, ErrorCode, InvalidInputError, NotFoundError, TaskCenterError
 from taskcenter.domain.jobs import default_exec_detail
 from taskcenter.domain.plan_requests import (
     ItemRequest,
@@ -23,7 +27,7 @@ from taskcenter.domain.plan_requests import (
     validate_exec_detail,
     validate_items,
 )
-from taskcenter.domain.plans import EntityRef, ExecDetail, Plan, PlanItem, PlanPage, PlanQuery, TriggerType
+from taskcenter.domain.plans import EntityRef, ExecDetail, Plan, PlanItem, PlanQuery, TriggerType
 from taskcenter.domain.runs import JobStatus, cost_seconds, job_status
 from taskcenter.domain.schedule import CronEntry, MultiZoneSchedule
 from taskcenter.domain.users import UserInfo
@@ -34,13 +38,16 @@ MAX_PAGE_SIZE = 1000
 class PlanStore(Protocol):
     def get(self, plan_id: int) -> Plan | None: ...
     def get_by_entity(self, ref: EntityRef) -> Plan | None: ...
-    def list(self, query: PlanQuery, *, only_ids: Sequence[int] | None = None) -> PlanPage: ...
+    def get_many(self, plan_ids: Sequence[int]) -> list[Plan]: ...
     def matching_ids(self, query: PlanQuery) -> list[int]: ...
+    def entity_refs(self, plan_ids: Sequence[int]) -> dict[int, EntityRef]: ...
     def dependency_edges(self) -> dict[EntityRef, list[EntityRef]]: ...
     def finished_subscribers(self, ref: EntityRef) -> bool: ...
+    def lock_plan_graph(self) -> None: ...
     def create(self, **kwargs: Any) -> Plan | None: ...
     def update(self, plan_id: int, **kwargs: Any) -> Plan: ...
     def add_once_item(self, plan_id: int, *, user_id: int | None, now: datetime) -> PlanItem: ...
+    def remove_item(self, item_id: int) -> None: ...
     def delete(self, plan_id: int) -> bool: ...
 
 
@@ -54,15 +61,15 @@ class RunLike(Protocol):
 
 class PlanDags(Protocol):
     def publish(self, plan: Plan, *, owner: str | None, next_run: datetime | None, emit_finished: bool = False) -> None: ...
-    def set_enabled(self, plan: Plan, *, next_run: datetime | None) -> None: ...
     def unpublish(self, plan_id: int) -> None: ...
+    def paused(self, plan_ids: Iterable[int]) -> Mapping[int, bool]: ...
     def latest_runs(self, plan_ids: Sequence[int]) -> Mapping[int, RunLike]: ...
     def start_run(self, plan: Plan, *, item_id: int, user_name: str | None, parse_timeout: float) -> RunLike: ...
     def wait_for_end(self, run_pk: int, *, timeout: float) -> RunLike | None: ...
 
 
 class CancelRecords(Protocol):
-    def cancelled(self, runs: Sequence[tuple[int, str]] | None = None) -> set[int]: ...
+    def cancelled(self, runs: Sequence[Any] | None = None) -> set[int]: ...
     def forget_plan(self, plan_id: int) -> None: ...
 
 
@@ -172,34 +179,38 @@ class PlanService:
         return self._view(self._existing(plan_id))
 
     def list_plans(self, query: PlanQuery) -> PlanListing:
+        """One page of the matching plans; the totals cover every match, each dataset counted once."""
         check_page(query)
-        plans = self._matching(query)
-        entities = [self._catalog.get(p.entity_group, p.entity_key) for p in plans]
+        ids = self._matching_ids(query)
+        refs = self._store.entity_refs(ids)
+        entities = [self._catalog.get(ref.entity_group, ref.entity_key) for ref in refs.values()]
+        datasets = covered_datasets(self._catalog, entities)
+        page = self._store.get_many(ids[query.offset : query.offset + query.limit])
         return PlanListing(
-            total=len(plans),
-            views=self._views(plans[query.offset : query.offset + query.limit]),
-            total_disk_usage=sum((e.disk_usage or 0) for e in entities if e is not None),
-            total_datasets=sum((e.dataset_count or 0) for e in entities if e is not None and e.group == "DATASET"),
+            total=len(ids),
+            views=self._views(page),
+            total_disk_usage=sum(d.disk_usage or 0 for d in datasets),
+            total_datasets=len(datasets),
         )
 
     def users(self, query: PlanQuery) -> list[UserInfo]:
+        """The creators of the matching plans' entities (the catalog's, else the one copied on the plan)."""
         creators: list[int] = []
-        for plan in self._matching(query):
-            creator = plan.entity_created_by
+        for plan in self._store.get_many(self._matching_ids(query)):
+            entity = self._catalog.get(plan.entity_group, plan.entity_key)
+            creator = entity.created_by if entity is not None and entity.created_by is not None else plan.entity_created_by
             if creator is not None and creator not in creators:
                 creators.append(creator)
         found = self._users.get_many(creators)
         return [found[i] for i in creators if i in found]
 
-    def _matching(self, query: PlanQuery) -> list[Plan]:
-        """Every plan matching the filters, job status included, in id order (one store read)."""
+    def _matching_ids(self, query: PlanQuery) -> list[int]:
+        """Ids of every plan matching the filters, job status included, in id order."""
         ids = self._store.matching_ids(query)
-        if query.job_statuses:
+        if query.job_statuses and ids:
             statuses = self._statuses(ids)
             ids = [i for i in ids if statuses[i] in query.job_statuses]
-        if not ids:
-            return []
-        return list(self._store.list(PlanQuery(offset=0, limit=len(ids)), only_ids=ids).plans)
+        return ids
 
     # -- writes --------------------------------------------------------------------------------
 
@@ -217,11 +228,14 @@ class PlanService:
         )
         items = validate_items(body["planItems"], owner=ref, now=now, allow_once=True) if body.get("planItems") is not None else None
         enabled = body.get("enabled")
-        existing = self._store.get_by_entity(ref)
+        stored = self._store.get_by_entity(ref)
+        existing = self._effective(stored)
         if items and all(i.trigger_type is TriggerType.ONCE for i in items):
             return self._run_now(ref, entity, existing, detail, enabled, caller, now, sync=bool(body.get("sync")))
         if items is not None:
+            self._check_items_belong(existing, items)
             self._check_dependencies(ref, items)
+        plan: Plan | None = None
         if existing is None:
             plan = self._store.create(
                 ref=ref,
@@ -234,14 +248,15 @@ class PlanService:
                 now=now,
             )
             if plan is None:  # a concurrent request created it first: replace it as an update
-                existing = self._store.get_by_entity(ref)
+                stored = self._store.get_by_entity(ref)
+                existing = self._effective(stored)
+                if existing is not None and items is not None:
+                    self._check_items_belong(existing, items)
         if existing is not None:
-            if existing.id is not None and items is not None:
-                self._check_items_belong(existing, items)
             plan = self._store.update(
                 existing.id,
                 exec_detail=detail,
-                enabled=enabled,
+                enabled=self._enabled_to_store(enabled, stored=stored, effective=existing),
                 items=items,
                 title=entity.title,
                 entity_created_by=entity.created_by,
@@ -256,24 +271,31 @@ class PlanService:
     def update_plan(self, plan_id: int, body: Mapping[str, Any], caller: Caller) -> PlanView:
         """`PUT /api/schedules/{id}`: replace planItems as a whole (empty or null removes all), set enabled."""
         now = self._clock()
-        plan = self._existing(plan_id)
+        stored = self._existing(plan_id)
+        plan = self._effective(stored)
+        assert plan is not None
         items: tuple[ItemRequest, ...] | None = None
         if "planItems" in body:
             items = validate_items(body["planItems"], owner=plan.ref, now=now, allow_once=False)
             self._check_items_belong(plan, items)
             self._check_dependencies(plan.ref, items)
         previous = plan.upstreams
-        plan = self._store.update(plan.id, enabled=body.get("enabled"), items=items, user_id=caller.user_id, now=now)
-        self._publish(plan, now=now, previous_upstreams=previous)
+        updated = self._store.update(
+            plan.id,
+            enabled=self._enabled_to_store(body.get("enabled"), stored=stored, effective=plan),
+            items=items,
+            user_id=caller.user_id,
+            now=now,
+        )
+        self._publish(updated, now=now, previous_upstreams=previous)
         self._commit()
-        return self._view(plan)
+        return self._view(updated)
 
     def set_enabled(self, plan_id: int, *, enabled: bool, caller: Caller) -> None:
+        """Enable or disable: the DAG is (un)paused and its file rewritten; no run for ticks missed while off."""
         now = self._clock()
-        plan = self._existing(plan_id)
-        if plan.enabled != enabled:
-            plan = self._store.update(plan.id, enabled=enabled, user_id=caller.user_id, now=now)
-        self._dags.set_enabled(plan, next_run=next_fire(plan, now=now))
+        plan = self._store.update(self._existing(plan_id).id, enabled=enabled, user_id=caller.user_id, now=now)
+        self._publish_one(plan, now=now)
         self._commit()
 
     def delete_plan(self, plan_id: int) -> None:
@@ -311,6 +333,9 @@ class PlanService:
         *,
         sync: bool,
     ) -> PlanView:
+        """Start a run at once; if Airflow cannot start it, take back what this request stored."""
+        created = False
+        before = existing
         if existing is None:
             plan = self._store.create(
                 ref=ref,
@@ -322,36 +347,68 @@ class PlanService:
                 user_id=caller.user_id,
                 now=now,
             )
-            existing = plan or self._store.get_by_entity(ref)
+            created = plan is not None
+            existing = plan or self._effective(self._store.get_by_entity(ref))
+            before = None if created else existing
         assert existing is not None
-        if detail is not None or enabled is not None:
+        if not created and (detail is not None or enabled is not None):
             existing = self._store.update(existing.id, exec_detail=detail, enabled=enabled, user_id=caller.user_id, now=now)
         if not existing.enabled:
             raise ConflictError("plan is disabled; enable it first", code=ErrorCode.PLAN_DISABLED)
         once = self._store.add_once_item(existing.id, user_id=caller.user_id, now=now)
         self._publish(existing, now=now)
-        self._commit()  # the dag-processor must see the file's parse request; the run the plan
-        run = self._dags.start_run(existing, item_id=once.id, user_name=caller.name, parse_timeout=self._settings.parse_timeout)
+        self._commit()  # the dag-processor must see the file's parse request before the run can start
+        try:
+            run = self._dags.start_run(existing, item_id=once.id, user_name=caller.name, parse_timeout=self._settings.parse_timeout)
+        except TaskCenterError:
+            self._take_back_run_now(existing, once=once, created=created, before=before, caller=caller)
+            raise
         self._commit()
         if sync:
             self._dags.wait_for_end(run.id, timeout=self._settings.sync_timeout)
         view = self._view(existing)
-        return PlanView(
-            plan=view.plan,
-            items=(once,),
-            entity=view.entity,
-            entity_created_by_name=view.entity_created_by_name,
-            next_start_at=view.next_start_at,
-            latest_run=view.latest_run,
-            context_id=run.id,
-        )
+        return dataclasses.replace(view, items=(once,), context_id=run.id)
+
+    def _take_back_run_now(self, plan: Plan, *, once: PlanItem, created: bool, before: Plan | None, caller: Caller) -> None:
+        """Undo a failed run-now: its ONCE item, the plan it created, or the changes it made."""
+        now = self._clock()
+        self._store.remove_item(once.id)
+        if created:
+            self._store.delete(plan.id)
+            self._dags.unpublish(plan.id)
+        elif before is not None and (before.exec_detail != plan.exec_detail or before.enabled != plan.enabled):
+            restored = self._store.update(plan.id, exec_detail=before.exec_detail, enabled=before.enabled, user_id=caller.user_id, now=now)
+            self._publish_one(restored, now=now)
+        self._commit()
+
+    def _effective(self, plan: Plan | None) -> Plan | None:
+        """The plan with `enabled` as its DAG's pause state says (a pause in the Airflow UI disables it)."""
+        if plan is None:
+            return None
+        return self._effective_many([plan])[0]
+
+    def _effective_many(self, plans: Sequence[Plan]) -> list[Plan]:
+        paused = self._dags.paused([p.id for p in plans]) if plans else {}
+        return [
+            dataclasses.replace(p, enabled=not paused[p.id]) if p.id in paused and paused[p.id] == p.enabled else p
+            for p in plans
+        ]
+
+    @staticmethod
+    def _enabled_to_store(requested: bool | None, *, stored: Plan | None, effective: Plan | None) -> bool | None:
+        """What a write stores as `enabled`: the request's, else the DAG's state when the UI changed it."""
+        if requested is not None:
+            return requested
+        if stored is not None and effective is not None and stored.enabled != effective.enabled:
+            return effective.enabled
+        return None
 
     def _publish(self, plan: Plan, *, now: datetime, previous_upstreams: Sequence[EntityRef] = ()) -> None:
         self._publish_one(plan, now=now)
         # An upstream emits its "finished" event only while some plan waits for it: refresh the
         # upstreams this write added or removed (unchanged files are not rewritten).
         for ref in {*plan.upstreams, *previous_upstreams}:
-            upstream = self._store.get_by_entity(ref)
+            upstream = self._effective(self._store.get_by_entity(ref))
             if upstream is not None:
                 self._publish_one(upstream, now=now)
 
@@ -377,12 +434,14 @@ class PlanService:
             )
         return entity
 
-    def _check_items_belong(self, plan: Plan, items: Sequence[ItemRequest]) -> None:
-        own = {item.id for item in plan.triggers}
+    def _check_items_belong(self, plan: Plan | None, items: Sequence[ItemRequest]) -> None:
+        """An item sent with an `id` must be one of the plan's triggers (a new plan has none)."""
+        own = {item.id for item in plan.triggers} if plan is not None else set()
         for index, item in enumerate(items):
             if item.id is not None and item.id not in own:
+                owner = f"plan {plan.id} has" if plan is not None else "a new plan has"
                 raise InvalidInputError(
-                    f"planItems[{index}].id: plan {plan.id} has no trigger with id {item.id} (omit the id for a new trigger)",
+                    f"planItems[{index}].id: {owner} no trigger with id {item.id} (omit the id for a new trigger)",
                     field=f"planItems[{index}].id",
                 )
 
@@ -401,6 +460,11 @@ class PlanService:
                         field=field_name,
                     )
                 upstreams.append(upstream)
+        if not upstreams:
+            return  # removing edges cannot make a cycle
+        # Concurrent writers of dependencies take turns from here to their commit, so the graph
+        # read below includes every edge another request stored.
+        self._store.lock_plan_graph()
         edges = self._store.dependency_edges()
         edges[ref] = upstreams
         cycle = find_cycle(edges)
@@ -408,10 +472,10 @@ class PlanService:
             path = " -> ".join(f"{r.entity_group} {r.entity_key}" for r in cycle)
             raise InvalidInputError(f"planItems: dependency cycle {path}", field="planItems")
 
-    def _cancelled(self, runs: Mapping[int, RunLike]) -> set[int]:
+    def _cancelled(self, runs: Mapping[int, Any]) -> set[int]:
         if self._cancels is None or not runs:
             return set()
-        return self._cancels.cancelled([(run.id, run.run_id) for run in runs.values()])
+        return self._cancels.cancelled(list(runs.values()))
 
     def _statuses(self, plan_ids: Sequence[int]) -> dict[int, str]:
         runs = self._dags.latest_runs(plan_ids)
@@ -426,6 +490,7 @@ class PlanService:
 
     def _views(self, plans: Sequence[Plan]) -> tuple[PlanView, ...]:
         now = self._clock()
+        plans = self._effective_many(plans)
         runs = self._dags.latest_runs([p.id for p in plans])
         cancelled = self._cancelled(runs)
         entities = {p.id: self._catalog.get(p.entity_group, p.entity_key) for p in plans}

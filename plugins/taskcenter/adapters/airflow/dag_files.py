@@ -68,6 +68,12 @@ class PlanDagFiles:
                 return False
         except FileNotFoundError:
             pass
+        self._replace(target, content)
+        return True
+
+    def _replace(self, target: Path, content: str) -> None:
+        """Write atomically: a parser sees the old file or the new one, never half of one."""
+        self.folder.mkdir(parents=True, exist_ok=True)
         fd, temp = tempfile.mkstemp(prefix=".plan_", suffix=".tmp", dir=self.folder)
         try:
             with os.fdopen(fd, "w", encoding="utf-8") as handle:
@@ -79,7 +85,20 @@ class PlanDagFiles:
         except BaseException:
             Path(temp).unlink(missing_ok=True)
             raise
-        return True
+
+    def read(self, plan_id: int) -> str | None:
+        """The plan's current file content, or None when it has no file."""
+        try:
+            return self.path(plan_id).read_text(encoding="utf-8")
+        except FileNotFoundError:
+            return None
+
+    def restore(self, plan_id: int, content: str | None) -> None:
+        """Put a plan's file back as it was (`None`: there was none), e.g. after a rolled-back write."""
+        if content is None:
+            self.remove(plan_id)
+        else:
+            self._replace(self.path(plan_id), content)
 
     def remove(self, plan_id: int) -> bool:
         try:

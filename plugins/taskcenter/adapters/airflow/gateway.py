@@ -34,6 +34,8 @@ class RunFacts:
     conf: dict[str, Any] | None
     created_at: datetime | None = None
     triggering_user_name: str | None = None
+    # Bumped by Airflow each time the run is cleared (re-run); a cancel holds for one attempt.
+    clear_number: int = 0
 
     @property
     def plan_id(self) -> int | None:
@@ -56,6 +58,7 @@ def _run_facts(run: Any) -> RunFacts:
         conf=run.conf if isinstance(run.conf, dict) else None,
         created_at=run.created_at,
         triggering_user_name=run.triggering_user_name,
+        clear_number=run.clear_number or 0,
     )
 
 
@@ -80,6 +83,18 @@ class AirflowGateway:
             model.next_dagrun_create_after = next_run
             model.next_dagrun_data_interval = None if next_run is None else (next_run, next_run)
         return True
+
+    def paused(self, dag_ids: Iterable[str]) -> dict[str, bool]:
+        """`is_paused` of the DAGs Airflow knows (a pause in the Airflow UI disables the plan)."""
+        from airflow.models.dag import DagModel
+
+        ids = list(dag_ids)
+        if not ids:
+            return {}
+        rows = self._session.execute(
+            select(DagModel.dag_id, DagModel.is_paused).where(DagModel.dag_id.in_(ids)).execution_options(populate_existing=True)
+        )
+        return {dag_id: bool(is_paused) for dag_id, is_paused in rows}
 
     def last_parsed(self, dag_id: str) -> datetime | None:
         from airflow.models.dag import DagModel
@@ -114,13 +129,15 @@ class AirflowGateway:
         if not ids:
             return {}
         newest = select(func.max(DagRun.id)).where(DagRun.dag_id.in_(ids)).group_by(DagRun.dag_id)
-        runs = self._session.scalars(select(DagRun).where(DagRun.id.in_(newest)))
+        # populate_existing: a run this session loaded earlier (the one it triggered) is read
+        # again, not answered from the session's identity map with its state of back then.
+        runs = self._session.scalars(select(DagRun).where(DagRun.id.in_(newest)).execution_options(populate_existing=True))
         return {run.dag_id: _run_facts(run) for run in runs}
 
     def run(self, run_pk: int) -> RunFacts | None:
         from airflow.models.dagrun import DagRun
 
-        run = self._session.get(DagRun, run_pk)
+        run = self._session.get(DagRun, run_pk, populate_existing=True)
         return None if run is None else _run_facts(run)
 
     def trigger(self, dag_id: str, *, conf: dict[str, Any], user_name: str | None) -> RunFacts:
@@ -153,39 +170,79 @@ class RunQueries:
     def __init__(self, session: Session) -> None:
         self._session = session
 
-    def page(
-        self,
-        *,
-        plan_ids: list[int],
-        statuses: tuple[str, ...],
-        cancelled: set[tuple[int, str]],
-        offset: int,
-        limit: int,
-    ) -> tuple[int, list[RunFacts]]:
-        """Runs of these DAGs, newest first, filtered by API job status (CANCELLED from `cancelled`)."""
-        from sqlalchemy import false, not_, or_, tuple_
+    def _conditions(self, *, plan_ids: list[int], statuses: tuple[str, ...]) -> list[Any]:
+        """Runs of these plans' DAGs with one of these API job statuses (CANCELLED from our records)."""
+        from sqlalchemy import false, not_, or_
 
         from airflow.models.dagrun import DagRun
 
         from taskcenter.adapters.airflow.naming import dag_id_for
+        from taskcenter.adapters.store.cancels import is_cancelled_clause
 
-        if not plan_ids:
-            return 0, []
         conditions: list[Any] = [DagRun.dag_id.in_([dag_id_for(i) for i in plan_ids])]
         if statuses:
-            is_cancelled = tuple_(DagRun.id, DagRun.run_id).in_(sorted(cancelled)) if cancelled else false()
+            is_cancelled = is_cancelled_clause(DagRun.id, DagRun.run_id, DagRun.clear_number)
             by_status = {
                 "PENDING": DagRun.state == "queued",
                 "RUNNING": DagRun.state == "running",
                 "SUCCESSFUL": and_(DagRun.state == "success", not_(is_cancelled)),
                 "FAILED": and_(DagRun.state == "failed", not_(is_cancelled)),
-                "CANCELLED": is_cancelled,
+                "CANCELLED": and_(DagRun.state.in_(("success", "failed")), is_cancelled),
                 "NONE": false(),
             }
             conditions.append(or_(*(by_status[s] for s in statuses)))
+        return conditions
+
+    def page(self, *, plan_ids: list[int], statuses: tuple[str, ...], offset: int, limit: int) -> tuple[int, list[RunFacts]]:
+        """Runs of these plans' DAGs, newest first, filtered by API job status."""
+        from airflow.models.dagrun import DagRun
+
+        if not plan_ids:
+            return 0, []
+        conditions = self._conditions(plan_ids=plan_ids, statuses=statuses)
         total = self._session.scalar(select(func.count(DagRun.id)).where(*conditions)) or 0
-        runs = self._session.scalars(select(DagRun).where(*conditions).order_by(DagRun.id.desc()).offset(offset).limit(limit))
+        runs = self._session.scalars(
+            select(DagRun)
+            .where(*conditions)
+            .order_by(DagRun.id.desc())
+            .offset(offset)
+            .limit(limit)
+            .execution_options(populate_existing=True)
+        )
         return total, [_run_facts(run) for run in runs]
+
+    def plans_with_runs(self, *, plan_ids: list[int], statuses: tuple[str, ...]) -> list[int]:
+        """The plans (of these) that have at least one run with one of these statuses, in id order."""
+        from airflow.models.dagrun import DagRun
+
+        from taskcenter.adapters.airflow.naming import plan_id_of
+
+        if not plan_ids:
+            return []
+        dag_ids = self._session.scalars(select(DagRun.dag_id).where(*self._conditions(plan_ids=plan_ids, statuses=statuses)).distinct())
+        return sorted(i for d in dag_ids if (i := plan_id_of(d)) is not None)
+
+    def triggering_entities(self, run_pks: list[int]) -> dict[int, list[Any]]:
+        """For asset-triggered runs: the entities whose plan assets' events started each run."""
+        from airflow.models.asset import AssetEvent, AssetModel, association_table
+
+        from taskcenter.adapters.airflow.naming import entity_of_asset_uri
+
+        if not run_pks:
+            return {}
+        rows = self._session.execute(
+            select(association_table.c.dag_run_id, AssetModel.uri)
+            .join(AssetEvent, AssetEvent.id == association_table.c.event_id)
+            .join(AssetModel, AssetModel.id == AssetEvent.asset_id)
+            .where(association_table.c.dag_run_id.in_(run_pks))
+            .order_by(AssetEvent.timestamp)
+        )
+        found: dict[int, list[Any]] = {}
+        for pk, uri in rows:
+            ref = entity_of_asset_uri(uri)
+            if ref is not None and ref not in found.setdefault(pk, []):
+                found[pk].append(ref)
+        return found
 
     def heartbeats(self, run_pks: list[int]) -> dict[int, datetime]:
         """The latest task heartbeat of each run (while its task runs)."""
@@ -208,18 +265,31 @@ class RunQueries:
         from taskcenter.adapters.airflow.naming import dag_id_for
 
         dag_id = dag_id_for(plan_id)
-        runs = self._session.scalars(select(DagRun).where(DagRun.dag_id == dag_id, DagRun.state.in_(("queued", "running"))))
+        runs = self._session.scalars(
+            select(DagRun)
+            .where(DagRun.dag_id == dag_id, DagRun.state.in_(("queued", "running")))
+            .execution_options(populate_existing=True)
+        )
         return [_run_facts(run) for run in runs]
 
     def fail(self, plan_id: int, run_id: str) -> None:
-        """End a run as failed now: running tasks are told to stop (their process is killed)."""
+        """End a run as failed now: running tasks are told to stop (their process is killed).
+
+        The run's own DAG version is used, so a task that exists only in the version the run
+        started with is stopped too.
+        """
         from airflow.api.common.mark_tasks import set_dag_run_state_to_failed
         from airflow.models.dagbag import DBDagBag
+        from airflow.models.dagrun import DagRun
 
         from taskcenter.adapters.airflow.naming import dag_id_for
 
         dag_id = dag_id_for(plan_id)
-        dag = DBDagBag().get_latest_version_of_dag(dag_id, session=self._session)
+        run = self._session.scalar(select(DagRun).where(DagRun.dag_id == dag_id, DagRun.run_id == run_id))
+        bag = DBDagBag()
+        dag = (bag.get_dag_for_run(run, session=self._session) if run is not None else None) or bag.get_latest_version_of_dag(
+            dag_id, session=self._session
+        )
         if dag is None:
             raise ServiceUnavailableError(f"the DAG {dag_id} is not available in Airflow")
         set_dag_run_state_to_failed(dag=dag, run_id=run_id, commit=True, session=self._session)

@@ -32,3 +32,14 @@ def finished_asset_uri_for(ref: EntityRef) -> str:
     """The asset a plan's run emits when it ends in any state (for `triggerOn: FINISHED` dependents)."""
     return asset_uri_for(ref) + "/finished"
 
+
+
+def entity_of_asset_uri(uri: str) -> EntityRef | None:
+    """The entity whose plan asset (or `/finished` asset) this is; None for any other asset."""
+    if not uri.startswith(ASSET_URI_PREFIX):
+        return None
+    group, sep, key = uri[len(ASSET_URI_PREFIX) :].partition("/")
+    key = key.removesuffix("/finished")
+    if not (sep and group and key):
+        return None
+    return EntityRef(entity_group=group, entity_key=key)

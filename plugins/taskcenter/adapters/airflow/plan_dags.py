@@ -3,13 +3,18 @@
 This is the adapter behind the services' `PlanDags` port. It writes through the request's session
 (the parse request and pause state commit with the plan), and waits with short sessions of its
 own where it must see what other Airflow components commit (the parsed DAG, a run's end).
+
+A plan's file changes with the transaction that changes the plan: a file written by a request
+whose transaction rolls back is put back as it was, and a deleted plan's file goes only once the
+delete has committed.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from datetime import datetime, timedelta, timezone
 
+from sqlalchemy import event
 from sqlalchemy.orm import Session
 
 from taskcenter.adapters.airflow.dag_files import PlanDagFiles
@@ -23,24 +28,63 @@ from taskcenter.domain.plans import Plan
 SURELY_READ_AFTER = timedelta(seconds=2)
 
 
+class TransactionHooks:
+    """Actions to run when a session's outermost transaction commits, or rolls back.
+
+    SQLAlchemy's `after_commit` and `after_rollback` also fire for savepoints (`begin_nested`);
+    those are ignored here, so an action never runs before the work it belongs to is final.
+    """
+
+    def __init__(self, session: Session) -> None:
+        self._session = session
+        self._on_commit: list[Callable[[], None]] = []
+        self._on_rollback: list[Callable[[], None]] = []
+        self._listening = False
+
+    def add(self, *, on_commit: Callable[[], None] | None = None, on_rollback: Callable[[], None] | None = None) -> None:
+        if not self._listening:
+            event.listen(self._session, "after_commit", self._committed)
+            event.listen(self._session, "after_rollback", self._rolled_back)
+            self._listening = True
+        if on_commit is not None:
+            self._on_commit.append(on_commit)
+        if on_rollback is not None:
+            self._on_rollback.append(on_rollback)
+
+    def _take(self, *, committed: bool) -> list[Callable[[], None]]:
+        actions = self._on_commit if committed else list(reversed(self._on_rollback))
+        self._on_commit, self._on_rollback = [], []
+        return actions
+
+    def _committed(self, session: Session) -> None:
+        if not session.in_nested_transaction():
+            for action in self._take(committed=True):
+                action()
+
+    def _rolled_back(self, session: Session) -> None:
+        if not session.in_nested_transaction():
+            for action in self._take(committed=False):
+                action()
+
+
 class AirflowPlanDags:
     def __init__(self, session: Session, files: PlanDagFiles) -> None:
         self._session = session
         self._files = files
         self._gateway = AirflowGateway(session)
+        self._hooks = TransactionHooks(session)
         self._written_at: dict[int, datetime] = {}
 
     def publish(self, plan: Plan, *, owner: str | None, next_run: datetime | None, emit_finished: bool = False) -> None:
         """Write the plan's DAG file, ask for an immediate parse, apply its enabled state."""
         written_at = datetime.now(timezone.utc)
+        previous = self._files.read(plan.id)
         if self._files.write(plan_spec(plan, owner=owner, emit_finished=emit_finished)):
             self._written_at[plan.id] = written_at
+            self._hooks.add(on_rollback=lambda: self._files.restore(plan.id, previous))
             self._files.request_parse(self._session, [plan.id])
         elif not self._gateway.is_parsed(dag_id_for(plan.id)):
             self._files.request_parse(self._session, [plan.id])
-        self._gateway.set_paused(dag_id_for(plan.id), paused=not plan.enabled, next_run=next_run)
-
-    def set_enabled(self, plan: Plan, *, next_run: datetime | None) -> None:
         self._gateway.set_paused(dag_id_for(plan.id), paused=not plan.enabled, next_run=next_run)
 
     def unpublish(self, plan_id: int) -> None:
@@ -51,10 +95,15 @@ class AirflowPlanDags:
         row and the dag-processor dies (StaleDataError). With the rows gone first, a refresh either
         still sees the file or no longer sees the DAG.
         """
-        from sqlalchemy import event
-
         self._gateway.delete_dag(dag_id_for(plan_id))
-        event.listen(self._session, "after_commit", lambda _session: self._files.remove(plan_id), once=True)
+        self._hooks.add(on_commit=lambda: self._files.remove(plan_id))
+
+    def paused(self, plan_ids: Iterable[int]) -> dict[int, bool]:
+        """Whether each plan's DAG is paused, for the plans whose DAG Airflow knows."""
+        from taskcenter.adapters.airflow.naming import plan_id_of
+
+        states = self._gateway.paused(dag_id_for(i) for i in plan_ids)
+        return {plan_id: paused for dag_id, paused in states.items() if (plan_id := plan_id_of(dag_id)) is not None}
 
     def latest_runs(self, plan_ids: Iterable[int]) -> dict[int, RunFacts]:
         runs = self._gateway.latest_runs(dag_id_for(i) for i in plan_ids)
@@ -105,10 +154,11 @@ def reconcile_plan_dags(session: Session, files: PlanDagFiles) -> tuple[int, int
     store = PlanRepository(session)
     plans = store.all()
     creators = FabUserDirectory(session).get_many([p.created_by for p in plans if p.created_by is not None])
+    awaited_ends = store.finished_upstreams()
     written = 0
     for plan in plans:
         owner = creators[plan.created_by].login_name if plan.created_by in creators else None
-        if files.write(plan_spec(plan, owner=owner, emit_finished=store.finished_subscribers(plan.ref))):
+        if files.write(plan_spec(plan, owner=owner, emit_finished=plan.ref in awaited_ends)):
             files.request_parse(session, [plan.id])
             written += 1
     known = {plan.id for plan in plans}

@@ -37,11 +37,16 @@ def _sub_key_of(message: Any) -> str | None:
 
 
 def _lines(message: Any) -> list[str]:
+    """A log record as text lines: `YYYY-MM-DD HH:MM:SS.mmm [LEVEL] message` in the display zone."""
+    from taskcenter.adapters.settings import display_zone
+
     event = getattr(message, "event", None)
     if event is None or str(event).startswith("::"):
         return []
     extra = getattr(message, "model_extra", None) or {}
     stamp = getattr(message, "timestamp", None)
+    if stamp is not None and stamp.tzinfo is not None:
+        stamp = stamp.astimezone(display_zone())  # the zone of every other datetime of the API
     prefix = stamp.strftime("%Y-%m-%d %H:%M:%S.%f")[:-3] + " " if stamp else ""
     level = extra.get("level")
     first = f"{prefix}[{str(level).upper()}] {event}" if level else f"{prefix}{event}"
@@ -56,14 +61,30 @@ def _task_sub_key(ti: Any, *, default: str) -> str:
 
 
 class _Parts:
-    """Log lines grouped by subKey, keeping the order in which subKeys first appear."""
+    """Log lines grouped by subKey, keeping the order in which subKeys first appear.
+
+    When a task ran more than once, every subKey it wrote to in a try starts that try's lines with
+    `*** try N ***`, so each sub-step's log says which try it comes from.
+    """
 
     def __init__(self) -> None:
         self.lines: dict[str, list[str]] = {}
+        self._try: int | None = None
+        self._marked: set[str] = set()
+
+    def start_try(self, number: int | None) -> None:
+        """The lines added next belong to try `number` (None: a task that ran once)."""
+        self._try = number
+        self._marked = set()
 
     def add(self, sub_key: str, lines: list[str]) -> None:
-        if lines:
-            self.lines.setdefault(sub_key, []).extend(lines)
+        if not lines:
+            return
+        target = self.lines.setdefault(sub_key, [])
+        if self._try is not None and sub_key not in self._marked:
+            self._marked.add(sub_key)
+            target.append(f"*** try {self._try} ***")
+        target.extend(lines)
 
 
 class RunOutputs:
@@ -118,8 +139,7 @@ class RunOutputs:
                 if dag is not None:
                     with contextlib.suppress(Exception):
                         ti.task = dag.get_task(ti.task_id)
-                if current.try_number > 1:
-                    parts.add(own_key, [f"*** try {ti.try_number} ***"])
+                parts.start_try(ti.try_number if current.try_number > 1 else None)
                 stream, _ = reader.read_log_chunks(ti, ti.try_number, {"download_logs": True})
                 in_source_details = False
                 for message in stream:

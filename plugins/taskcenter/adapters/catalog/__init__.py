@@ -40,10 +40,15 @@ def _engine_stats() -> dict[str, tuple[int, int | None]]:
     return read_stats(_engine(conf.get("taskcenter", "engine_conn_id", fallback="") or DEFAULT_ENGINE_CONN))
 
 
+# A request reads the engine's stats at most once a second: a listing reads them once, and a
+# run-now with `sync: true` answers with the sizes its own refresh just wrote.
+API_STATS_TTL = 1.0
+
+
 def api_catalog() -> EngineStatsCatalog:
     """The configured catalog with dataset sizes and counts from the dataset engine, for one request.
 
-    A new one per request: it reads the engine's stats at most once, and never answers with stats
-    older than the request (a client reading a plan right after its refresh sees the new size).
+    A new one per request, so it never answers with stats older than the request (a client reading
+    a plan right after its refresh sees the new size).
     """
-    return EngineStatsCatalog(configured_catalog(), _engine_stats)
+    return EngineStatsCatalog(configured_catalog(), _engine_stats, ttl=API_STATS_TTL)

@@ -17,10 +17,9 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from taskcenter.domain.catalog import Entity, EntityCatalog, is_app_dataset
+from taskcenter.domain.catalog import APP_GROUPS, Entity, EntityCatalog, is_app_dataset
 
 log = logging.getLogger(__name__)
-APP_GROUPS = frozenset({"APP_REFRESH", "APP_EMAIL", "SCREENSHOT"})
 Stats = dict[str, tuple[int, "int | None"]]
 
 

@@ -51,8 +51,17 @@ class PlanRow(Base):
     # Bumped on every change: concurrent writers detect a lost update instead of causing one.
     revision: Mapped[int] = mapped_column(Integer, nullable=False, default=1)
 
+    # Every item ever written (replaced triggers and ONCE history included), for cascades only.
     items: Mapped[list[PlanItemRow]] = relationship(
         back_populates="plan", cascade="all, delete-orphan", order_by="PlanItemRow.id"
+    )
+    # What a plan read needs: its current CRON_JOB and DEPENDENCY triggers. Run-now history grows
+    # with every run and is read one item at a time (a context's planItem), never with the plan.
+    triggers: Mapped[list[PlanItemRow]] = relationship(
+        primaryjoin="and_(PlanRow.id == PlanItemRow.plan_id, PlanItemRow.trigger_type != 'ONCE', "
+        "PlanItemRow.removed_at.is_(None))",
+        order_by="PlanItemRow.id",
+        viewonly=True,
     )
 
     __mapper_args__ = {"version_id_col": revision}
@@ -78,6 +87,8 @@ class PlanItemRow(Base):
     created_by: Mapped[int | None] = mapped_column(Integer, nullable=True)
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False)
     updated_by: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    # Set when a write replaced this trigger; the row stays so the runs it fired still name it.
+    removed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
 
     plan: Mapped[PlanRow] = relationship(back_populates="items")
 
@@ -93,3 +104,14 @@ class RunCancelRow(Base):
     plan_id: Mapped[int] = mapped_column(Integer, nullable=False, index=True)
     cancelled_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False)
     cancelled_by: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    # The run's `clear_number` then: a run cleared (re-run) after the cancel is not CANCELLED.
+    clear_number: Mapped[int] = mapped_column(Integer, nullable=False, default=0, server_default="0")
+
+
+class LockRow(Base):
+    """A named lock: writers that must not interleave update its row first (see migration 0006)."""
+
+    __tablename__ = "taskcenter_lock"
+
+    name: Mapped[str] = mapped_column(String(64), primary_key=True)
+    revision: Mapped[int] = mapped_column(Integer, nullable=False, default=0)

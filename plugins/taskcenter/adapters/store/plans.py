@@ -3,7 +3,13 @@
 Concurrency: `(entity_group, entity_key)` is unique, so two concurrent creates of one plan cannot
 both insert (the loser updates the winner's row); every plan row carries a revision
 (`version_id_col`), so of two concurrent updates one fails with `ConflictError` instead of
-silently overwriting the other.
+silently overwriting the other (adding a run-now item bumps the revision too, so a run cannot
+start on a plan a concurrent request just disabled); writes that add DEPENDENCY items take the
+`plan_graph` lock first (`lock_plan_graph`), so concurrent writes cannot together store a cycle.
+
+A plan read loads only its current triggers (`PlanRow.triggers`); a replaced trigger is kept with
+`removed_at` set, and run-now (ONCE) items are history, so a context can still name the item that
+started its run.
 """
 
 from __future__ import annotations
@@ -12,15 +18,19 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete, func, or_, select
+from sqlalchemy import delete, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, selectinload
+from sqlalchemy.orm.attributes import flag_modified
 from sqlalchemy.orm.exc import StaleDataError
 
-from taskcenter.adapters.store.models import PlanItemRow, PlanRow
+from taskcenter.adapters.store.models import LockRow, PlanItemRow, PlanRow
 from taskcenter.domain.errors import ConflictError
 from taskcenter.domain.plan_requests import ItemRequest
-from taskcenter.domain.plans import DependencyTrigger, EntityRef, ExecDetail, Plan, PlanItem, PlanPage, PlanQuery, TriggerType
+from taskcenter.domain.plans import DependencyTrigger, EntityRef, ExecDetail, Plan, PlanItem, PlanQuery, TriggerType
+
+
+PLAN_GRAPH_LOCK = "plan_graph"
 
 
 class PlanRepository:
@@ -37,45 +47,69 @@ class PlanRepository:
         row = self._session.scalar(
             select(PlanRow)
             .where(PlanRow.entity_group == ref.entity_group, PlanRow.entity_key == ref.entity_key)
-            .options(selectinload(PlanRow.items))
+            .options(selectinload(PlanRow.triggers))
         )
         return None if row is None else _to_plan(row)
 
-    def list(self, query: PlanQuery, *, only_ids: Sequence[int] | None = None) -> PlanPage:
-        conditions = self._conditions(query)
-        if only_ids is not None:
-            conditions.append(PlanRow.id.in_(only_ids) if only_ids else PlanRow.id.is_(None))
-        total = self._session.scalar(select(func.count(PlanRow.id)).where(*conditions)) or 0
+    def get_many(self, plan_ids: Sequence[int]) -> list[Plan]:
+        """These plans, in id order (one query for the plans, one for their triggers)."""
+        if not plan_ids:
+            return []
         rows = self._session.scalars(
-            select(PlanRow)
-            .where(*conditions)
-            .options(selectinload(PlanRow.items))
-            .order_by(PlanRow.id)
-            .offset(query.offset)
-            .limit(query.limit)
+            select(PlanRow).where(PlanRow.id.in_(list(plan_ids))).options(selectinload(PlanRow.triggers)).order_by(PlanRow.id)
         ).all()
-        return PlanPage(total=total, plans=tuple(_to_plan(row) for row in rows))
+        return [_to_plan(row) for row in rows]
 
     def matching_ids(self, query: PlanQuery) -> list[int]:
         """Ids of the plans matching the SQL-side filters (all but job status), in id order."""
         return list(self._session.scalars(select(PlanRow.id).where(*self._conditions(query)).order_by(PlanRow.id)))
 
+    def entity_refs(self, plan_ids: Sequence[int]) -> dict[int, EntityRef]:
+        """The entity of each plan, without loading the plans (listing totals over every match)."""
+        if not plan_ids:
+            return {}
+        rows = self._session.execute(
+            select(PlanRow.id, PlanRow.entity_group, PlanRow.entity_key).where(PlanRow.id.in_(list(plan_ids)))
+        )
+        return {pk: EntityRef(entity_group=group, entity_key=key) for pk, group, key in rows}
+
     def all(self) -> list[Plan]:
-        rows = self._session.scalars(select(PlanRow).options(selectinload(PlanRow.items)).order_by(PlanRow.id)).all()
+        rows = self._session.scalars(select(PlanRow).options(selectinload(PlanRow.triggers)).order_by(PlanRow.id)).all()
         return [_to_plan(row) for row in rows]
 
+    def _dependency_items(self) -> list[tuple[EntityRef, PlanItemRow]]:
+        rows = self._session.execute(
+            select(PlanRow.entity_group, PlanRow.entity_key, PlanItemRow)
+            .join(PlanItemRow, PlanItemRow.plan_id == PlanRow.id)
+            .where(PlanItemRow.trigger_type == TriggerType.DEPENDENCY.value, PlanItemRow.removed_at.is_(None))
+            .order_by(PlanItemRow.id)
+        )
+        return [(EntityRef(entity_group=group, entity_key=key), item) for group, key, item in rows]
+
     def dependency_edges(self) -> dict[EntityRef, list[EntityRef]]:
-        """plan entity -> its upstream entities, over every stored plan."""
+        """plan entity -> its upstream entities, for every plan with DEPENDENCY triggers."""
         edges: dict[EntityRef, list[EntityRef]] = {}
-        for plan in self.all():
-            edges[plan.ref] = list(plan.upstreams)
+        for owner, item in self._dependency_items():
+            upstreams = edges.setdefault(owner, [])
+            upstreams.extend(ref for ref in _to_item(item).trigger_by_jobs if ref not in upstreams)
         return edges
+
+    def finished_upstreams(self) -> set[EntityRef]:
+        """The entities some plan waits for to *end* in any state (triggerOn FINISHED)."""
+        return {
+            ref
+            for _owner, item in self._dependency_items()
+            if item.trigger_on == DependencyTrigger.FINISHED.value
+            for ref in _to_item(item).trigger_by_jobs
+        }
 
     def finished_subscribers(self, ref: EntityRef) -> bool:
         """Whether any plan waits for this entity's runs to *end* (triggerOn FINISHED)."""
-        return any(
-            upstream == ref and when is DependencyTrigger.FINISHED for plan in self.all() for upstream, when in plan.upstream_triggers()
-        )
+        return ref in self.finished_upstreams()
+
+    def lock_plan_graph(self) -> None:
+        """Serialize writers of DEPENDENCY triggers until this transaction ends (see migration 0006)."""
+        self._session.execute(update(LockRow).where(LockRow.name == PLAN_GRAPH_LOCK).values(revision=LockRow.revision + 1))
 
     def item(self, item_id: int) -> PlanItem | None:
         row = self._session.get(PlanItemRow, item_id)
@@ -89,14 +123,16 @@ class PlanRepository:
         if query.entity_key is not None:
             conditions.append(PlanRow.entity_key == query.entity_key)
         if query.q:
-            pattern = f"%{query.q.lower()}%"
-            conditions.append(or_(func.lower(PlanRow.title).like(pattern), func.lower(PlanRow.entity_key).like(pattern)))
+            text = query.q.lower()  # a literal: `%` and `_` match themselves
+            conditions.append(
+                or_(func.lower(PlanRow.title).contains(text, autoescape=True), func.lower(PlanRow.entity_key).contains(text, autoescape=True))
+            )
         if query.entity_created_by:
             conditions.append(PlanRow.entity_created_by.in_(query.entity_created_by))
         return conditions
 
     def _row(self, plan_id: int) -> PlanRow | None:
-        return self._session.scalar(select(PlanRow).where(PlanRow.id == plan_id).options(selectinload(PlanRow.items)))
+        return self._session.scalar(select(PlanRow).where(PlanRow.id == plan_id).options(selectinload(PlanRow.triggers)))
 
     # -- writes --------------------------------------------------------------------------------
 
@@ -132,8 +168,10 @@ class PlanRepository:
             with self._session.begin_nested():
                 self._session.add(row)
                 self._session.flush()
-        except IntegrityError:
-            return None
+        except IntegrityError as exc:
+            if self.get_by_entity(ref) is not None:
+                return None  # the same entity's plan, created by a concurrent request
+            raise ConflictError(f"the plan could not be stored: {exc.orig}") from None
         return _to_plan(row)
 
     def update(
@@ -148,32 +186,50 @@ class PlanRepository:
         user_id: int | None,
         now: datetime,
     ) -> Plan:
-        """Change a plan; `items` (when given) replace its triggers as a whole, keeping the ids named."""
+        """Change a plan; `items` (when given) replace its triggers as a whole, keeping the ids named.
+
+        A write that changes nothing leaves the plan as it is: no new `updatedAt`, no new revision.
+        """
         row = self._row(plan_id)
         if row is None:
             raise LookupError(plan_id)
-        if exec_detail is not None:
+        changed = False
+        if exec_detail is not None and (row.job_class, row.job_params, row.retry_times) != (
+            exec_detail.job_class,
+            dict(exec_detail.job_params),
+            exec_detail.retry_times,
+        ):
             row.job_class = exec_detail.job_class
             row.job_params = dict(exec_detail.job_params)
             row.retry_times = exec_detail.retry_times
-        if enabled is not None:
-            row.enabled = enabled
-        if title is not None:
-            row.title = title
-        if entity_created_by is not None:
-            row.entity_created_by = entity_created_by
-        if items is not None:
-            self._replace_triggers(row, items, user_id=user_id, now=now)
-        row.updated_at = now
-        row.updated_by = user_id
+            changed = True
+        for name, value in (("enabled", enabled), ("title", title), ("entity_created_by", entity_created_by)):
+            if value is not None and getattr(row, name) != value:
+                setattr(row, name, value)
+                changed = True
+        if items is not None and self._replace_triggers(row, items, user_id=user_id, now=now):
+            changed = True
+        if changed:
+            row.updated_at = now
+            row.updated_by = user_id
         self._flush()
+        self._session.expire(row, ["triggers"])
         return _to_plan(row)
 
     def add_once_item(self, plan_id: int, *, user_id: int | None, now: datetime) -> PlanItem:
-        row = PlanItemRow(plan_id=plan_id, trigger_type=TriggerType.ONCE.value, created_at=now, created_by=user_id, updated_at=now, updated_by=user_id)
-        self._session.add(row)
+        """Record a run-now; bumps the plan's revision, so it fails if the plan changed since it was read."""
+        row = self._row(plan_id)
+        if row is None:
+            raise LookupError(plan_id)
+        flag_modified(row, "retry_times")  # an UPDATE that checks and bumps the revision
+        item = PlanItemRow(plan_id=plan_id, trigger_type=TriggerType.ONCE.value, created_at=now, created_by=user_id, updated_at=now, updated_by=user_id)
+        self._session.add(item)
         self._flush()
-        return _to_item(row)
+        return _to_item(item)
+
+    def remove_item(self, item_id: int) -> None:
+        """Forget a run-now item whose run could not be started."""
+        self._session.execute(delete(PlanItemRow).where(PlanItemRow.id == item_id))
 
     def delete(self, plan_id: int) -> bool:
         row = self._row(plan_id)
@@ -184,20 +240,28 @@ class PlanRepository:
         self._flush()
         return True
 
-    def _replace_triggers(self, row: PlanRow, items: Sequence[ItemRequest], *, user_id: int | None, now: datetime) -> None:
-        existing = {item.id: item for item in row.items if item.trigger_type != TriggerType.ONCE.value}
-        kept: list[PlanItemRow] = [item for item in row.items if item.trigger_type == TriggerType.ONCE.value]
+    def _replace_triggers(self, row: PlanRow, items: Sequence[ItemRequest], *, user_id: int | None, now: datetime) -> bool:
+        """Make the plan's triggers `items`; True when anything changed. Replaced triggers are kept, removed."""
+        live = {item.id: item for item in row.triggers}
+        changed = False
         for request in items:
-            current = existing.pop(request.id, None) if request.id is not None else None
+            current = live.pop(request.id, None) if request.id is not None else None
             if current is None:
-                kept.append(_new_item(request, user_id=user_id, now=now))
-                continue
-            if _differs(current, request):
+                new = _new_item(request, user_id=user_id, now=now)
+                new.plan_id = row.id
+                self._session.add(new)
+                changed = True
+            elif _differs(current, request):
                 _apply(current, request)
                 current.updated_at = now
                 current.updated_by = user_id
-            kept.append(current)
-        row.items = kept
+                changed = True
+        for gone in live.values():
+            gone.removed_at = now
+            gone.updated_at = now
+            gone.updated_by = user_id
+            changed = True
+        return changed
 
     def _flush(self) -> None:
         try:
@@ -256,7 +320,7 @@ def _to_plan(row: PlanRow) -> Plan:
         entity_key=row.entity_key,
         enabled=row.enabled,
         exec_detail=ExecDetail(job_class=row.job_class, job_params=dict(row.job_params), retry_times=row.retry_times),
-        items=tuple(_to_item(item) for item in sorted(row.items, key=lambda i: i.id or 0)),
+        items=tuple(_to_item(item) for item in sorted(row.triggers, key=lambda i: i.id or 0)),
         created_at=row.created_at,
         created_by=row.created_by,
         updated_at=row.updated_at,

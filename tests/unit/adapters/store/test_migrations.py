@@ -79,3 +79,48 @@ def test_0005_keeps_plans_and_items_and_ids_are_never_reused(tmp_path: Path) -> 
         )
         assert conn.execute(sa.text("SELECT id FROM taskcenter_plan WHERE entity_key = '3'")).scalar() == 3
     engine.dispose()
+
+
+def test_0006_keeps_items_adds_history_columns_and_the_graph_lock(tmp_path: Path) -> None:
+    engine = _engine(tmp_path / "airflow.db")
+    _upgrade(engine, "0005_sqlite_autoincrement")
+    with engine.begin() as conn:
+        _add_plan(conn, 1, "1", items=2)
+        conn.execute(
+            sa.text(
+                "INSERT INTO taskcenter_run_cancel (dag_run_id, run_id, plan_id, cancelled_at) VALUES (7, 'manual__x', 1, :now)"
+            ),
+            {"now": NOW},
+        )
+    _upgrade(engine, "heads")
+
+    with engine.begin() as conn:
+        items = conn.execute(sa.text("SELECT plan_id, cron_desc, removed_at FROM taskcenter_plan_item ORDER BY id")).all()
+        assert [tuple(i) for i in items] == [(1, "0 * * * * ?", None), (1, "1 * * * * ?", None)]
+        assert conn.execute(sa.text("SELECT clear_number FROM taskcenter_run_cancel")).scalar() == 0
+        assert conn.execute(sa.text("SELECT name, revision FROM taskcenter_lock")).all() == [("plan_graph", 0)]
+        # Still AUTOINCREMENT: the columns were added in place, not by rebuilding the tables.
+        schema = conn.execute(sa.text("SELECT sql FROM sqlite_master WHERE name = 'taskcenter_plan_item'")).scalar()
+        assert "AUTOINCREMENT" in schema
+    engine.dispose()
+
+
+def test_migrated_schema_matches_the_models(tmp_path: Path) -> None:
+    """What `airflow db migrate` creates is what the ORM models expect (no drift between the two)."""
+    from alembic.autogenerate import compare_metadata
+    from alembic.migration import MigrationContext
+
+    engine = _engine(tmp_path / "airflow.db")
+    _upgrade(engine, "heads")
+    with engine.connect() as conn:
+        version_table = TaskCenterDBManager.version_table_name
+        context = MigrationContext.configure(
+            conn,
+            opts={
+                "compare_type": True,
+                "include_object": lambda _obj, name, kind, *_: not (kind == "table" and name == version_table),
+            },
+        )
+        differences = compare_metadata(context, TaskCenterDBManager.metadata)
+    engine.dispose()
+    assert differences == []
