@@ -1,85 +1,55 @@
-"""`/api/schedules`: execution plans (执行计划), spec 1.2.1 and 1.2.4 to 1.2.10."""
+"""`/api/schedules`: execution plans (执行计划), spec 1.2.1 to 1.2.10."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Body, Query
+from fastapi import APIRouter, Body, Path
 
+from api_plugin.blocking import run_waiting
+from api_plugin.datamodels.queries import FiltersDep, PageDep
 from api_plugin.datamodels.schedules import CancelBody, CreatePlanBody, EmptyBody, UpdatePlanBody, plan_to_wire, user_to_wire
 from api_plugin.deps import ContextServiceDep, PlanServiceDep, ServiceCallerDep
 from api_plugin.envelope import success
-from taskcenter.domain.errors import InvalidInputError
+from api_plugin.security import CallerDep, authorize, requires
 from taskcenter.domain.plan_requests import entity_group as parse_entity_group
-from taskcenter.domain.plans import EntityRef, PlanQuery
-from taskcenter.domain.runs import parse_statuses
+from taskcenter.domain.plans import EntityRef
 
 router = APIRouter(prefix="/api/schedules", tags=["schedules"])
 
-
-def _creators(text: str | None) -> tuple[int, ...]:
-    if not text:
-        return ()
-    try:
-        return tuple(int(v) for v in text.split(",") if v.strip())
-    except ValueError:
-        raise InvalidInputError("entityCreatedByList: a comma-separated list of user ids", field="entityCreatedByList") from None
+ScheduleId = Annotated[int, Path(alias="scheduleId")]
+NoBody = Annotated[EmptyBody | None, Body()]
 
 
-def plan_query(*, offset: int, limit: int, entity_key: str | None, entity_group: str | None, q: str | None, creators: str | None, statuses: str | None) -> PlanQuery:
-    return PlanQuery(
-        offset=offset,
-        limit=limit,
-        entity_key=entity_key,
-        entity_group=entity_group,
-        q=q or None,
-        entity_created_by=_creators(creators),
-        job_statuses=parse_statuses(statuses, field="jobStatusList"),
-    )
-
-
-@router.post("")
-def create_schedule(body: CreatePlanBody, service: PlanServiceDep, caller: ServiceCallerDep) -> dict[str, Any]:
-    view = service.write_plan(body.model_dump(exclude_unset=True), caller)
+@router.post("", dependencies=[requires("PUT")])
+async def create_schedule(body: CreatePlanBody, service: PlanServiceDep, caller: ServiceCallerDep, api_caller: CallerDep) -> dict[str, Any]:
+    """1.2.1: create or replace the entity's plan; only ONCE items: run it now (`sync`: until it ends)."""
+    if body.planItems and all(item.triggerType == "ONCE" for item in body.planItems):
+        authorize(api_caller, method="POST", entity="RUN")
+    view = await run_waiting(service.write_plan, body.model_dump(exclude_unset=True), caller)
     return success(plan_to_wire(view))
 
 
-@router.get("")
-def list_schedules(
-    service: PlanServiceDep,
-    offset: int = Query(0),
-    limit: int = Query(10),
-    entity_key: str | None = Query(None, alias="entityKey"),
-    entity_group: str | None = Query(None, alias="entityGroup"),
-    q: str | None = Query(None),
-    entity_created_by_list: str | None = Query(None, alias="entityCreatedByList"),
-    job_status_list: str | None = Query(None, alias="jobStatusList"),
-) -> dict[str, Any]:
-    listing = service.list_plans(
-        plan_query(offset=offset, limit=limit, entity_key=entity_key, entity_group=entity_group, q=q, creators=entity_created_by_list, statuses=job_status_list)
-    )
+@router.get("", dependencies=[requires("GET")])
+def list_schedules(service: PlanServiceDep, filters: FiltersDep, page: PageDep) -> dict[str, Any]:
+    """1.2.9: a page of plans; the totals cover every matching plan."""
+    listing = service.list_plans(filters.query(offset=page.offset, limit=page.limit))
     return success(
         [plan_to_wire(view) for view in listing.views],
         totalHits=listing.total,
-        offset=offset,
+        offset=page.offset,
         totalDiskUsage=listing.total_disk_usage,
         totalDatasets=listing.total_datasets,
     )
 
 
-@router.get("/users")
-def schedule_users(
-    service: PlanServiceDep,
-    entity_key: str | None = Query(None, alias="entityKey"),
-    entity_group: str | None = Query(None, alias="entityGroup"),
-    q: str | None = Query(None),
-    job_status_list: str | None = Query(None, alias="jobStatusList"),
-) -> dict[str, Any]:
-    users = service.users(plan_query(offset=0, limit=1, entity_key=entity_key, entity_group=entity_group, q=q, creators=None, statuses=job_status_list))
-    return success([user_to_wire(u) for u in users])
+@router.get("/users", dependencies=[requires("GET")])
+def schedule_users(service: PlanServiceDep, filters: FiltersDep) -> dict[str, Any]:
+    """1.2.10: the users who created the entities of the matching plans."""
+    return success([user_to_wire(u) for u in service.users(filters.query())])
 
 
-@router.post("/cancel")
+@router.post("/cancel", dependencies=[requires("PUT", "RUN")])
 def cancel_by_entity(body: CancelBody, service: ContextServiceDep, caller: ServiceCallerDep) -> dict[str, Any]:
     """1.2.3: cancel the running and pending runs of the entity's plan."""
     ref = EntityRef(entity_group=parse_entity_group(body.entityGroup).value, entity_key=body.entityKey)
@@ -87,37 +57,42 @@ def cancel_by_entity(body: CancelBody, service: ContextServiceDep, caller: Servi
     return success(include_data=False)
 
 
-@router.put("/{schedule_id}/cancel")
-def cancel_schedule(schedule_id: int, service: ContextServiceDep, caller: ServiceCallerDep, _: EmptyBody | None = Body(None)) -> dict[str, Any]:
+@router.put("/{scheduleId}/cancel", dependencies=[requires("PUT", "RUN")])
+def cancel_schedule(schedule_id: ScheduleId, service: ContextServiceDep, caller: ServiceCallerDep, _: NoBody = None) -> dict[str, Any]:
     """1.2.2: cancel the running and pending runs of the plan; the plan and its triggers stay."""
     service.cancel_plan(schedule_id, caller)
     return success(include_data=False)
 
 
-@router.get("/{schedule_id}")
-def get_schedule(schedule_id: int, service: PlanServiceDep) -> dict[str, Any]:
+@router.get("/{scheduleId}", dependencies=[requires("GET")])
+def get_schedule(schedule_id: ScheduleId, service: PlanServiceDep) -> dict[str, Any]:
+    """1.2.8."""
     return success(plan_to_wire(service.get_plan(schedule_id)))
 
 
-@router.put("/{schedule_id}")
-def update_schedule(schedule_id: int, body: UpdatePlanBody, service: PlanServiceDep, caller: ServiceCallerDep) -> dict[str, Any]:
+@router.put("/{scheduleId}", dependencies=[requires("PUT")])
+def update_schedule(schedule_id: ScheduleId, body: UpdatePlanBody, service: PlanServiceDep, caller: ServiceCallerDep) -> dict[str, Any]:
+    """1.2.5: replace planItems as a whole and/or set enabled."""
     view = service.update_plan(schedule_id, body.model_dump(exclude_unset=True), caller)
     return success(plan_to_wire(view))
 
 
-@router.post("/{schedule_id}/enable")
-def enable_schedule(schedule_id: int, service: PlanServiceDep, caller: ServiceCallerDep, _: EmptyBody | None = Body(None)) -> dict[str, Any]:
+@router.post("/{scheduleId}/enable", dependencies=[requires("PUT")])
+def enable_schedule(schedule_id: ScheduleId, service: PlanServiceDep, caller: ServiceCallerDep, _: NoBody = None) -> dict[str, Any]:
+    """1.2.6."""
     service.set_enabled(schedule_id, enabled=True, caller=caller)
     return success(include_data=False)
 
 
-@router.post("/{schedule_id}/disable")
-def disable_schedule(schedule_id: int, service: PlanServiceDep, caller: ServiceCallerDep, _: EmptyBody | None = Body(None)) -> dict[str, Any]:
+@router.post("/{scheduleId}/disable", dependencies=[requires("PUT")])
+def disable_schedule(schedule_id: ScheduleId, service: PlanServiceDep, caller: ServiceCallerDep, _: NoBody = None) -> dict[str, Any]:
+    """1.2.7."""
     service.set_enabled(schedule_id, enabled=False, caller=caller)
     return success(include_data=False)
 
 
-@router.delete("/{schedule_id}")
-def delete_schedule(schedule_id: int, service: PlanServiceDep) -> dict[str, Any]:
+@router.delete("/{scheduleId}", dependencies=[requires("DELETE")])
+def delete_schedule(schedule_id: ScheduleId, service: PlanServiceDep) -> dict[str, Any]:
+    """1.2.4: the plan, its DAG file and its DAG (runs included) go."""
     service.delete_plan(schedule_id)
     return success(include_data=False)
