@@ -352,7 +352,11 @@ class PlanService:
             before = None if created else existing
         assert existing is not None
         if not created and (detail is not None or enabled is not None):
-            existing = self._store.update(existing.id, exec_detail=detail, enabled=enabled, user_id=caller.user_id, now=now)
+            # Re-read as the DAG's pause state says: the store alone would forget a pause in the UI.
+            existing = self._effective(
+                self._store.update(existing.id, exec_detail=detail, enabled=enabled, user_id=caller.user_id, now=now)
+            )
+            assert existing is not None
         if not existing.enabled:
             raise ConflictError("plan is disabled; enable it first", code=ErrorCode.PLAN_DISABLED)
         once = self._store.add_once_item(existing.id, user_id=caller.user_id, now=now)
