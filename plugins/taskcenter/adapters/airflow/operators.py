@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from airflow.sdk import BaseOperator
+from airflow.sdk.exceptions import AirflowTaskTerminated
 
 from taskcenter.domain.jobs import DEFAULT_JOB_CLASS
 from taskcenter.domain.plans import EntityGroup
@@ -65,7 +66,7 @@ def _options() -> dict[str, str]:
 
 
 class TaskCenterOperator(BaseOperator):
-    """Runs one plan's job: builds its `JobRun`, calls `run_job`, stops its processes on kill.
+    """Runs one plan's job: builds its `JobRun`, calls `run_job`, stops the job on kill.
 
     Subclasses that serve vendor job classes list them in `job_classes` (the first is the default
     `job_class`; the entity group defaults to the one whose class it is), so a hand-written DAG
@@ -102,6 +103,7 @@ class TaskCenterOperator(BaseOperator):
         self.entity_key = entity_key
         self.plan_id = plan_id
         self.sub_key = sub_key
+        self._job: JobRun | None = None  # while execute runs, for on_kill
 
     def run_job(self, job: JobRun) -> Any:
         """The job's work, by its runner; the return value is the task's XCom."""
@@ -137,10 +139,33 @@ class TaskCenterOperator(BaseOperator):
             context=context,
             options=_options(),
         )
+        self._job = job
         try:
             return self.run_job(job)
         finally:
-            job.close()
+            self._job = None
+            job.close()  # also stops what the runner left running
+
+    def on_kill(self) -> None:
+        """Stop the job at once: the processes it started, then the runner itself.
+
+        Cancel (the server refuses the task's heartbeat) and a worker shutdown stop a task with
+        SIGTERM to its process group, and Airflow's handler only calls `on_kill`: without more
+        the runner would go on until the supervisor's SIGKILL 5 s later, and Chromium or a
+        notebook's kernel, in sessions of their own, would outlive the task. The handler runs on
+        the task's main thread, inside `execute`, so raising here ends the runner there;
+        `AirflowTaskTerminated` (a BaseException, which no runner's error handling catches) fails
+        the try for good.
+        """
+        job = self._job
+        if job is None:  # not executing (after an execution timeout, `close` already stopped it)
+            return
+        stopped = job.processes.terminate()
+        self.log.warning(
+            "taskcenter job %s stopped: the task was told to stop%s",
+            self.job_class, f"; ended its processes {stopped}" if stopped else "",
+        )
+        raise AirflowTaskTerminated(f"taskcenter job {self.job_class} for {self.entity_group} {self.entity_key} stopped")
 
 
 class TaskCenterJobOperator(TaskCenterOperator):

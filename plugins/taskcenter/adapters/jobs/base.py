@@ -6,11 +6,18 @@ ids in `job.job_params`, does the work with the field's libraries, writes its lo
 sub-step with `job.publish(sub_key, table)` as soon as that step is done, so progress is visible
 while the run goes on. The operator builds a `JobRun` from the Airflow task context; unit tests
 build one with a list as the result sink and no Airflow at all.
+
+A runner that starts a program in a session of its own (Chromium, a notebook's kernel) registers
+it in `job.processes`, so that stopping the task stops that program too.
 """
 
 from __future__ import annotations
 
 import logging
+import os
+import signal
+import subprocess
+import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -19,6 +26,9 @@ from typing import Any
 from taskcenter.domain.catalog import Entity, EntityCatalog
 
 RESULT_KEY_PREFIX = "taskcenter.result."
+# How long a job's own processes get to end after SIGTERM before SIGKILL; well within the 5 s the
+# task supervisor waits before it SIGKILLs the task itself.
+KILL_GRACE_SECONDS = 2.0
 
 
 class JobDefinitionError(RuntimeError):
@@ -30,6 +40,103 @@ class MissingToolError(JobDefinitionError):
 
 
 Publish = Callable[[str, Any], None]
+
+
+class ChildProcesses:
+    """The processes a job started in a session of their own (Chromium, a notebook's kernel).
+
+    Airflow stops a task by signalling the task's process group; a child that started its own
+    session is not in that group and would outlive the task (and keep Chromium's helpers or a
+    busy kernel running). Runners register such children here and discard them once reaped; the
+    operator terminates what is registered when the task is told to stop (`on_kill`) and when
+    the job ends. No lock: `terminate` runs in a signal handler on the thread that registers, and
+    a lock held there would deadlock; single dict operations are atomic.
+    """
+
+    def __init__(self) -> None:
+        self._processes: dict[int, tuple[subprocess.Popen[Any], bool]] = {}
+
+    def add(self, process: subprocess.Popen[Any]) -> None:
+        """Track `process`; its whole process group when it leads one of its own."""
+        try:
+            own_group = os.getpgid(process.pid) == process.pid != os.getpgid(0)
+        except (ProcessLookupError, PermissionError):  # already gone
+            own_group = False
+        self._processes[process.pid] = (process, own_group)
+
+    def discard(self, process: subprocess.Popen[Any]) -> None:
+        self._processes.pop(process.pid, None)
+
+    def pids(self) -> list[int]:
+        return list(self._processes)
+
+    def terminate(self, *, grace: float = KILL_GRACE_SECONDS) -> list[int]:
+        """SIGTERM every tracked process (group), SIGKILL what is left after `grace` s; the pids signalled."""
+        tracked = list(self._processes.values())
+        self._processes.clear()
+        signalled = [(p, group) for p, group in tracked if _signal(p, group, signal.SIGTERM)]
+        _wait_gone(signalled, timeout=grace)
+        for process, group in signalled:
+            if _alive(process, group):
+                _signal(process, group, signal.SIGKILL)
+        _wait_gone(signalled, timeout=1.0)  # reaped, and the helpers gone with their leader
+        return [p.pid for p, _ in signalled]
+
+
+def _wait_gone(processes: list[tuple[subprocess.Popen[Any], bool]], *, timeout: float) -> None:
+    deadline = time.monotonic() + timeout
+    while any(_alive(p, group) for p, group in processes) and time.monotonic() < deadline:
+        time.sleep(0.02)
+
+
+def _signal(process: subprocess.Popen[Any], group: bool, sig: int) -> bool:
+    if group:
+        try:
+            os.killpg(process.pid, sig)
+            return True
+        except ProcessLookupError:
+            return False
+        except PermissionError:
+            pass
+    if process.poll() is not None:
+        return False
+    process.send_signal(sig)
+    return True
+
+
+def _alive(process: subprocess.Popen[Any], group: bool) -> bool:
+    if process.poll() is None:
+        return True
+    if not group:
+        return False
+    try:  # the leader is gone; its helpers may still be in the group
+        os.killpg(process.pid, 0)
+    except (ProcessLookupError, PermissionError):
+        return False
+    return _has_live_member(process.pid)
+
+
+def _has_live_member(pgid: int) -> bool:
+    """Whether a process group has a member that is not a zombie.
+
+    Helpers orphaned by their leader's death are reaped by init, which may take seconds; a
+    group of zombies is dead already and must not make `terminate` wait out its grace.
+    """
+    try:
+        entries = os.listdir("/proc")
+    except OSError:  # no procfs: count the group as alive while it exists
+        return True
+    for entry in entries:
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat", "rb") as file:
+                fields = file.read().rsplit(b")", 1)[1].split()
+        except (OSError, IndexError):
+            continue
+        if len(fields) > 2 and int(fields[2]) == pgid and fields[0] != b"Z":
+            return True
+    return False
 
 
 def result_key(sub_key: str) -> str:
@@ -54,6 +161,7 @@ class JobRun:
     try_number: int = 1
     context: Any = None
     options: Mapping[str, str] = field(default_factory=dict)
+    processes: ChildProcesses = field(default_factory=ChildProcesses, repr=False, compare=False)
     _engines: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
 
     def entity(self, group: str, key: Any) -> Entity:
@@ -75,7 +183,8 @@ class JobRun:
         return self._engines[conn_id]
 
     def close(self) -> None:
-        """Dispose the engines this run opened."""
+        """Stop the processes this run left running and dispose the engines it opened."""
+        self.processes.terminate()
         while self._engines:
             self._engines.popitem()[1].dispose()
 

@@ -16,7 +16,7 @@ import subprocess
 import tempfile
 from pathlib import Path
 
-from taskcenter.adapters.jobs.base import MissingToolError
+from taskcenter.adapters.jobs.base import ChildProcesses, MissingToolError
 
 BROWSER_NAMES = ("chromium", "chromium-browser", "google-chrome")
 INSTALL_HINT = (
@@ -52,13 +52,15 @@ def capture(
     height: int,
     timeout: float,
     browser: str | None = None,
+    processes: ChildProcesses | None = None,
 ) -> None:
     """Render `url` in a `width` x `height` viewport and save it as a PNG at `png_path`.
 
     Chromium stops waiting for the page after most of `timeout` and shoots what has loaded (slow
     dashboards still give a picture); the process group is killed at `timeout`. A failed load
     (refused connection, unknown host) writes no PNG and becomes a RuntimeError with Chromium's
-    stderr tail, since Chromium itself exits 0 then.
+    stderr tail, since Chromium itself exits 0 then. Chromium runs in a session of its own,
+    registered in `processes` while it runs, so stopping the task stops the browser too.
     """
     if url.startswith("-"):  # would be read as a Chromium switch
         raise ValueError(f"not a URL: {url!r}")
@@ -93,7 +95,7 @@ def capture(
             "--mute-audio",
             url,
         ]
-        returncode, stderr = _run(args, timeout=timeout, cwd=profile)
+        returncode, stderr = _run(args, timeout=timeout, cwd=profile, processes=processes)
     if returncode is None:
         raise RuntimeError(f"Chromium did not finish rendering {url} within {timeout:g}s; {_tail(stderr)}")
     if returncode != 0:
@@ -117,7 +119,7 @@ def _is_root() -> bool:
     return hasattr(os, "geteuid") and os.geteuid() == 0
 
 
-def _run(args: list[str], *, timeout: float, cwd: str) -> tuple[int | None, str]:
+def _run(args: list[str], *, timeout: float, cwd: str, processes: ChildProcesses | None) -> tuple[int | None, str]:
     """Run Chromium in its own process group; (None, stderr) when it had to be killed."""
     process = subprocess.Popen(
         args,
@@ -127,6 +129,16 @@ def _run(args: list[str], *, timeout: float, cwd: str) -> tuple[int | None, str]
         stderr=subprocess.STDOUT,
         start_new_session=True,
     )
+    if processes is not None:
+        processes.add(process)
+    try:
+        return _wait(process, timeout=timeout)
+    finally:
+        if processes is not None and process.returncode is not None:
+            processes.discard(process)  # reaped: its pid may be reused, never signal it again
+
+
+def _wait(process: subprocess.Popen[bytes], *, timeout: float) -> tuple[int | None, str]:
     try:
         output, _ = process.communicate(timeout=timeout)
     except subprocess.TimeoutExpired:

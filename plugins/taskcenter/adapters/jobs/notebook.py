@@ -27,7 +27,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from taskcenter.adapters.jobs.base import JobDefinitionError, JobRun
+from taskcenter.adapters.jobs.base import ChildProcesses, JobDefinitionError, JobRun
 
 GROUP = "NOTEBOOK"
 KERNEL_NAME = "python3"
@@ -75,7 +75,7 @@ def run(job: JobRun) -> None:
             _literal(str(output)),
             parameters=parameters,
             kernel_name=KERNEL_NAME,
-            kernel_manager_class=_kernel_manager_class(),
+            kernel_manager_class=_kernel_manager_class(job.processes),
             extra_arguments=[f"--IPKernelApp.exec_lines={KERNEL_SETUP}"],
             cwd=str(folder),
             progress_bar=False,
@@ -90,6 +90,10 @@ def run(job: JobRun) -> None:
             raise
         job.step_log(cells.current).error("%s", exc)
         raise cells.failure(source.name, f"{type(exc).__name__}: {exc}") from exc
+    finally:
+        # nbclient shuts its kernel down itself; this makes sure none outlives the run, at once
+        # (a reaped kernel's pid may be reused later).
+        job.processes.terminate()
     job.log.info("notebook %s done; executed copy in %s", source.name, output)
 
 
@@ -125,22 +129,40 @@ def _literal(path: str) -> str:
     return path.replace("{", "{{").replace("}", "}}")
 
 
+def _kernel_manager_class(processes: ChildProcesses | None = None) -> type:
+    """The kernel manager of one run: this interpreter's kernel, registered in `processes`."""
+    base = _this_interpreter_kernel_manager()
+    if processes is None:
+        return base
+    return type(base.__name__, (base,), {"taskcenter_processes": processes})
+
+
 @functools.cache
-def _kernel_manager_class() -> type:
+def _this_interpreter_kernel_manager() -> type:
     """A kernel manager whose "python3" is always ipykernel on `sys.executable`.
 
     jupyter_client looks "python3" up in the user's, the environment's and the system's kernelspec
     folders first; a user-level spec can point at another Python without the worker's packages.
     With no folders to search it falls back to ipykernel's own spec: this interpreter.
+    The kernel runs in a session of its own (jupyter_client starts it so), out of reach of the
+    signals that stop the task, so it is registered in the run's `taskcenter_processes`.
     """
     from jupyter_client.kernelspec import KernelSpecManager
     from jupyter_client.manager import AsyncKernelManager
     from traitlets import default
 
     class ThisInterpreterKernelManager(AsyncKernelManager):
+        taskcenter_processes: ChildProcesses | None = None
+
         @default("kernel_spec_manager")
         def _this_interpreter_only(self) -> KernelSpecManager:
             return KernelSpecManager(kernel_dirs=[])
+
+        async def _async_launch_kernel(self, kernel_cmd: list[str], **kw: Any) -> None:
+            await super()._async_launch_kernel(kernel_cmd, **kw)
+            process = getattr(self.provisioner, "process", None)
+            if self.taskcenter_processes is not None and process is not None:
+                self.taskcenter_processes.add(process)
 
     return ThisInterpreterKernelManager
 

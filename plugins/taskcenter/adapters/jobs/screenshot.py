@@ -91,7 +91,9 @@ def take(job: JobRun, *, url: str, png_path: Path, width: int, height: int, brow
     """Capture `url` into `png_path` and check that Chromium wrote a PNG of the requested size."""
     timeout = _timeout(job)
     started = time.monotonic()
-    chromium.capture(url=url, png_path=png_path, width=width, height=height, timeout=timeout, browser=browser)
+    chromium.capture(
+        url=url, png_path=png_path, width=width, height=height, timeout=timeout, browser=browser, processes=job.processes
+    )
     seconds = time.monotonic() - started
     shot_width, shot_height = chromium.png_size(png_path)
     shot = Shot(path=png_path.resolve(), bytes=png_path.stat().st_size, width=shot_width, height=shot_height)

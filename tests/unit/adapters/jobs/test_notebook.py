@@ -8,7 +8,11 @@ the tests can check that a cell's lines and result arrive before the next cell s
 from __future__ import annotations
 
 import json
+import os
+import signal
 import sys
+import threading
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -241,3 +245,69 @@ def test_kernel_is_this_interpreter_even_with_another_python3_kernelspec(foreign
 
     assert KernelSpecManager().get_kernel_spec("python3").argv[0] == "/nowhere/bin/python"  # what plain papermill would run
     assert _kernel_manager_class()(kernel_name="python3").kernel_spec.argv[0] == sys.executable
+
+
+class Stopped(BaseException):
+    """What the operator's on_kill raises (AirflowTaskTerminated) in these Airflow-free tests."""
+
+
+def _live(pid: int) -> bool:
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as file:
+            return file.read().rsplit(b")", 1)[1].split()[0] != b"Z"
+    except FileNotFoundError:
+        return False
+
+
+def test_stopping_the_task_ends_the_kernel_and_what_it_started(tmp_path: Path) -> None:
+    """The kernel runs in a session of its own, out of the task's process group that Airflow signals."""
+    notebook = new_notebook(metadata={"kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"}})
+    notebook.cells = [
+        new_code_cell(
+            "import pathlib, subprocess, time\n"
+            "child = subprocess.Popen(['sleep', '60'])\n"
+            "pathlib.Path('child.pid').write_text(str(child.pid))\n"
+            "time.sleep(60)",
+            id="busy",
+        )
+    ]
+    source = tmp_path / "busy.ipynb"
+    source.write_text(json.dumps(notebook), encoding="utf-8")
+    work = tmp_path / "work"
+    fake = make_job(
+        job_class="com.hengshi.nangaparbat.schedulejob.NotebookJob",
+        job_params={"notebook": 8},
+        entity_group="NOTEBOOK",
+        entity_key="8",
+        catalog=MemoryCatalog(notebook_entity("8", {"notebook": source.name}), folder=tmp_path),
+        work_folder=work,
+    )
+    kernels: list[int] = []
+
+    def on_sigterm(signum: int, frame: Any) -> None:  # the operator's on_kill, in Airflow's handler
+        fake.job.processes.terminate()
+        raise Stopped()
+
+    def cancel_once_busy() -> None:
+        deadline = time.monotonic() + 60
+        while not (work / "child.pid").exists() and time.monotonic() < deadline:
+            time.sleep(0.05)
+        kernels.extend(fake.job.processes.pids())
+        os.kill(os.getpid(), signal.SIGTERM)
+
+    previous = signal.signal(signal.SIGTERM, on_sigterm)
+    try:
+        threading.Thread(target=cancel_once_busy, daemon=True).start()
+        started = time.monotonic()
+        with pytest.raises(Stopped):
+            run(fake.job)
+        elapsed = time.monotonic() - started
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+    (kernel,) = kernels
+    assert os.getpgid(0) != kernel
+    child = int((work / "child.pid").read_text())
+    assert not _live(kernel) and not _live(child)
+    assert elapsed < 30  # kernel start-up plus a prompt stop, not the cell's 60 s
+    assert fake.job.processes.pids() == []

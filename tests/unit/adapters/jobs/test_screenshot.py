@@ -2,7 +2,9 @@ from __future__ import annotations
 
 import http.server
 import os
+import signal
 import socket
+import subprocess
 import threading
 import time
 from collections.abc import Iterator
@@ -12,7 +14,7 @@ from typing import Any
 import pytest
 
 from taskcenter.adapters.jobs import chromium, report
-from taskcenter.adapters.jobs.base import JobDefinitionError, JobRun, MissingToolError
+from taskcenter.adapters.jobs.base import ChildProcesses, JobDefinitionError, JobRun, MissingToolError
 from taskcenter.adapters.jobs.screenshot import run
 from tests.unit.adapters.jobs.fakes import app_job
 
@@ -186,7 +188,7 @@ def test_png_size_reads_the_header_and_checks_the_signature(tmp_path: Path) -> N
 def test_runs_without_sandbox_flag_only_as_root(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     seen: list[list[str]] = []
 
-    def fake_run(args: list[str], *, timeout: float, cwd: str) -> tuple[int | None, str]:
+    def fake_run(args: list[str], *, timeout: float, cwd: str, processes: Any) -> tuple[int | None, str]:
         seen.append(args)
         Path(next(a for a in args if a.startswith("--screenshot=")).split("=", 1)[1]).write_bytes(b"x")
         return 0, ""
@@ -198,3 +200,52 @@ def test_runs_without_sandbox_flag_only_as_root(monkeypatch: pytest.MonkeyPatch,
     assert "--no-sandbox" in seen[0] and "--no-sandbox" not in seen[1]
     assert {"--headless", "--disable-gpu", "--hide-scrollbars", "--window-size=10,20"} <= set(seen[1])
     assert any(a.startswith("--user-data-dir=") for a in seen[1]) and seen[1][-1] == "about:blank"
+
+
+class Stopped(BaseException):
+    """What the operator's on_kill raises (AirflowTaskTerminated) in these Airflow-free tests."""
+
+
+def _live_members(pgid: int) -> list[int]:
+    listing = subprocess.run(["ps", "-eo", "pid=,pgid=,stat="], capture_output=True, text=True, check=True).stdout
+    return [int(pid) for pid, group, state in (line.split() for line in listing.splitlines()) if int(group) == pgid and not state.startswith("Z")]
+
+
+def test_stopping_the_task_ends_chromium_and_its_helpers(tmp_path: Path) -> None:
+    """Chromium runs in a session of its own: the run registers it, and terminating that ends all of it."""
+    listener = socket.create_server(("127.0.0.1", 0))  # accepts, never answers: Chromium keeps waiting
+    processes = ChildProcesses()
+    seen: list[list[int]] = []
+
+    def on_sigterm(signum: int, frame: Any) -> None:  # the operator's on_kill, in Airflow's handler
+        processes.terminate()
+        raise Stopped()
+
+    def cancel_once_rendering() -> None:
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            pids = processes.pids()
+            if pids and len(_live_members(pids[0])) > 1:  # the browser and its helpers are up
+                seen.append([pids[0], *_live_members(pids[0])])
+                break
+            time.sleep(0.1)
+        os.kill(os.getpid(), signal.SIGTERM)
+
+    previous = signal.signal(signal.SIGTERM, on_sigterm)
+    try:
+        threading.Thread(target=cancel_once_rendering, daemon=True).start()
+        started = time.monotonic()
+        with pytest.raises(Stopped):
+            chromium.capture(
+                url=f"http://127.0.0.1:{listener.getsockname()[1]}/", png_path=tmp_path / "x.png",
+                width=200, height=100, timeout=60, processes=processes,
+            )
+        elapsed = time.monotonic() - started
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+        listener.close()
+
+    ((leader, *members),) = seen
+    assert os.getpgid(0) != leader and len(members) > 1
+    assert _live_members(leader) == []
+    assert elapsed < 30 and processes.pids() == []

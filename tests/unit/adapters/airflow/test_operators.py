@@ -1,0 +1,136 @@
+"""The operators' execute and on_kill on real processes, with Airflow's SIGTERM handling reproduced.
+
+In Airflow 3.3 the supervisor stops a task (cancel, lost heartbeat, worker shutdown) by sending
+SIGTERM to the task's process group; the task runner's handler only calls `task.on_kill()`
+(`airflow/sdk/execution_time/task_runner.py`). These tests install the same handler, let a
+thread send the SIGTERM while the job runs, and check that the job's processes, started in
+sessions of their own, are gone and that `execute` ends at once.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from airflow.sdk.exceptions import AirflowTaskTerminated
+
+from taskcenter.adapters.airflow.operators import TaskCenterJobOperator, TaskCenterOperator
+
+SPAWN_JOB = "com.example.taskcenter.SpawnJob"
+STARTED: list[int] = []
+
+
+def spawn_and_wait(job: Any) -> None:
+    """A deployment's runner that starts `sleep 60` in its own session, as Chromium is started."""
+    process = subprocess.Popen(["sleep", "60"], start_new_session=True)
+    job.processes.add(process)
+    STARTED.append(process.pid)
+    time.sleep(60)
+    raise AssertionError("the runner was not stopped")
+
+
+class FakeTI:
+    try_number = 1
+    map_index = -1
+
+    def __init__(self) -> None:
+        self.xcoms: dict[str, Any] = {}
+
+    def xcom_push(self, *, key: str, value: Any) -> None:
+        self.xcoms[key] = value
+
+
+@pytest.fixture
+def configured(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    monkeypatch.setenv("AIRFLOW__TASKCENTER__RESULTS_FOLDER", str(tmp_path / "results"))
+    monkeypatch.setenv("AIRFLOW__TASKCENTER__JOB_RUNNERS", json.dumps({SPAWN_JOB: f"{__name__}:spawn_and_wait"}))
+    STARTED.clear()
+    return tmp_path
+
+
+@pytest.fixture
+def sigterm_calls_on_kill() -> Iterator[list[TaskCenterOperator]]:
+    """Airflow's task-runner handler: SIGTERM calls `on_kill()` of the task being run, nothing else."""
+    running: list[TaskCenterOperator] = []
+    previous = signal.signal(signal.SIGTERM, lambda signum, frame: running[-1].on_kill())
+    try:
+        yield running
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+def _sigterm_once_started(*, timeout: float = 10) -> threading.Thread:
+    """What the supervisor does on cancel: SIGTERM the task, here once the job's child runs."""
+
+    def send() -> None:
+        deadline = time.monotonic() + timeout
+        while not STARTED and time.monotonic() < deadline:
+            time.sleep(0.02)
+        os.kill(os.getpid(), signal.SIGTERM)
+
+    thread = threading.Thread(target=send, daemon=True)
+    thread.start()
+    return thread
+
+
+def _gone(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return True
+    return False
+
+
+def test_on_kill_ends_the_jobs_own_session_processes_and_the_runner(
+    configured: Path, sigterm_calls_on_kill: list[TaskCenterOperator]
+) -> None:
+    operator = TaskCenterJobOperator(
+        task_id="job", job_class=SPAWN_JOB, job_params={}, entity_group="NOTEBOOK", entity_key="1"
+    )
+    sigterm_calls_on_kill.append(operator)
+    sender = _sigterm_once_started()
+    started = time.monotonic()
+    with pytest.raises(AirflowTaskTerminated, match=f"{SPAWN_JOB} for NOTEBOOK 1 stopped"):
+        operator.execute({"ti": FakeTI(), "run_id": "manual__1"})
+    elapsed = time.monotonic() - started
+    sender.join()
+
+    (pid,) = STARTED
+    assert os.getpgid(0) != pid  # it was out of the task's process group, which Airflow signals
+    assert _gone(pid)
+    assert elapsed < 5  # before the supervisor's SIGKILL, not after a 60 s sleep
+    assert operator._job is None
+
+
+def test_on_kill_outside_execute_does_nothing(configured: Path) -> None:
+    operator = TaskCenterJobOperator(
+        task_id="job", job_class=SPAWN_JOB, job_params={}, entity_group="NOTEBOOK", entity_key="1"
+    )
+    operator.on_kill()  # e.g. after an execution timeout already ended execute
+
+
+def test_a_finished_job_leaves_no_registered_process_behind(configured: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A runner that returns (or fails) with a child still running: execute's end stops it."""
+    children: list[subprocess.Popen[bytes]] = []
+
+    def leave_one_running(job: Any) -> str:
+        child = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"], start_new_session=True)
+        job.processes.add(child)
+        children.append(child)
+        return "done"
+
+    monkeypatch.setitem(globals(), "spawn_and_wait", leave_one_running)
+    operator = TaskCenterJobOperator(
+        task_id="job", job_class=SPAWN_JOB, job_params={}, entity_group="NOTEBOOK", entity_key="1"
+    )
+    assert operator.execute({"ti": FakeTI(), "run_id": "manual__1"}) == "done"
+    assert children[0].poll() is not None and _gone(children[0].pid)
