@@ -5,8 +5,10 @@ A dataset's definition names its source connection, its query and its engine tab
 The engine is an Airflow connection too (`[taskcenter] engine_conn_id`), so the same code runs on
 the embedded SQLite file and on PostgreSQL.
 
-- ALL loads the query's rows into a staging table, then swaps it in with one transaction (drop the
-  old table, rename the staging one): readers see the old rows or the new ones, never a mix.
+- ALL loads the query's rows into a staging table of its own (`<table>__loading_<token>`, so two
+  refreshes of a dataset never write into one), then swaps it in with one transaction (drop the
+  old table, rename the staging one; swaps of a table take turns): readers see the old rows or
+  the new ones, never a mix. A refresh that fails drops its staging table.
 - INCREMENTAL appends the rows whose watermark column is past the engine table's maximum; the first
   refresh (no table yet) loads everything.
 
@@ -18,6 +20,7 @@ from __future__ import annotations
 
 import re
 import time
+import uuid
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timezone
@@ -149,21 +152,29 @@ def _batches(source: Any, query: str, params: dict[str, Any]) -> Iterator[tuple[
         yield columns, []
 
 
+def staging_name(table: str) -> str:
+    """The staging table of one refresh: unique, and within PostgreSQL's 63-character identifiers."""
+    return f"{table[:36]}__loading_{uuid.uuid4().hex[:16]}"
+
+
 def _replace(source: Any, engine: Any, definition: DatasetDefinition, log: Any) -> int:
-    staging = f"{definition.table}__loading"
+    staging = staging_name(definition.table)
     loaded = 0
     target = None
-    for columns, rows in _batches(source, definition.query, {}):
+    try:
+        for columns, rows in _batches(source, definition.query, {}):
+            if target is None:
+                target = _create(engine, staging, columns, rows)
+            if rows:
+                _insert(engine, target, columns, rows)
+                loaded += len(rows)
+                log.info("dataset %s: %s rows staged", definition.key, loaded)
         if target is None:
-            _drop(engine, staging)
-            target = _create(engine, staging, columns, rows)
-        if rows:
-            _insert(engine, target, columns, rows)
-            loaded += len(rows)
-            log.info("dataset %s: %s rows staged", definition.key, loaded)
-    if target is None:
-        raise JobDefinitionError(f"dataset {definition.key}: the query returned no columns")
-    _swap(engine, staging, definition.table)
+            raise JobDefinitionError(f"dataset {definition.key}: the query returned no columns")
+        _swap(engine, staging, definition.table)
+    except BaseException:  # also when the task is stopped (on_kill raises AirflowTaskTerminated)
+        _drop_quietly(engine, staging, log)
+        raise
     return loaded
 
 
@@ -249,15 +260,23 @@ def _swap(engine: Any, staging: str, name: str) -> None:
     from sqlalchemy import text
 
     with engine.begin() as conn:
+        if engine.dialect.name == "postgresql":
+            # Swaps of one table take turns: a rename onto the name another swap has just taken
+            # (not yet committed) would fail instead of replacing it.
+            conn.execute(text("SELECT pg_advisory_xact_lock(hashtext(:key))"), {"key": f"taskcenter.dataset.{name}"})
         for statement in statements:
             conn.execute(text(statement))
 
 
-def _drop(engine: Any, name: str) -> None:
+def _drop_quietly(engine: Any, name: str, log: Any) -> None:
+    """Drop a failed refresh's staging table; a failure here must not hide the refresh's own."""
     from sqlalchemy import text
 
-    with engine.begin() as conn:
-        conn.execute(text(f'DROP TABLE IF EXISTS "{name}"'))
+    try:
+        with engine.begin() as conn:
+            conn.execute(text(f'DROP TABLE IF EXISTS "{name}"'))
+    except Exception as exc:
+        log.warning("could not drop the staging table %s: %s", name, exc)
 
 
 def _table_exists(engine: Any, name: str) -> bool:
@@ -319,22 +338,52 @@ def record_stats(engine: Any, definition: DatasetDefinition) -> dict[str, Any]:
     from sqlalchemy import text
 
     stats = _stats_table()
-    stats.metadata.create_all(engine)
+    _ensure_stats_table(engine, stats)
     with engine.connect() as conn:
         rows = conn.execute(text(f'SELECT COUNT(*) FROM "{definition.table}"')).scalar() or 0
     size = _disk_usage(engine, definition.table)
+    values = {
+        "dataset_key": definition.key,
+        "table_name": definition.table,
+        "row_count": rows,
+        "disk_usage": size,
+        "refreshed_at": datetime.now(timezone.utc),
+    }
     with engine.begin() as conn:
-        conn.execute(stats.delete().where(stats.c.dataset_key == definition.key))
-        conn.execute(
-            stats.insert().values(
-                dataset_key=definition.key,
-                table_name=definition.table,
-                row_count=rows,
-                disk_usage=size,
-                refreshed_at=datetime.now(timezone.utc),
-            )
-        )
+        _write_stats_row(conn, stats, values)
     return {"rows": rows, "bytes": size}
+
+
+def _write_stats_row(conn: Any, stats: Any, values: dict[str, Any]) -> None:
+    """Insert or replace a dataset's row; an upsert, so concurrent refreshes of it both succeed."""
+    dialect = conn.dialect.name
+    if dialect not in ("postgresql", "sqlite"):  # other engines: no concurrent-refresh guarantee
+        conn.execute(stats.delete().where(stats.c.dataset_key == values["dataset_key"]))
+        conn.execute(stats.insert().values(**values))
+        return
+    if dialect == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert
+    else:
+        from sqlalchemy.dialects.sqlite import insert
+    statement = insert(stats).values(**values)
+    changed = {name: statement.excluded[name] for name in values if name != "dataset_key"}
+    conn.execute(statement.on_conflict_do_update(index_elements=["dataset_key"], set_=changed))
+
+
+def _ensure_stats_table(engine: Any, stats: Any) -> None:
+    """Create the stats table unless it exists, also when side-by-side refreshes all try at once.
+
+    `create_all` checks, then creates: on a fresh engine the mapped tasks of an APP_REFRESH race
+    between the two (PostgreSQL: DuplicateTable, or a unique violation on `pg_type`; SQLite:
+    "already exists"). Losing that race is fine once the table is there.
+    """
+    from sqlalchemy.exc import DBAPIError
+
+    try:
+        stats.metadata.create_all(engine)
+    except DBAPIError:
+        if not _table_exists(engine, STATS_TABLE):
+            raise
 
 
 def read_stats(engine: Any) -> dict[str, tuple[int, int | None]]:

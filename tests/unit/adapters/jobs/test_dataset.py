@@ -209,3 +209,130 @@ def test_catalog_reads_engine_stats_once_and_only_when_needed() -> None:
     for _ in range(3):
         catalog.get("DATASET", "1-1")
     assert reads == [1]
+
+
+def tables(engine: sa.Engine) -> set[str]:
+    return set(sa.inspect(engine).get_table_names())
+
+
+def test_concurrent_refreshes_of_one_dataset_never_mix_their_rows(source: Path, engine: sa.Engine, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Each ALL refresh stages in a table of its own; the swaps take turns, the last one wins whole."""
+    monkeypatch.setattr(dataset, "FETCH_BATCH", 4)
+    catalog = MemoryCatalog(orders())
+    jobs = [dataset_job(catalog, {"app": 1, "dataset": 1}, tmp=tmp_path / str(n)).job for n in range(4)]
+    start = threading.Barrier(len(jobs))
+    errors: list[BaseException] = []
+
+    def refresh(job: Any) -> None:
+        try:
+            start.wait()
+            for _ in range(3):
+                dataset.run(job)
+        except BaseException as exc:  # noqa: BLE001 - reported below
+            errors.append(exc)
+        finally:
+            job.close()
+
+    threads = [threading.Thread(target=refresh, args=(job,)) for job in jobs]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert errors == []
+    assert count(engine, "app1_orders") == 30
+    with engine.connect() as conn:
+        ids = [row[0] for row in conn.execute(sa.text('SELECT id FROM "app1_orders" ORDER BY id'))]
+    assert ids == list(range(1, 31))
+    assert tables(engine) == {"app1_orders", dataset.STATS_TABLE}  # no staging table left behind
+
+
+def test_side_by_side_refreshes_create_the_stats_table_once(source: Path, engine: sa.Engine, tmp_path: Path) -> None:
+    """APP_REFRESH's mapped tasks on a fresh engine all try to create the stats table at once."""
+    definitions = [
+        dataset.DatasetDefinition.of(
+            Entity(
+                group="DATASET", key=f"1-{n}", title=f"part {n}", update_method="ALL",
+                definition={"source": "tc_source", "table": f"app1_part{n}", "query": "SELECT id FROM orders"},
+            )
+        )
+        for n in range(6)
+    ]
+    for definition in definitions:
+        with engine.begin() as conn:
+            conn.execute(sa.text(f'CREATE TABLE "{definition.table}" (id INTEGER)'))
+    start = threading.Barrier(len(definitions))
+    errors: list[BaseException] = []
+
+    def record(definition: dataset.DatasetDefinition) -> None:
+        try:
+            start.wait()
+            dataset.record_stats(engine, definition)
+        except BaseException as exc:  # noqa: BLE001 - reported below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=record, args=(d,)) for d in definitions]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert errors == []
+    assert set(dataset.read_stats(engine)) == {f"1-{n}" for n in range(6)}
+
+
+def test_a_failed_refresh_drops_its_staging_table_and_keeps_the_old_rows(source: Path, engine: sa.Engine, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    fake = dataset_job(MemoryCatalog(orders()), {"app": 1, "dataset": 1}, tmp=tmp_path)
+    dataset.run(fake.job)
+    monkeypatch.setattr(dataset, "FETCH_BATCH", 4)
+    inserted: list[int] = []
+    real_insert = dataset._insert
+
+    def insert_then_fail(engine: Any, target: Any, columns: list[str], rows: list[Any]) -> None:
+        real_insert(engine, target, columns, rows)
+        inserted.append(len(rows))
+        if len(inserted) == 2:
+            raise KeyboardInterrupt("stopped mid-load")  # a BaseException, as on_kill's
+
+    monkeypatch.setattr(dataset, "_insert", insert_then_fail)
+    with pytest.raises(KeyboardInterrupt):
+        dataset.run(fake.job)
+    assert tables(engine) == {"app1_orders", dataset.STATS_TABLE}
+    assert count(engine, "app1_orders") == 30
+
+
+def test_staging_names_are_unique_and_valid_identifiers() -> None:
+    table = "t" * 63
+    names = {dataset.staging_name(table) for _ in range(100)}
+    assert len(names) == 100
+    assert all(len(name) <= 63 and name.startswith("t" * 20) and "__loading_" in name for name in names)
+
+
+def test_first_loads_swapping_at_the_same_moment_both_succeed(source: Path, engine: sa.Engine, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """No table yet: on PostgreSQL a rename onto the name another swap has just taken would fail."""
+    catalog = MemoryCatalog(orders())
+    jobs = [dataset_job(catalog, {"app": 1, "dataset": 1}, tmp=tmp_path / str(n)).job for n in range(2)]
+    together = threading.Barrier(len(jobs))
+    real_swap = dataset._swap
+
+    def swap_together(engine: Any, staging: str, name: str) -> None:
+        together.wait()
+        real_swap(engine, staging, name)
+
+    monkeypatch.setattr(dataset, "_swap", swap_together)
+    errors: list[BaseException] = []
+
+    def refresh(job: Any) -> None:
+        try:
+            dataset.run(job)
+        except BaseException as exc:  # noqa: BLE001 - reported below
+            errors.append(exc)
+        finally:
+            job.close()
+
+    threads = [threading.Thread(target=refresh, args=(job,)) for job in jobs]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert errors == []
+    assert count(engine, "app1_orders") == 30
+    assert tables(engine) == {"app1_orders", dataset.STATS_TABLE}
