@@ -12,13 +12,16 @@ from taskcenter.services.contexts import ContextView
 def context_to_wire(view: ContextView) -> dict[str, Any]:
     run, plan, entity = view.run, view.plan, view.entity
     scheduled = format_datetime(run.queued_at or run.run_after)
+    # Airflow stamps queued_at when it builds the run and created_at when it inserts the row, a few
+    # microseconds later: the context was created when it was queued, never after.
+    created = min((t for t in (run.created_at, run.queued_at) if t is not None), default=None)
     return {
         "id": run.id,
         "planId": plan.id,
         "entityGroup": plan.entity_group,
         "entityKey": plan.entity_key,
         "jobStatus": view.status.value,
-        "createdAt": format_datetime(run.created_at or run.queued_at),
+        "createdAt": format_datetime(created),
         "createdBy": view.created_by,
         # The spec's table says scheduledAt, its examples scheduleAt: both are returned.
         "scheduledAt": scheduled,

@@ -12,13 +12,15 @@ SUCCEED = "com.example.taskcenter.SucceedJob"
 FAIL = "com.example.taskcenter.FailJob"
 SLEEP = "com.example.taskcenter.SleepJob"
 FLAKY = "com.example.taskcenter.FlakyJob"
+TICK = "com.example.taskcenter.TickJob"
 RUNNERS = {
     SUCCEED: "tests.integration.jobs:succeed",
     FAIL: "tests.integration.jobs:fail",
     SLEEP: "tests.integration.jobs:sleep",
     FLAKY: "tests.integration.jobs:flaky",
+    TICK: "tests.integration.jobs:tick",
 }
-JOB_CLASSES = {SUCCEED: "*", FAIL: "*", SLEEP: "*", FLAKY: "*"}
+JOB_CLASSES = {SUCCEED: "*", FAIL: "*", SLEEP: "*", FLAKY: "*", TICK: "*"}
 
 
 def succeed(job: Any) -> dict[str, Any]:
@@ -47,3 +49,14 @@ def flaky(job: Any) -> dict[str, Any]:
         raise RuntimeError(f"try {attempt}: failing on purpose")
     job.log.info("try %s: succeeding", attempt)
     return {"tries": attempt}
+
+
+def tick(job: Any) -> dict[str, Any]:
+    """Logs `tick i/n` every `interval` seconds (default 0.5 s, n = 12): a log that grows while it runs."""
+    import time
+
+    count, interval = int(job.job_params.get("ticks", 12)), float(job.job_params.get("interval", 0.5))
+    for i in range(1, count + 1):
+        job.log.info("tick %s/%s", i, count)
+        time.sleep(interval)
+    return {"ticks": count}
