@@ -106,7 +106,8 @@ def run_next(args: argparse.Namespace, *, stdin: TextIO | None = None, stdout: T
         print(f"taskcenter cron next: {exc}", file=sys.stderr)
         return 2
     if cron.expression != args.expression.strip():
-        print(f"# as Quartz: {cron.expression}", file=stdout)
+        # stderr: stdout carries only fire times, so scripts can read it as is
+        print(f"# as Quartz: {cron.expression}", file=sys.stderr)
     for at in times:
         print(_format(at), file=stdout)
     if len(times) < args.n:
