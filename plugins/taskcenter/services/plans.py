@@ -365,7 +365,7 @@ class PlanService:
         try:
             run = self._dags.start_run(existing, item_id=once.id, user_name=caller.name, parse_timeout=self._settings.parse_timeout)
         except TaskCenterError:
-            self._take_back_run_now(existing, once=once, created=created, before=before, caller=caller)
+            self._take_back_run_now(existing, once=once, created=created, before=before)
             raise
         self._commit()
         if sync:
@@ -373,7 +373,7 @@ class PlanService:
         view = self._view(existing)
         return dataclasses.replace(view, items=(once,), context_id=run.id)
 
-    def _take_back_run_now(self, plan: Plan, *, once: PlanItem, created: bool, before: Plan | None, caller: Caller) -> None:
+    def _take_back_run_now(self, plan: Plan, *, once: PlanItem, created: bool, before: Plan | None) -> None:
         """Undo a failed run-now: its ONCE item, the plan it created, or the changes it made."""
         now = self._clock()
         self._store.remove_item(once.id)
@@ -381,7 +381,10 @@ class PlanService:
             self._store.delete(plan.id)
             self._dags.unpublish(plan.id)
         elif before is not None and (before.exec_detail != plan.exec_detail or before.enabled != plan.enabled):
-            restored = self._store.update(plan.id, exec_detail=before.exec_detail, enabled=before.enabled, user_id=caller.user_id, now=now)
+            # As it was, down to who changed it last and when.
+            restored = self._store.update(
+                plan.id, exec_detail=before.exec_detail, enabled=before.enabled, user_id=before.updated_by, now=before.updated_at
+            )
             self._publish_one(restored, now=now)
         self._commit()
 

@@ -1,0 +1,135 @@
+"""The services over the real plan store (SQLite in memory) and doubles for Airflow and users.
+
+The store is the real `PlanRepository` on taskcenter's own tables, so these tests exercise the
+services' SQL-visible behaviour (nothing stored, take-backs, revisions); only what needs a running
+Airflow (DAGs, runs) is a double, recording what the service asked of it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta, timezone
+from typing import Any
+
+import pytest
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from taskcenter.adapters.catalog.file_catalog import DEMO_CATALOG, FileEntityCatalog
+from taskcenter.adapters.store.models import Base, LockRow
+from taskcenter.adapters.store.plans import PLAN_GRAPH_LOCK, PlanRepository
+from taskcenter.domain.errors import ServiceUnavailableError
+from taskcenter.domain.plans import Plan
+from taskcenter.domain.users import Role, UserInfo
+from taskcenter.services.plans import Caller, PlanService
+
+NOW = datetime(2026, 12, 1, 10, 0, 5, tzinfo=timezone.utc)
+ADMIN = Caller(user_id=1, name="admin")
+
+
+@dataclass
+class FakeRun:
+    id: int
+    run_id: str
+    state: str | None = "queued"
+    start_date: datetime | None = None
+    end_date: datetime | None = None
+    clear_number: int = 0
+
+
+@dataclass
+class FakeDags:
+    """The plans' DAGs as the service sees them; `fail_start` makes Airflow refuse the next run."""
+
+    published: dict[int, Plan] = field(default_factory=dict)
+    unpublished: list[int] = field(default_factory=list)
+    paused_dags: dict[int, bool] = field(default_factory=dict)
+    runs: dict[int, FakeRun] = field(default_factory=dict)
+    started: list[tuple[int, int]] = field(default_factory=list)
+    fail_start: bool = False
+
+    def publish(self, plan: Plan, *, owner: str | None, next_run: datetime | None, emit_finished: bool = False) -> None:
+        self.published[plan.id] = plan
+        self.paused_dags[plan.id] = not plan.enabled
+
+    def unpublish(self, plan_id: int) -> None:
+        self.unpublished.append(plan_id)
+        self.published.pop(plan_id, None)
+        self.paused_dags.pop(plan_id, None)
+
+    def paused(self, plan_ids: Iterable[int]) -> dict[int, bool]:
+        return {i: self.paused_dags[i] for i in plan_ids if i in self.paused_dags}
+
+    def latest_runs(self, plan_ids: Sequence[int]) -> dict[int, FakeRun]:
+        return {i: self.runs[i] for i in plan_ids if i in self.runs}
+
+    def start_run(self, plan: Plan, *, item_id: int, user_name: str | None, parse_timeout: float) -> FakeRun:
+        if self.fail_start:
+            raise ServiceUnavailableError("the plan's DAG was not parsed in time")
+        run = FakeRun(id=100 + len(self.started), run_id=f"manual__{len(self.started)}")
+        self.started.append((plan.id, item_id))
+        self.runs[plan.id] = run
+        return run
+
+    def wait_for_end(self, run_pk: int, *, timeout: float) -> FakeRun | None:
+        for run in self.runs.values():
+            if run.id == run_pk:
+                run.state, run.start_date, run.end_date = "success", NOW, NOW + timedelta(seconds=3)
+                return run
+        return None
+
+
+class FakeUsers:
+    def get_many(self, user_ids: Sequence[int]) -> dict[int, UserInfo]:
+        return {
+            i: UserInfo(id=i, login_name="admin", name="Task Center", email="admin@example.invalid", enabled=True, roles=(Role(id=1, name="Admin"),))
+            for i in user_ids
+            if i == 1
+        }
+
+    def ids_by_login(self, logins: Sequence[str]) -> dict[str, int]:
+        return {"admin": 1} if "admin" in logins else {}
+
+
+@pytest.fixture
+def session() -> Iterator[Session]:
+    engine = sa.create_engine("sqlite://")
+    Base.metadata.create_all(engine)
+    with Session(engine) as db:
+        db.add(LockRow(name=PLAN_GRAPH_LOCK, revision=0))
+        db.commit()
+        yield db
+    engine.dispose()
+
+
+@pytest.fixture
+def dags() -> FakeDags:
+    return FakeDags()
+
+
+@pytest.fixture
+def service(session: Session, dags: FakeDags) -> PlanService:
+    return PlanService(
+        store=PlanRepository(session),
+        catalog=FileEntityCatalog(DEMO_CATALOG),
+        dags=dags,
+        users=FakeUsers(),
+        commit=session.commit,
+        clock=lambda: NOW,
+    )
+
+
+def stored_plans(session: Session) -> list[Plan]:
+    """Every plan as the DB holds it now (SQLite hands datetimes back without their zone)."""
+    session.expire_all()
+    return PlanRepository(session).all()
+
+
+def stored(session: Session, plan_id: int) -> Plan | None:
+    session.expire_all()
+    return PlanRepository(session).get(plan_id)
+
+
+def cron(expression: str, **extra: Any) -> dict[str, Any]:
+    return {"triggerType": "CRON_JOB", "cronDesc": expression, "timeZone": "UTC", **extra}
