@@ -54,6 +54,11 @@ def get_provider_info() -> dict[str, Any]:
                         "Seconds `GET /api/contexts/{id}/logs|results?block=true` waits for the run to end.",
                         "600",
                     ),
+                    "max_waiting_requests": _option(
+                        "Requests that may wait for a run at once (`sync: true`, `block=true`), on threads of"
+                        " their own so that they never take the api-server threads tasks heartbeat through.",
+                        "100",
+                    ),
                     "retry_delay_seconds": _option(
                         "Seconds between the tries of a failed job (`retryTimes` is the number of retries).",
                         "30",
