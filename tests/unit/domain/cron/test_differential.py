@@ -73,8 +73,8 @@ def _jar_version(jar: str) -> str | None:
 
 
 @pytest.fixture(scope="module")
-def quartz_answers(corpus: list[str], tmp_path_factory: pytest.TempPathFactory) -> list[str]:
-    """The real Quartz's answers to the corpus."""
+def quartz_driver(tmp_path_factory: pytest.TempPathFactory) -> list[str]:
+    """The command that runs the compiled driver on the real Quartz jar."""
     jar = _quartz_jar()
     version = _jar_version(jar)
     if version != QUARTZ_VERSION:
@@ -86,13 +86,22 @@ def quartz_answers(corpus: list[str], tmp_path_factory: pytest.TempPathFactory) 
     classes = tmp_path_factory.mktemp("quartz_driver")
     compiled = subprocess.run([javac, "-cp", jar, "-d", str(classes), str(DRIVER)], capture_output=True, text=True)
     assert compiled.returncode == 0, f"javac failed:\n{compiled.stderr}"
-    return _run([java, "-cp", os.pathsep.join([str(classes), jar]), "QuartzDriver"], corpus, "the Quartz driver")
+    return [java, "-cp", os.pathsep.join([str(classes), jar]), "QuartzDriver"]
+
+
+OURS = [sys.executable, "-m", "taskcenter.cli.main", "cron", "next"]
+
+
+@pytest.fixture(scope="module")
+def quartz_answers(corpus: list[str], quartz_driver: list[str]) -> list[str]:
+    """The real Quartz's answers to the corpus."""
+    return _run(quartz_driver, corpus, "the Quartz driver")
 
 
 @pytest.fixture(scope="module")
 def our_answers(corpus: list[str]) -> list[str]:
     """Our engine's answers to the corpus, through the CLI."""
-    return _run([sys.executable, "-m", "taskcenter.cli.main", "cron", "next"], corpus, "taskcenter cron next")
+    return _run(OURS, corpus, "taskcenter cron next")
 
 
 def _run(command: list[str], corpus: list[str], name: str) -> list[str]:
@@ -109,21 +118,82 @@ def _clip(text: str, limit: int = 400) -> str:
     return text if len(text) <= limit else text[:limit] + f"... ({len(text)} chars)"
 
 
-def test_engine_agrees_with_quartz(corpus: list[str], quartz_answers: list[str], our_answers: list[str]) -> None:
-    differences = []
-    for number, (case, quartz, ours) in enumerate(zip(corpus, quartz_answers, our_answers), 1):
-        if quartz.startswith("INVALID:"):
-            agree = ours.startswith("INVALID:") and ours[len("INVALID:"):].strip() != ""
-        else:
-            agree = ours == quartz
-        if not agree:
-            differences.append((number, case, quartz, ours))
+def _agree(quartz: str, ours: str) -> bool:
+    """The same answer; for a case Quartz rejects, any `INVALID:` with a reason (ours are our own)."""
+    if quartz.startswith("INVALID:"):
+        return ours.startswith("INVALID:") and ours[len("INVALID:"):].strip() != ""
+    return ours == quartz
+
+
+def _fail_on_differences(name: str, cases: list[str], quartz_answers: list[str], our_answers: list[str]) -> None:
+    differences = [
+        (number, case, quartz, ours)
+        for number, (case, quartz, ours) in enumerate(zip(cases, quartz_answers, our_answers), 1)
+        if not _agree(quartz, ours)
+    ]
     if differences:
         shown = min(len(differences), MAX_REPORTED)
-        report = [f"{len(differences)} of {len(corpus)} cases differ from Quartz {QUARTZ_VERSION} (first {shown}):"]
+        report = [f"{len(differences)} of {len(cases)} cases differ from Quartz {QUARTZ_VERSION} (first {shown}):"]
         for number, case, quartz, ours in differences[:MAX_REPORTED]:
-            report.append(f"  corpus.tsv:{number}: {case!r}\n    quartz: {_clip(quartz)}\n    ours:   {_clip(ours)}")
+            report.append(f"  {name}:{number}: {case!r}\n    quartz: {_clip(quartz)}\n    ours:   {_clip(ours)}")
         pytest.fail("\n".join(report), pytrace=False)
+
+
+def test_engine_agrees_with_quartz(corpus: list[str], quartz_answers: list[str], our_answers: list[str]) -> None:
+    _fail_on_differences("corpus.tsv", corpus, quartz_answers, our_answers)
+
+
+# The line protocol itself (field count, trimming, start and n syntax): the CLI must read a line
+# exactly as the driver does, or a corpus case could pass or fail for the wrong reason.
+PROTOCOL_CASES = [
+    "*/30 * * * * ?\tUTC\t2025-01-01T00:00:00.999+00:00\t3",
+    "*/30 * * * * ?\tUTC\t2025-01-01T00:00:29.999Z\t3",
+    "*/30 * * * * ?\tUTC\t2025-01-01T00:00:00\t3",
+    "*/30 * * * * ?\tUTC\t2025-01-01\t3",
+    "*/30 * * * * ?\tUTC\t20250101T000000Z\t3",
+    "*/30 * * * * ?\tUTC\t2025-W01-1T00:00:00+00:00\t2",
+    "*/30 * * * * ?\tUTC\t2025-01-01 00:00:00+00:00\t2",
+    "*/30 * * * * ?\tUTC\t2025-01-01T00:00:00 +00:00\t2",
+    "*/30 * * * * ?\tUTC\t 2025-01-01T00:00:00+00:00 \t2",
+    "*/30 * * * * ?\tUTC\t2025-01-01t00:00:00z\t2",
+    "*/30 * * * * ?\tUTC\t2025-01-01T00:00Z\t2",
+    "*/30 * * * * ?\tUTC\t2025-01-01T00:00:00+01\t2",
+    "*/30 * * * * ?\tUTC\t2025-01-01T00:00:00+0100\t2",
+    "*/30 * * * * ?\tUTC\t2025-01-01T00:00:00+05:30:30\t2",
+    "*/30 * * * * ?\tUTC\t2025-01-01T00:00:00+18:00\t2",
+    "*/30 * * * * ?\tUTC\t2025-01-01T00:00:00+18:01\t2",
+    "*/30 * * * * ?\tUTC\t2025-01-01T00:00:00+24:00\t2",
+    "*/30 * * * * ?\tUTC\t2025-01-01T00:00:00.123456789Z\t2",
+    "*/30 * * * * ?\tUTC\t2025-01-01T00:00:00.1234567891Z\t2",
+    "*/30 * * * * ?\tUTC\t2025-02-29T00:00:00Z\t2",
+    "*/30 * * * * ?\tUTC\t2025-01-01T24:00:00Z\t2",
+    "*/30 * * * * ?\tUTC\t9999-12-31T23:59:59-01:00\t2",
+    "0 0 * * * ?\tAmerica/New_York\t2025-11-02T01:30:00\t2",
+    "0 0 * * * ?\tAmerica/New_York\t2025-11-02T01:30:00-05:00\t2",
+    "*/30 * * * * ?\tUTC\tnot-a-date\t3",
+    "*/30 * * * * ?\tUTC\t2025-01-01T00:00:00Z\t0",
+    "*/30 * * * * ?\tUTC\t2025-01-01T00:00:00Z\t-1",
+    "*/30 * * * * ?\tUTC\t2025-01-01T00:00:00Z\tabc",
+    "*/30 * * * * ?\tUTC\t2025-01-01T00:00:00Z\t1_0",
+    "*/30 * * * * ?\tUTC\t2025-01-01T00:00:00Z\t+2",
+    "*/30 * * * * ?\tUTC\t2025-01-01T00:00:00Z\t\u0663",
+    "*/30 * * * * ?\tUTC\t2025-01-01T00:00:00Z\t2147483648",
+    "*/30 * * * * ?\tUTC\t2025-01-01T00:00:00Z\t 2 ",
+    "*/30 * * * * ?\tUTC\t2025-01-01T00:00:00Z\t007",
+    "*/30 * * * * ?\tUTC \t2025-01-01T00:00:00Z\t2",
+    " 0 0 12  * * ? \tUTC\t2025-01-01T00:00:00Z\t2",
+    "*/30 * * * * ?\tUTC\t2025-01-01T00:00:00Z",
+    "*/30 * * * * ?\tUTC\t2025-01-01T00:00:00Z\t2\textra",
+    "\t\t",
+    "   ",
+    "0 0 12 1 1 ? 2020\tUTC\t2025-01-01T00:00:00+00:00\t3",
+]
+
+
+def test_cli_reads_the_line_protocol_as_the_driver_does(quartz_driver: list[str]) -> None:
+    quartz = _run(quartz_driver, PROTOCOL_CASES, "the Quartz driver")
+    ours = _run(OURS, PROTOCOL_CASES, "taskcenter cron next")
+    _fail_on_differences("PROTOCOL_CASES", PROTOCOL_CASES, quartz, ours)
 
 
 def test_quartz_agrees_with_the_labels(labels: list[tuple[str, set[str]]], quartz_answers: list[str]) -> None:

@@ -137,3 +137,10 @@ def test_a_search_quartz_would_never_finish_is_reported() -> None:
     # The real Quartz loops forever here (0W never converges); we stop and say so.
     with pytest.raises(CronError, match="loops forever"):
         QuartzCron.parse("0 0 12 0W * ?").next_fire_time(datetime(2025, 1, 1, tzinfo=timezone.utc), parse_zone("UTC"))
+
+
+def test_a_start_at_the_end_of_datetimes_range_ends_the_schedule() -> None:
+    # 9999-12-31 23:59:59 at -01:00 is in year 10000 in UTC, past what datetime can hold; Quartz
+    # answers "no more fire times" there, and so do we (instead of an OverflowError)
+    late = datetime(9999, 12, 31, 23, 59, 59, tzinfo=timezone(-timedelta(hours=1)))
+    assert QuartzCron.parse("0 0 12 * * ?").next_fire_times(late, parse_zone("UTC"), 2) == []

@@ -26,7 +26,8 @@ import org.quartz.CronExpression;
 /**
  * The judge of our cron engine: answers the differential-test protocol with the real Quartz jar.
  *
- * <p>stdin, one case per line: {@code expr<TAB>zone<TAB>start<TAB>n}, start ISO-8601 with an offset.
+ * <p>stdin, one case per line: {@code expr<TAB>zone<TAB>start<TAB>n}, start ISO-8601 with an offset
+ * ({@code OffsetDateTime.parse}), n a positive integer in plain decimal digits; both trimmed.
  * stdout, one line per input line, in order: the next n fire times strictly after start, formatted
  * {@code yyyy-MM-dd'T'HH:mm:ss+HH:MM} in the case's zone, comma-joined; {@code ,END} appended (or just
  * {@code END}) when the schedule has fewer than n fire times left; or {@code INVALID: <reason>}.
@@ -97,14 +98,17 @@ public final class QuartzDriver {
             }
             String expression = parts[0];
             String zoneId = parts[1];
+            // n: plain ASCII decimal digits only (Integer.parseInt alone would also take "+3" and
+            // non-ASCII digits), at least 1: zero fire times is no answer, so it is refused
+            String count = parts[3].trim();
             int n;
             try {
-                n = Integer.parseInt(parts[3].trim());
+                n = count.matches("[0-9]+") ? Integer.parseInt(count) : 0;
             } catch (NumberFormatException e) {
-                return "INVALID: n must be a positive integer, got '" + parts[3] + "'";
+                n = 0;  // beyond int
             }
             if (n < 1) {
-                return "INVALID: n must be a positive integer, got '" + parts[3] + "'";
+                return "INVALID: n must be a positive integer in plain decimal digits, got '" + parts[3] + "'";
             }
             Instant start;
             try {
