@@ -58,6 +58,8 @@ class RunningTaskCenter:
     credentials: AdminCredentials
     token: str = ""
     http: requests.Session = field(default_factory=fresh_connection_session)
+    # The dataset engine (`taskcenter_engine`): the demo's SQLite file.
+    engine_url: str = ""
 
     @property
     def base_url(self) -> str:
@@ -165,6 +167,7 @@ def start_taskcenter(*, backend: str, home: Path, db_url: str | None) -> Running
     )
     # Task processes import the test job runners from this repository.
     os.environ["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO), os.environ.get("PYTHONPATH", "")]))
+    engine_url = f"sqlite:///{(home / 'taskcenter' / 'engine.db').resolve()}"
     prepare_home(settings)
     migrate(settings, log_file=home / "logs" / "components" / "db-migrate.log")
     reconcile(settings, log_file=home / "logs" / "components" / "reconcile.log")
@@ -173,7 +176,9 @@ def start_taskcenter(*, backend: str, home: Path, db_url: str | None) -> Running
     ensure_admin(
         env=settings.environ(), cwd=home, credentials=credentials, log_file=home / "logs" / "components" / "admin.log"
     )
-    running = RunningTaskCenter(backend=backend, settings=settings, stack=AirflowStack(settings), credentials=credentials)
+    running = RunningTaskCenter(
+        backend=backend, settings=settings, stack=AirflowStack(settings), credentials=credentials, engine_url=engine_url
+    )
     running.stack.start()
     try:
         running.stack.wait_until_healthy(timeout=240)

@@ -3,6 +3,8 @@
 Each test runs a plan as a client of the spec would (`POST /api/schedules` with `sync: true`), then
 reads `/api/contexts/{id}/logs` and `/results` and checks the effect outside taskcenter: the
 engine's and the sync target's tables, the PNG on disk, the message the SMTP server received.
+The instance is shared by every test of a backend, so each test first removes the effect it is
+about to check (tables, stats rows), so that no earlier test can have produced it.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import sqlalchemy as sa
 from PIL import Image
 
 from tests.integration.harness import RunningTaskCenter, ok
@@ -53,6 +56,39 @@ def query(path: Path, sql: str) -> list[tuple[Any, ...]]:
 
 def demo_file(tc: RunningTaskCenter, name: str) -> Path:
     return tc.home / "taskcenter" / name
+
+
+STATS_TABLE = "taskcenter_dataset_stats"
+
+
+def engine_sql(tc: RunningTaskCenter, statement: str, params: dict[str, Any] | None = None) -> list[tuple[Any, ...]]:
+    """Run one statement on the dataset engine and return its rows."""
+    engine = sa.create_engine(tc.engine_url)
+    try:
+        with engine.begin() as conn:
+            result = conn.execute(sa.text(statement), params or {})
+            return [tuple(row) for row in result] if result.returns_rows else []
+    finally:
+        engine.dispose()
+
+
+def forget_datasets(tc: RunningTaskCenter, tables: dict[str, str]) -> None:
+    """Drop these datasets' engine tables and stats rows ({dataset key: table}), as before any refresh."""
+    engine = sa.create_engine(tc.engine_url)
+    try:
+        with engine.begin() as conn:
+            for table in tables.values():
+                conn.execute(sa.text(f'DROP TABLE IF EXISTS "{table}"'))
+            if sa.inspect(conn).has_table(STATS_TABLE):
+                for key in tables:
+                    conn.execute(sa.text(f"DELETE FROM {STATS_TABLE} WHERE dataset_key = :key"), {"key": key})
+    finally:
+        engine.dispose()
+
+
+def stats_of(tc: RunningTaskCenter, key: str) -> tuple[int, int]:
+    ((rows, size),) = engine_sql(tc, f"SELECT row_count, disk_usage FROM {STATS_TABLE} WHERE dataset_key = :key", {"key": key})
+    return rows, size
 
 
 def assert_successful(tc: RunningTaskCenter, ran: dict[str, Any]) -> int:
@@ -96,6 +132,9 @@ def test_notebook_runs_every_cell_with_its_output_and_table(tc: RunningTaskCente
 
 
 def test_pipeline_runs_nodes_in_order_with_spec_log_lines(tc: RunningTaskCenter) -> None:
+    source = demo_file(tc, "demo/source.db")
+    with sqlite3.connect(source) as db:
+        db.execute("DROP TABLE IF EXISTS pipeline1_paid_orders")  # node 1 creates it again
     ran = run_now(tc, "PIPELINE", "1")
     context_id = assert_successful(tc, ran)
     plan_id = ran["id"]
@@ -108,39 +147,46 @@ def test_pipeline_runs_nodes_in_order_with_spec_log_lines(tc: RunningTaskCenter)
     per_node = results(tc, context_id)
     cities = rows_of(per_node["2"])
     assert {row["city"] for row in cities} == {"Beijing", "Shanghai", "Guangzhou", "Shenzhen", "Hangzhou", "Chengdu"}
-    paid = query(demo_file(tc, "demo/source.db"), "SELECT COUNT(*) FROM pipeline1_paid_orders")[0][0]
+    paid = query(source, "SELECT COUNT(*) FROM pipeline1_paid_orders")[0][0]
     assert sum(row["orders"] for row in cities) == paid == 240
 
 
 def test_dataset_all_replaces_the_engine_table_and_reports_its_size(tc: RunningTaskCenter) -> None:
+    forget_datasets(tc, {"1-1": "app1_orders"})
     ran = run_now(tc, "DATASET", "1-1")
     context_id = assert_successful(tc, ran)
 
-    engine = demo_file(tc, "engine.db")
-    assert query(engine, "SELECT COUNT(*) FROM app1_orders")[0][0] == 240
+    assert engine_sql(tc, "SELECT COUNT(*), MIN(id), MAX(id) FROM app1_orders") == [(240, 1, 240)]
     table = results(tc, context_id)["1-1"]
     assert [c["name"] for c in table["schema"]] == ["id", "customer_id", "product", "amount", "ordered_at"]
     assert len(table["data"]) == 100 and table["data"][0][0] == 1
     assert "1-1" in logs(tc, context_id)
+    rows, size = stats_of(tc, "1-1")
+    assert rows == 240 and size > 0
     plan = ok(tc.request("GET", f"/api/schedules/{ran['id']}"))["data"]
-    assert plan["datasetCount"] == 1 and plan["diskUsage"] > 0
+    assert plan["datasetCount"] == 1 and plan["diskUsage"] == size
 
-    # ALL again: the same rows, not twice as many.
+    # ALL again: the same rows, not twice as many, and no staging table left behind.
     assert_successful(tc, run_now(tc, "DATASET", "1-1"))
-    assert query(engine, "SELECT COUNT(*) FROM app1_orders")[0][0] == 240
+    assert engine_sql(tc, "SELECT COUNT(*) FROM app1_orders") == [(240,)]
+    engine = sa.create_engine(tc.engine_url)
+    try:
+        assert not [name for name in sa.inspect(engine).get_table_names() if "__loading" in name]
+    finally:
+        engine.dispose()
 
 
 def test_dataset_incremental_appends_rows_past_the_watermark(tc: RunningTaskCenter) -> None:
-    source, engine = demo_file(tc, "demo/source.db"), demo_file(tc, "engine.db")
-    with sqlite3.connect(engine) as db:
-        db.execute("DROP TABLE IF EXISTS app1_customers")
+    source = demo_file(tc, "demo/source.db")
+    forget_datasets(tc, {"1-2": "app1_customers"})
     try:
         assert_successful(tc, run_now(tc, "DATASET", "1-2"))
-        before = query(engine, "SELECT COUNT(*), MAX(id) FROM app1_customers")[0]
+        before = engine_sql(tc, "SELECT COUNT(*), MAX(id) FROM app1_customers")[0]
+        assert before == query(source, "SELECT COUNT(*), MAX(id) FROM customers")[0]  # the first load: all
         with sqlite3.connect(source) as db:
             db.execute("INSERT INTO customers VALUES (1001, 'customer new', 'Xiamen')")
         context_id = assert_successful(tc, run_now(tc, "DATASET", "1-2"))
-        after = query(engine, "SELECT COUNT(*), MAX(id) FROM app1_customers")[0]
+        after = engine_sql(tc, "SELECT COUNT(*), MAX(id) FROM app1_customers")[0]
         assert after == (before[0] + 1, 1001)
         assert any("INCREMENTAL past id" in line for line in logs(tc, context_id)["1-2"])
     finally:
@@ -149,18 +195,27 @@ def test_dataset_incremental_appends_rows_past_the_watermark(tc: RunningTaskCent
 
 
 def test_app_refresh_maps_one_task_per_dataset(tc: RunningTaskCenter) -> None:
+    source = demo_file(tc, "demo/source.db")
+    forget_datasets(tc, {"1-1": "app1_orders", "1-2": "app1_customers"})
     ran = run_now(tc, "APP_REFRESH", "1")
     context_id = assert_successful(tc, ran)
 
-    assert set(results(tc, context_id)) == {"1-1", "1-2"}
+    # Each dataset's engine table holds its source's rows, loaded by this run.
+    assert engine_sql(tc, "SELECT COUNT(*) FROM app1_orders") == query(source, "SELECT COUNT(*) FROM orders") == [(240,)]
+    assert engine_sql(tc, "SELECT COUNT(*), MAX(id) FROM app1_customers") == query(source, "SELECT COUNT(*), MAX(id) FROM customers")
+    per_dataset = results(tc, context_id)
+    assert set(per_dataset) == {"1-1", "1-2"}
+    assert [c["name"] for c in per_dataset["1-2"]["schema"]] == ["id", "name", "city"]
     by_key = logs(tc, context_id)
     assert {"1-1", "1-2"} <= set(by_key)
     dag_id = f"taskcenter_plan_{ran['id']}"
     run_id = tc.dag_runs(dag_id)[-1]["dag_run_id"]
     mapped = tc.request("GET", f"/api/v2/dags/{dag_id}/dagRuns/{run_id}/taskInstances/job/listMapped").json()
     assert sorted(ti["rendered_map_index"] for ti in mapped["task_instances"]) == ["1-1", "1-2"]
+    sizes = [stats_of(tc, key)[1] for key in ("1-1", "1-2")]
+    assert all(size > 0 for size in sizes)
     plan = ok(tc.request("GET", f"/api/schedules/{ran['id']}"))["data"]
-    assert plan["datasetCount"] == 2 and plan["diskUsage"] > 0
+    assert plan["datasetCount"] == 2 and plan["diskUsage"] == sum(sizes)
 
 
 def test_screenshot_renders_the_app_to_a_png(tc: RunningTaskCenter) -> None:
