@@ -28,6 +28,7 @@ from taskcenter.launcher.home import HomeSettings, prepare_home
 
 REPO = Path(__file__).resolve().parents[2]
 POSTGRES_ADMIN_DSN = "postgresql://postgres@127.0.0.1:5432/postgres"
+ENGINE_CONN_ENV = "AIRFLOW_CONN_TASKCENTER_ENGINE"
 
 
 def free_port() -> int:
@@ -58,7 +59,7 @@ class RunningTaskCenter:
     credentials: AdminCredentials
     token: str = ""
     http: requests.Session = field(default_factory=fresh_connection_session)
-    # The dataset engine (`taskcenter_engine`): the demo's SQLite file.
+    # The dataset engine (`taskcenter_engine`): the demo's SQLite file, or a PostgreSQL database.
     engine_url: str = ""
 
     @property
@@ -167,7 +168,13 @@ def start_taskcenter(*, backend: str, home: Path, db_url: str | None) -> Running
     )
     # Task processes import the test job runners from this repository.
     os.environ["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO), os.environ.get("PYTHONPATH", "")]))
+    # On PostgreSQL the dataset engine is a PostgreSQL database too (as in docker-compose): every
+    # component sees the connection from the environment, before the demo's SQLite one.
     engine_url = f"sqlite:///{(home / 'taskcenter' / 'engine.db').resolve()}"
+    os.environ.pop(ENGINE_CONN_ENV, None)
+    if backend == "postgres" and db_url is not None:
+        engine_url = engine_url_for(db_url)
+        os.environ[ENGINE_CONN_ENV] = engine_url
     prepare_home(settings)
     migrate(settings, log_file=home / "logs" / "components" / "db-migrate.log")
     reconcile(settings, log_file=home / "logs" / "components" / "reconcile.log")
@@ -199,8 +206,14 @@ class PostgresDatabase:
         return f"postgresql+psycopg2://postgres@127.0.0.1:5432/{self.name}"
 
 
+def engine_url_for(db_url: str) -> str:
+    """The dataset engine's database that goes with a metadata database: `<name>_engine`."""
+    url = sa.engine.make_url(db_url)
+    return url.set(drivername="postgresql", database=f"{url.database}_engine").render_as_string(hide_password=False)
+
+
 def create_postgres_database() -> PostgresDatabase | str:
-    """A fresh database on the local server, or the reason none could be created."""
+    """A fresh metadata database on the local server (and its dataset engine's), or why not."""
     import psycopg2
 
     name = f"taskcenter_test_{uuid.uuid4().hex[:12]}"
@@ -212,6 +225,7 @@ def create_postgres_database() -> PostgresDatabase | str:
         conn.autocommit = True
         with conn.cursor() as cursor:
             cursor.execute(f'CREATE DATABASE "{name}"')
+            cursor.execute(f'CREATE DATABASE "{name}_engine"')
     return PostgresDatabase(name=name)
 
 
@@ -222,3 +236,4 @@ def drop_postgres_database(database: PostgresDatabase) -> None:
         conn.autocommit = True
         with conn.cursor() as cursor:
             cursor.execute(f'DROP DATABASE IF EXISTS "{database.name}" WITH (FORCE)')
+            cursor.execute(f'DROP DATABASE IF EXISTS "{database.name}_engine" WITH (FORCE)')

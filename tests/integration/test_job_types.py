@@ -4,7 +4,9 @@ Each test runs a plan as a client of the spec would (`POST /api/schedules` with 
 reads `/api/contexts/{id}/logs` and `/results` and checks the effect outside taskcenter: the
 engine's and the sync target's tables, the PNG on disk, the message the SMTP server received.
 The instance is shared by every test of a backend, so each test first removes the effect it is
-about to check (tables, stats rows), so that no earlier test can have produced it.
+about to check (tables, stats rows), so that no earlier test can have produced it. The dataset
+engine is the demo's SQLite file, or on the PostgreSQL backend a PostgreSQL database (as in
+docker-compose).
 """
 
 from __future__ import annotations
@@ -62,7 +64,7 @@ STATS_TABLE = "taskcenter_dataset_stats"
 
 
 def engine_sql(tc: RunningTaskCenter, statement: str, params: dict[str, Any] | None = None) -> list[tuple[Any, ...]]:
-    """Run one statement on the dataset engine and return its rows."""
+    """Run one statement on the dataset engine (SQLite file or PostgreSQL) and return its rows."""
     engine = sa.create_engine(tc.engine_url)
     try:
         with engine.begin() as conn:
