@@ -17,11 +17,16 @@ from taskcenter.domain.cron.fields import ALL_SPEC, DAY_NAMES, MONTH_NAMES, NO_S
 
 
 class Reject(Exception):
-    """Quartz would reject this value (a ParseException or a runtime error while parsing)."""
+    """Quartz would reject this value (a ParseException or a runtime error while parsing).
 
-    def __init__(self, reason: str) -> None:
+    `field` is set when the fault lies in another field than the one being scanned (a `?` in
+    day-of-week is rejected because day-of-month has no value), so the message names that one.
+    """
+
+    def __init__(self, reason: str, *, field: Field | None = None) -> None:
         super().__init__(reason)
         self.reason = reason
+        self.field = field
 
 
 _BOUNDS = {
@@ -100,7 +105,7 @@ class NoSpecificValue:
         if field is Field.DAY_OF_WEEK and not sets.last_day_of_month:
             days_of_month = sets.sets[Field.DAY_OF_MONTH]
             if not days_of_month:
-                raise Reject("day-of-month has no value")
+                raise Reject("no value (a lone ',' gives nothing to fire at)", field=Field.DAY_OF_MONTH)
             if max(days_of_month) == NO_SPEC:
                 raise Reject("'?' can only be specified for day-of-month -OR- day-of-week")
         add_to_set(sets, field, NO_SPEC, -1, 0)
@@ -210,7 +215,7 @@ FieldExpression = Every | NoSpecificValue | Value | Range | StartStep | LastDayO
 
 def _char_at(text: str, index: int) -> str:
     if not 0 <= index < len(text):
-        raise Reject(f"'{text}' ends unexpectedly")
+        raise Reject("the value ends unexpectedly")
     return text[index]
 
 
@@ -283,7 +288,7 @@ def _scan_name(text: str, field: Field) -> FieldExpression:
         if len(text) > 3 and text[3] == "-":
             end_name = text[4:7]
             if len(end_name) < 3:
-                raise Reject(f"'{text}' ends unexpectedly")
+                raise Reject("the value ends unexpectedly")
             end = MONTH_NAMES.get(end_name)
             if end is None:
                 raise Reject(f"invalid month value: '{end_name}'")
@@ -299,7 +304,7 @@ def _scan_name(text: str, field: Field) -> FieldExpression:
         if follower == "-":
             end_name = text[4:7]
             if len(end_name) < 3:
-                raise Reject(f"'{text}' ends unexpectedly")
+                raise Reject("the value ends unexpectedly")
             end = DAY_NAMES.get(end_name)
             if end is None:
                 raise Reject(f"invalid day-of-week value: '{end_name}'")

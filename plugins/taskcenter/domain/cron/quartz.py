@@ -27,7 +27,7 @@ from taskcenter.domain.cron.calendar import (
 from taskcenter.domain.cron.errors import CronError, CronSyntaxError
 from taskcenter.domain.cron.expressions import Every, Reject, scan
 from taskcenter.domain.cron.fields import NO_SPEC, Field, FieldSets, SortedValues
-from taskcenter.domain.cron.unix import is_unix, split_fields, to_quartz
+from taskcenter.domain.cron.unix import UnixCron, convert, is_unix, split_fields
 
 # Quartz stops searching past this year whatever the year field says.
 LAST_SEARCHED_YEAR = 2999
@@ -41,33 +41,51 @@ def default_max_year() -> int:
     return datetime.now().year + 100
 
 
+class _Invalid(Exception):
+    """Quartz rejects the expression: in which field (None: the whole), why, and at which value.
+
+    Parsing raises this, and `QuartzCron.parse` words the `CronSyntaxError` from what the user
+    wrote, so a 5-field cron's error names its Unix field and quotes the user's own value.
+    """
+
+    def __init__(self, field: Field | None, reason: str, item: int | None = None) -> None:
+        super().__init__(reason)
+        self.field = field
+        self.reason = reason
+        self.item = item  # index of the comma-separated value in the field, when one is at fault
+
+
 def _build(expression: str, max_year: int) -> FieldSets:
     """Quartz's `buildExpression`: split into fields, scan each comma-separated value."""
     sets = FieldSets(max_year=max_year)
     tokens = split_fields(expression.upper())
     if len(tokens) < 6:
-        raise CronSyntaxError(
-            field="expression",
-            reason=f"expected 6 or 7 fields (seconds minutes hours day-of-month month day-of-week [year]), got {len(tokens)}",
+        raise _Invalid(
+            None, f"expected 6 or 7 fields (seconds minutes hours day-of-month month day-of-week [year]), got {len(tokens)}"
         )
     for field, token in zip(Field, tokens):
         text = token.strip(_JAVA_TRIM)
         if field is Field.DAY_OF_MONTH and "L" in text and len(text) > 1 and "," in text:
-            raise CronSyntaxError(field=field.label, reason="'L' and 'LW' cannot be combined with other days of the month")
+            raise _Invalid(field, "'L' and 'LW' cannot be combined with other days of the month")
         if field is Field.DAY_OF_WEEK and "L" in text and len(text) > 1 and "," in text:
-            raise CronSyntaxError(field=field.label, reason="'L' cannot be combined with other days of the week")
+            raise _Invalid(field, "'L' cannot be combined with other days of the week")
         if field is Field.DAY_OF_WEEK and text.count("#") > 1:
-            raise CronSyntaxError(field=field.label, reason="only one 'n#k' value is supported")
-        for value in text.split(","):
+            raise _Invalid(field, "only one 'n#k' value is supported")
+        for index, value in enumerate(text.split(",")):
             if not value:
                 continue
             try:
                 scan(value, field).apply(sets, field)
             except Reject as exc:
-                raise CronSyntaxError(field=field.label, reason=f"{exc.reason} (in '{value}')") from None
+                if exc.field is not None:  # the fault is in another field: name that one
+                    raise _Invalid(exc.field, exc.reason) from None
+                raise _Invalid(field, exc.reason, index) from None
     if len(tokens) == 6:
         Every(0).apply(sets, Field.YEAR)
     return sets
+
+
+_NO_VALUE = "no value (a lone 'L' or ',' gives nothing to fire at)"
 
 
 def _check_evaluable(sets: FieldSets) -> tuple[bool, bool]:
@@ -75,18 +93,30 @@ def _check_evaluable(sets: FieldSets) -> tuple[bool, bool]:
     day_of_month_spec = NO_SPEC not in sets.sets[Field.DAY_OF_MONTH]
     day_of_week_spec = NO_SPEC not in sets.sets[Field.DAY_OF_WEEK]
     if day_of_month_spec == day_of_week_spec:
-        raise CronSyntaxError(
-            field="day-of-month",
-            reason="specify '?' in exactly one of day-of-month and day-of-week",
-        )
+        raise _Invalid(Field.DAY_OF_MONTH, "specify '?' in exactly one of day-of-month and day-of-week")
     for field in (Field.SECOND, Field.MINUTE, Field.HOUR, Field.MONTH):
         if not sets.sets[field]:
-            raise CronSyntaxError(field=field.label, reason="no value (a lone 'L' or ',' gives nothing to fire at)")
+            raise _Invalid(field, _NO_VALUE)
     if day_of_month_spec and not sets.last_day_of_month and not sets.sets[Field.DAY_OF_MONTH]:
-        raise CronSyntaxError(field=Field.DAY_OF_MONTH.label, reason="no value")
+        raise _Invalid(Field.DAY_OF_MONTH, _NO_VALUE)
     if day_of_week_spec and not sets.sets[Field.DAY_OF_WEEK]:
-        raise CronSyntaxError(field=Field.DAY_OF_WEEK.label, reason="no value")
+        raise _Invalid(Field.DAY_OF_WEEK, _NO_VALUE)
     return day_of_month_spec, day_of_week_spec
+
+
+def _syntax_error(invalid: _Invalid, expression: str, unix: UnixCron | None) -> CronSyntaxError:
+    """The error as the user will read it: their field's name, their own spelling of the value."""
+    if invalid.field is None:
+        return CronSyntaxError(field="expression", reason=invalid.reason)
+    if unix is not None:
+        label, written = unix.label(invalid.field), unix.written[invalid.field]
+    else:
+        label, written = invalid.field.label, split_fields(expression)[invalid.field]
+    if invalid.item is None:
+        return CronSyntaxError(field=label, reason=invalid.reason)
+    items = written.strip(_JAVA_TRIM).split(",")
+    value = items[invalid.item] if invalid.item < len(items) else written
+    return CronSyntaxError(field=label, reason=f"{invalid.reason} (in '{value}')")
 
 
 def _set_hour(cal: LenientCalendar, hour: int) -> None:
@@ -129,9 +159,13 @@ class QuartzCron:
         if not isinstance(text, str) or not text.strip():
             raise CronSyntaxError(field="expression", reason="empty cron expression")
         source = text
-        expression = to_quartz(text) if is_unix(text) else text.strip()
-        sets = _build(expression, default_max_year() if max_year is None else max_year)
-        day_of_month_spec, _ = _check_evaluable(sets)
+        unix = convert(text) if is_unix(text) else None
+        expression = text.strip() if unix is None else unix.quartz
+        try:
+            sets = _build(expression, default_max_year() if max_year is None else max_year)
+            day_of_month_spec, _ = _check_evaluable(sets)
+        except _Invalid as invalid:
+            raise _syntax_error(invalid, expression, unix) from None
         values = {field: SortedValues(sets.sets[field]) for field in Field}
         return cls(
             expression=expression,

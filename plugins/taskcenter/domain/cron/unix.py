@@ -12,13 +12,18 @@
   cannot express, so restricting both is rejected;
 * the macros `@yearly`/`@annually`, `@monthly`, `@weekly`, `@daily`/`@midnight`, `@hourly` map to
   their 5-field forms first.
+
+Errors speak the user's dialect: a `UnixCron` remembers what was written, so a message names the
+Unix field (`day-of-week (Unix field 5)`) and quotes the user's value, not its Quartz translation.
 """
 
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 
 from taskcenter.domain.cron.errors import CronSyntaxError
+from taskcenter.domain.cron.fields import Field
 
 MACROS = {
     "@YEARLY": "0 0 1 1 *",
@@ -29,7 +34,32 @@ MACROS = {
     "@MIDNIGHT": "0 0 * * *",
     "@HOURLY": "0 * * * *",
 }
-_DOW_NUMBER = re.compile(r"(?<![A-Z#])(\d+)")
+_DOW_NUMBER = re.compile(r"(?<![A-Z#])([0-9]+)")
+# The Unix name and position of each Quartz field a 5-field cron fills (seconds is always `0`).
+_UNIX_FIELDS = {
+    Field.MINUTE: ("minute", 1),
+    Field.HOUR: ("hour", 2),
+    Field.DAY_OF_MONTH: ("day-of-month", 3),
+    Field.MONTH: ("month", 4),
+    Field.DAY_OF_WEEK: ("day-of-week", 5),
+}
+
+
+def unix_label(field: Field) -> str:
+    """How error messages name a field of a 5-field cron: its Unix name and position."""
+    name, position = _UNIX_FIELDS.get(field, (field.label, 0))
+    return f"{name} (Unix field {position})" if position else name
+
+
+@dataclass(frozen=True)
+class UnixCron:
+    """A 5-field Unix cron: its Quartz form, and the user's text of each Quartz field it fills."""
+
+    quartz: str
+    written: tuple[str, ...]  # indexed by Field, as Quartz's fields; `0` for the seconds
+
+    def label(self, field: Field) -> str:
+        return unix_label(field)
 
 
 def split_fields(text: str) -> list[str]:
@@ -42,6 +72,17 @@ def is_unix(text: str) -> bool:
     return stripped.upper() in MACROS or len(split_fields(stripped)) == 5
 
 
+def _check_day_numbers(item: str, written: str) -> None:
+    """Unix day-of-week numbers are 0-7; say so in Unix terms before Quartz (1-7) sees them."""
+    base = item.partition("/")[0]
+    for match in _DOW_NUMBER.finditer(base):
+        if int(match[1]) > 7:
+            raise CronSyntaxError(
+                field=unix_label(Field.DAY_OF_WEEK),
+                reason=f"values must be between 0 and 7 (0 and 7 are Sunday) (in '{written}')",
+            )
+
+
 def _shift_day_of_week(item: str) -> str:
     base, slash, step = item.partition("/")
     start, dash, end = base.partition("-")
@@ -52,22 +93,35 @@ def _shift_day_of_week(item: str) -> str:
     return shifted + slash + step
 
 
-def to_quartz(text: str) -> str:
-    """The Quartz form of a 5-field Unix cron expression (or macro)."""
+def convert(text: str) -> UnixCron:
+    """The Quartz form of a 5-field Unix cron expression (or macro); `CronSyntaxError` in Unix terms."""
     stripped = text.strip()
     unix = MACROS.get(stripped.upper(), stripped)
-    minute, hour, day_of_month, month, day_of_week = split_fields(unix)
+    written = split_fields(unix)
+    minute, hour, day_of_month, month, day_of_week = written
     if day_of_week == "*" or day_of_week == "?":
         day_of_week = "?"
     elif day_of_month in ("*", "?"):
         day_of_month = "?"
-        day_of_week = ",".join(_shift_day_of_week(item) for item in day_of_week.upper().split(","))
+        items = []
+        for item, as_written in zip(day_of_week.upper().split(","), day_of_week.split(",")):
+            _check_day_numbers(item, as_written)
+            items.append(_shift_day_of_week(item))
+        day_of_week = ",".join(items)
     else:
         raise CronSyntaxError(
-            field="day-of-month",
+            field=f"{unix_label(Field.DAY_OF_MONTH)} and {unix_label(Field.DAY_OF_WEEK)}",
             reason=(
                 "a 5-field cron restricting both day-of-month and day-of-week fires when either matches, "
                 "which Quartz cannot express; use '*' in one of them or a 6-field Quartz expression"
             ),
         )
-    return " ".join(("0", minute, hour, day_of_month, month, day_of_week))
+    return UnixCron(
+        quartz=" ".join(("0", minute, hour, day_of_month, month, day_of_week)),
+        written=("0", *written),
+    )
+
+
+def to_quartz(text: str) -> str:
+    """The Quartz form of a 5-field Unix cron expression (or macro)."""
+    return convert(text).quartz

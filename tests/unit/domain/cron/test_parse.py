@@ -64,7 +64,6 @@ def test_anything_after_the_seventh_field_is_ignored_as_in_quartz() -> None:
 @pytest.mark.parametrize(
     ("expression", "field", "fragment"),
     [
-        ("0 12 1 * 1", "day-of-month", "either matches"),  # 5-field Unix with both day fields restricted
         ("0 0 12", "expression", "expected 6 or 7 fields"),
         ("0 0 12 * * *", "day-of-month", "exactly one"),
         ("0 0 12 ? * ?", "day-of-week", "'?' can only be specified"),
@@ -101,6 +100,41 @@ def test_invalid_expressions_name_the_field(expression: str, field: str, fragmen
     assert caught.value.field == field
     assert fragment in caught.value.reason
     assert str(caught.value).startswith(f"{field}: ")
+
+
+def test_a_question_mark_in_day_of_week_with_an_empty_day_of_month_names_day_of_month() -> None:
+    with pytest.raises(CronSyntaxError) as caught:
+        QuartzCron.parse("0 0 0 , * ?")
+    assert str(caught.value) == "day-of-month: no value (a lone ',' gives nothing to fire at)"
+
+
+def test_errors_quote_the_value_as_the_user_wrote_it() -> None:
+    with pytest.raises(CronSyntaxError) as caught:
+        QuartzCron.parse("0 0 0 ? jan- *")
+    assert str(caught.value) == "month: the value ends unexpectedly (in 'jan-')"
+
+
+@pytest.mark.parametrize(
+    ("unix", "message"),
+    [
+        ("0 0 * * 1-9", "day-of-week (Unix field 5): values must be between 0 and 7 (0 and 7 are Sunday) (in '1-9')"),
+        ("0 0 * * 5/9", "day-of-week (Unix field 5): step 9 is larger than the field's range (in '5/9')"),
+        ("0 0 * * 1,8L", "day-of-week (Unix field 5): values must be between 0 and 7 (0 and 7 are Sunday) (in '8L')"),
+        ("0 0 * * mon-", "day-of-week (Unix field 5): the value ends unexpectedly (in 'mon-')"),
+        ("0 0 * * 2#6", "day-of-week (Unix field 5): a numeric value between 1 and 5 must follow the '#' option (in '2#6')"),
+        ("0 0 * * */9", "day-of-week (Unix field 5): step 9 is larger than the field's range (in '*/9')"),
+        ("60 0 * * *", "minute (Unix field 1): values must be between 0 and 59 (in '60')"),
+        ("0 24 * * *", "hour (Unix field 2): values must be between 0 and 23 (in '24')"),
+        ("0 0 1,32 * *", "day-of-month (Unix field 3): values must be between 1 and 31 (in '32')"),
+        ("0 0 * jan,foo *", "month (Unix field 4): invalid month value: 'FOO' (in 'foo')"),
+        (", 0 * * *", "minute (Unix field 1): no value (a lone 'L' or ',' gives nothing to fire at)"),
+        ("0 12 1 * 1", "day-of-month (Unix field 3) and day-of-week (Unix field 5): a 5-field cron restricting both"),
+    ],
+)
+def test_unix_cron_errors_name_the_unix_field_and_quote_what_the_user_wrote(unix: str, message: str) -> None:
+    with pytest.raises(CronSyntaxError) as caught:
+        QuartzCron.parse(unix)
+    assert str(caught.value).startswith(message)
 
 
 @pytest.mark.parametrize(
