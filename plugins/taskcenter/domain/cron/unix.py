@@ -4,9 +4,10 @@
     Quartz: 0 minute hour day-of-month month day-of-week     (day-of-week 1-7, 1 = Sunday)
 
 * a seconds field `0` is prepended;
-* day-of-week numbers are shifted by one (`0`/`7` -> `1`, `1-5` -> `2-6`, `5-7` -> `6-1`, which
-  Quartz reads as the wrap-around FRI-SUN; `*/2` keeps its meaning because both sides shift);
-  names are kept;
+* day-of-week values keep cronie's meaning, written in Quartz's numbering: numbers shift by one
+  (`0`/`7` -> `1`, `1-5` -> `2-6`, `5-7` -> `6-1`, which Quartz reads as the wrap-around FRI-SUN;
+  `*/2` keeps its meaning because both sides shift), `n/step` is `n-7/step` (`1/2` -> `2-1/2`:
+  Mon, Wed, Fri, Sun), names become numbers so that they step like numbers;
 * Quartz needs `?` in exactly one day field: a `*` day-of-week becomes `?`; else a `*`
   day-of-month becomes `?`. Unix fires when *either* restricted day field matches, which Quartz
   cannot express, so restricting both is rejected;
@@ -34,7 +35,11 @@ MACROS = {
     "@MIDNIGHT": "0 0 * * *",
     "@HOURLY": "0 * * * *",
 }
-_DOW_NUMBER = re.compile(r"(?<![A-Z#])([0-9]+)")
+_DOW_NUMBER = re.compile(r"(?<![A-Z#0-9])([0-9]+)")
+_DAY_NUMBERS = {name: number for number, name in enumerate("SUN MON TUE WED THU FRI SAT".split())}
+_DOW_RANGE = re.compile(r"(?P<start>[0-9]+|[A-Z]{3})(?:-(?P<end>[0-9]+|[A-Z]{3}))?(?:/(?P<step>[0-9]+))?", re.ASCII)
+_DOW_SUFFIXED = re.compile(r"(?P<day>[0-9]+|[A-Z]{3})(?P<suffix>L|#.*)", re.ASCII)
+_MAX_DOW_STEP = 7  # Quartz's largest step after '*' or a single day-of-week
 # The Unix name and position of each Quartz field a 5-field cron fills (seconds is always `0`).
 _UNIX_FIELDS = {
     Field.MINUTE: ("minute", 1),
@@ -83,13 +88,44 @@ def _check_day_numbers(item: str, written: str) -> None:
             )
 
 
+def _unix_day(token: str) -> int | None:
+    """A Unix day-of-week number (0-7) or 3-letter name (SUN = 0), else None."""
+    return int(token) if token.isdigit() else _DAY_NUMBERS.get(token)
+
+
+def _quartz_day(day: int) -> int:
+    return day % 7 + 1
+
+
 def _shift_day_of_week(item: str) -> str:
+    """One upper-case Unix day-of-week value in Quartz's numbering, with cronie's meaning.
+
+    Ranges and steps are computed on Unix days and written as the Quartz range that yields the
+    same days: `1-7/2` (Mon, Wed, Fri, Sun) becomes the wrap-around `2-1/2`, and `n/step` means
+    `n-7/step` as in cronie, so `1/2` includes Sunday too. Names become numbers first, so that
+    `MON/2` and `MON-FRI/2` step as their numbers do (Quartz drops a step after a name). What is
+    none of these forms keeps the old shift-every-number rule and Quartz's verdict.
+    """
+    match = _DOW_RANGE.fullmatch(item)
+    if match is not None:
+        start, end = _unix_day(match["start"]), None if match["end"] is None else _unix_day(match["end"])
+        step = match["step"]
+        if start is not None and (end is not None or match["end"] is None):
+            if end is None and step is None:
+                return str(_quartz_day(start))
+            if end is None:
+                if int(step) > _MAX_DOW_STEP:  # as Quartz's n/step: let it say the step is too large
+                    return f"{_quartz_day(start)}/{step}"
+                end = 7
+            suffix = "" if step is None else f"/{step}"
+            if (start, end) == (0, 7):
+                return "*" + suffix if step is None or int(step) <= _MAX_DOW_STEP else "1-7" + suffix
+            return f"{_quartz_day(start)}-{_quartz_day(end)}{suffix}"
+    match = _DOW_SUFFIXED.fullmatch(item)
+    if match is not None and (day := _unix_day(match["day"])) is not None:
+        return f"{_quartz_day(day)}{match['suffix']}"
     base, slash, step = item.partition("/")
-    start, dash, end = base.partition("-")
-    if dash and start.isdigit() and end.isdigit() and int(start) == 0 and int(end) == 7:
-        shifted = "*"
-    else:
-        shifted = _DOW_NUMBER.sub(lambda m: str(int(m.group(1)) % 7 + 1) if int(m.group(1)) <= 7 else m.group(1), base)
+    shifted = _DOW_NUMBER.sub(lambda m: str(_quartz_day(int(m[1]))) if int(m[1]) <= 7 else m[1], base)
     return shifted + slash + step
 
 

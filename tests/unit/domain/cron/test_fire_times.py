@@ -91,6 +91,11 @@ def fire_times(expression: str, zone: str, start: str, n: int) -> list[str]:
             id="sub-minute steps restart every minute",
         ),
         pytest.param(
+            "0 0 * * 1/2", "UTC", "2025-01-05T12:00:00+00:00",  # 5-field: Mon, Wed, Fri, Sun (Quartz 2-1/2)
+            ["2025-01-06T00:00:00+00:00", "2025-01-08T00:00:00+00:00", "2025-01-10T00:00:00+00:00", "2025-01-12T00:00:00+00:00"],
+            id="5-field n/step is n-7/step, as in cronie",
+        ),
+        pytest.param(
             "0 0 10 * * ?", "Asia/Shanghai", "2026-11-25T10:00:05+08:00",
             ["2026-11-26T10:00:00+08:00"],
             id="a tick five seconds ago is not due: the next is tomorrow",

@@ -147,7 +147,15 @@ def test_unix_cron_errors_name_the_unix_field_and_quote_what_the_user_wrote(unix
         ("0 0 * * 5-7", "0 0 0 ? * 6-1"),
         ("0 0 * * 0-7", "0 0 0 ? * *"),
         ("0 0 * * */2", "0 0 0 ? * */2"),
-        ("0 0 * * MON,FRI", "0 0 0 ? * MON,FRI"),
+        ("0 0 * * MON,FRI", "0 0 0 ? * 2,6"),
+        ("0 0 * * 1/2", "0 0 0 ? * 2-1/2"),  # n/step is n-7/step, as in cronie: Sunday (7) included
+        ("0 0 * * 0/2", "0 0 0 ? * */2"),
+        ("0 0 * * 0-6/2", "0 0 0 ? * 1-7/2"),
+        ("0 0 * * 1-7/2", "0 0 0 ? * 2-1/2"),
+        ("0 0 * * MON-FRI/2", "0 0 0 ? * 2-6/2"),
+        ("0 0 * * 1#2", "0 0 0 ? * 2#2"),
+        ("0 0 * * 5L", "0 0 0 ? * 6L"),
+        ("0 0 * * 0L", "0 0 0 ? * 1L"),
         ("0 12 1,15 * *", "0 0 12 1,15 * ?"),
         ("@daily", "0 0 0 * * ?"),
         ("@weekly", "0 0 0 ? * 1"),
@@ -158,3 +166,39 @@ def test_unix_cron_is_normalized_to_quartz(unix: str, quartz: str) -> None:
     cron = QuartzCron.parse(unix)
     assert cron.expression == quartz
     assert cron.source == unix
+
+
+def _cronie_days(start: int, end: int, step: int) -> set[int]:
+    """What cronie fires on for `start-end/step` in day-of-week (0-6, Sunday = 0 = 7)."""
+    return {day % 7 for day in range(start, end + 1, step)}
+
+
+def _unix_days(field: str) -> set[int]:
+    """The Unix days (0-6) our Quartz form of `0 0 * * field` fires on."""
+    return {day - 1 for day in values(QuartzCron.parse(f"0 0 * * {field}").days_of_week)}
+
+
+def test_unix_day_of_week_ranges_and_steps_mean_what_cronie_means() -> None:
+    names = "SUN MON TUE WED THU FRI SAT".split()
+    cases = [(str(day), _cronie_days(day, day, 1)) for day in range(8)]
+    cases += [(f"*/{step}", _cronie_days(0, 7, step)) for step in range(1, 8)]
+    for start in range(8):
+        cases += [(f"{start}/{step}", _cronie_days(start, 7, step)) for step in range(1, 8)]
+        for end in range(start, 8):
+            cases.append((f"{start}-{end}", _cronie_days(start, end, 1)))
+            cases += [(f"{start}-{end}/{step}", _cronie_days(start, end, step)) for step in range(1, 10)]
+    for start, name in enumerate(names):
+        cases += [(f"{name}/{step}", _cronie_days(start, 7, step)) for step in range(1, 8)]
+        cases += [(f"{name.lower()}-{names[end]}/2", _cronie_days(start, end, 2)) for end in range(start, 7)]
+    wrong = [(field, sorted(_unix_days(field)), sorted(days)) for field, days in cases if _unix_days(field) != days]
+    assert not wrong, wrong[:10]
+    assert _unix_days("1/2") == {1, 3, 5, 0}  # Mon, Wed, Fri, Sun
+
+
+def test_unix_day_of_week_special_forms() -> None:
+    assert _unix_days("5-7") == {5, 6, 0}
+    assert _unix_days("0-7") == set(range(7))
+    nth = QuartzCron.parse("0 0 * * 1#2")
+    assert nth.nth_day_of_week == 2 and values(nth.days_of_week) == [2]  # second Monday
+    last = QuartzCron.parse("0 0 * * 5L")
+    assert last.last_day_of_week and values(last.days_of_week) == [6]  # last Friday
