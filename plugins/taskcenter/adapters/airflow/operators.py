@@ -19,7 +19,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from airflow.sdk import BaseOperator
-from airflow.sdk.exceptions import AirflowTaskTerminated
 
 from taskcenter.domain.jobs import DEFAULT_JOB_CLASS
 from taskcenter.domain.plans import EntityGroup
@@ -153,9 +152,10 @@ class TaskCenterOperator(BaseOperator):
         SIGTERM to its process group, and Airflow's handler only calls `on_kill`: without more
         the runner would go on until the supervisor's SIGKILL 5 s later, and Chromium or a
         notebook's kernel, in sessions of their own, would outlive the task. The handler runs on
-        the task's main thread, inside `execute`, so raising here ends the runner there;
-        `AirflowTaskTerminated` (a BaseException, which no runner's error handling catches) fails
-        the try for good.
+        the task's main thread, inside `execute`, so raising here ends the runner there.
+        `SystemExit` is a BaseException, which no runner's `except Exception` swallows, and Airflow
+        fails the try with it like any failure: a cancelled run stays failed (the server ended it
+        already), while a task stopped by a worker shutdown keeps its retries (`retryTimes`).
         """
         job = self._job
         if job is None:  # not executing (after an execution timeout, `close` already stopped it)
@@ -165,7 +165,7 @@ class TaskCenterOperator(BaseOperator):
             "taskcenter job %s stopped: the task was told to stop%s",
             self.job_class, f"; ended its processes {stopped}" if stopped else "",
         )
-        raise AirflowTaskTerminated(f"taskcenter job {self.job_class} for {self.entity_group} {self.entity_key} stopped")
+        raise SystemExit(f"taskcenter job {self.job_class} for {self.entity_group} {self.entity_key} stopped")
 
 
 class TaskCenterJobOperator(TaskCenterOperator):

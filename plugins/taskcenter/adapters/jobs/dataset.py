@@ -172,7 +172,7 @@ def _replace(source: Any, engine: Any, definition: DatasetDefinition, log: Any) 
         if target is None:
             raise JobDefinitionError(f"dataset {definition.key}: the query returned no columns")
         _swap(engine, staging, definition.table)
-    except BaseException:  # also when the task is stopped (on_kill raises AirflowTaskTerminated)
+    except BaseException:  # also when the task is stopped (on_kill raises SystemExit)
         _drop_quietly(engine, staging, log)
         raise
     return loaded

@@ -248,7 +248,7 @@ def test_kernel_is_this_interpreter_even_with_another_python3_kernelspec(foreign
 
 
 class Stopped(BaseException):
-    """What the operator's on_kill raises (AirflowTaskTerminated) in these Airflow-free tests."""
+    """What the operator's on_kill raises (SystemExit) in these Airflow-free tests."""
 
 
 def _live(pid: int) -> bool:

@@ -203,7 +203,7 @@ def test_runs_without_sandbox_flag_only_as_root(monkeypatch: pytest.MonkeyPatch,
 
 
 class Stopped(BaseException):
-    """What the operator's on_kill raises (AirflowTaskTerminated) in these Airflow-free tests."""
+    """What the operator's on_kill raises (SystemExit) in these Airflow-free tests."""
 
 
 def _live_members(pgid: int) -> list[int]:
