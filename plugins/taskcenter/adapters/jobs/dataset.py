@@ -9,7 +9,10 @@ the embedded SQLite file and on PostgreSQL.
   refreshes of a dataset never write into one), then swaps it in with one transaction (drop the
   old table, rename the staging one; swaps of a table take turns): readers see the old rows or
   the new ones, never a mix. A refresh that fails drops its staging table.
-- INCREMENTAL appends the rows whose watermark column is past the engine table's maximum; the first
+- INCREMENTAL appends the rows whose watermark column is past the engine table's maximum, in one
+  transaction that holds the dataset's lock from reading the maximum to the last row: two
+  refreshes of one dataset (two runs of its plan, or its plan and its app's) append one after the
+  other, never the same rows twice, and a failed append leaves the table as it was. The first
   refresh (no table yet) loads everything.
 
 Every refresh records the table's row count and size in `taskcenter_dataset_stats`, the source of
@@ -22,6 +25,7 @@ import re
 import time
 import uuid
 from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date, datetime, timezone
 from decimal import Decimal
@@ -106,9 +110,7 @@ def refresh(job: JobRun, entity: Entity) -> dict[str, Any]:
     started = time.monotonic()
     exists = _table_exists(engine, definition.table)
     if definition.incremental and exists:
-        mark = _max_value(engine, definition.table, definition.watermark or "")
-        log.info("dataset %s (%s): INCREMENTAL past %s = %r", entity.key, definition.title, definition.watermark, mark)
-        loaded = _append(source, engine, definition, mark, log)
+        loaded = _append(source, engine, definition, log)
     else:
         mode = "INCREMENTAL (first load)" if definition.incremental else "ALL"
         log.info("dataset %s (%s): %s refresh from %s into %s", entity.key, definition.title, mode, definition.source, definition.table)
@@ -178,22 +180,58 @@ def _replace(source: Any, engine: Any, definition: DatasetDefinition, log: Any) 
     return loaded
 
 
-def _append(source: Any, engine: Any, definition: DatasetDefinition, mark: Any, log: Any) -> int:
-    from sqlalchemy import MetaData, Table
+def _append(source: Any, engine: Any, definition: DatasetDefinition, log: Any) -> int:
+    """Append the rows past the watermark, all in one transaction under the dataset's lock."""
+    from sqlalchemy import MetaData, Table, text
 
-    wm = definition.watermark
-    if mark is None:
-        query, params = f"SELECT * FROM ({definition.query}) q ORDER BY q.{wm}", {}
-    else:
-        query, params = f"SELECT * FROM ({definition.query}) q WHERE q.{wm} > :mark ORDER BY q.{wm}", {"mark": mark}
+    wm = definition.watermark or ""
     target = Table(definition.table, MetaData(), autoload_with=engine)
     loaded = 0
-    for columns, rows in _batches(source, query, params):
-        if rows:
-            _insert(engine, target, columns, rows)
-            loaded += len(rows)
-            log.info("dataset %s: %s rows appended", definition.key, loaded)
+    with _dataset_lock(engine, definition.table) as conn:
+        mark = conn.execute(text(f'SELECT MAX("{wm}") FROM "{definition.table}"')).scalar()
+        log.info("dataset %s (%s): INCREMENTAL past %s = %r", definition.key, definition.title, wm, mark)
+        if mark is None:
+            query, params = f"SELECT * FROM ({definition.query}) q ORDER BY q.{wm}", {}
+        else:
+            query, params = f"SELECT * FROM ({definition.query}) q WHERE q.{wm} > :mark ORDER BY q.{wm}", {"mark": mark}
+        for columns, rows in _batches(source, query, params):
+            if rows:
+                conn.execute(target.insert(), [dict(zip(columns, row)) for row in rows])
+                loaded += len(rows)
+                log.info("dataset %s: %s rows appended", definition.key, loaded)
     return loaded
+
+
+@contextmanager
+def _dataset_lock(engine: Any, name: str) -> Iterator[Any]:
+    """A connection in a transaction that holds the dataset's lock until it commits (or rolls back).
+
+    PostgreSQL: a transaction-scoped advisory lock per table name. SQLite: `BEGIN IMMEDIATE`, the
+    database's write lock (pysqlite would only begin at the first write, after the read of the
+    watermark). Other databases: a plain transaction.
+    """
+    from sqlalchemy import text
+
+    if engine.dialect.name != "sqlite":
+        with engine.begin() as conn:
+            if engine.dialect.name == "postgresql":
+                conn.execute(text("SELECT pg_advisory_xact_lock(hashtext(:key))"), {"key": f"taskcenter.dataset.{name}"})
+            yield conn
+        return
+    with engine.connect() as conn:
+        driver = conn.connection.driver_connection
+        previous = driver.isolation_level
+        driver.isolation_level = None  # no implicit BEGIN: ours is the transaction
+        try:
+            conn.exec_driver_sql("BEGIN IMMEDIATE")
+            try:
+                yield conn
+            except BaseException:
+                conn.exec_driver_sql("ROLLBACK")
+                raise
+            conn.exec_driver_sql("COMMIT")
+        finally:
+            driver.isolation_level = previous
 
 
 def _column_type(values: Sequence[Any]) -> Any:
@@ -234,38 +272,16 @@ def _insert(engine: Any, target: Any, columns: list[str], rows: list[tuple[Any, 
 
 
 def _swap(engine: Any, staging: str, name: str) -> None:
-    """Drop the old table and rename the staging one in a single transaction."""
-    statements = [f'DROP TABLE IF EXISTS "{name}"', f'ALTER TABLE "{staging}" RENAME TO "{name}"']
-    if engine.dialect.name == "sqlite":
-        # pysqlite does not open a transaction before DDL by itself: do it explicitly.
-        raw = engine.raw_connection()
-        try:
-            driver = raw.driver_connection
-            previous = driver.isolation_level
-            driver.isolation_level = None
-            try:
-                driver.execute("BEGIN IMMEDIATE")
-                try:
-                    for statement in statements:
-                        driver.execute(statement)
-                    driver.execute("COMMIT")
-                except BaseException:
-                    driver.execute("ROLLBACK")
-                    raise
-            finally:
-                driver.isolation_level = previous
-        finally:
-            raw.close()
-        return
+    """Drop the old table and rename the staging one in a single transaction, under the dataset's lock.
+
+    Swaps (and appends) of one table take turns: a rename onto the name another swap has just taken
+    (not yet committed) would fail instead of replacing it.
+    """
     from sqlalchemy import text
 
-    with engine.begin() as conn:
-        if engine.dialect.name == "postgresql":
-            # Swaps of one table take turns: a rename onto the name another swap has just taken
-            # (not yet committed) would fail instead of replacing it.
-            conn.execute(text("SELECT pg_advisory_xact_lock(hashtext(:key))"), {"key": f"taskcenter.dataset.{name}"})
-        for statement in statements:
-            conn.execute(text(statement))
+    with _dataset_lock(engine, name) as conn:
+        conn.execute(text(f'DROP TABLE IF EXISTS "{name}"'))
+        conn.execute(text(f'ALTER TABLE "{staging}" RENAME TO "{name}"'))
 
 
 def _drop_quietly(engine: Any, name: str, log: Any) -> None:
@@ -283,13 +299,6 @@ def _table_exists(engine: Any, name: str) -> bool:
     from sqlalchemy import inspect
 
     return inspect(engine).has_table(name)
-
-
-def _max_value(engine: Any, name: str, column: str) -> Any:
-    from sqlalchemy import text
-
-    with engine.connect() as conn:
-        return conn.execute(text(f'SELECT MAX("{column}") FROM "{name}"')).scalar()
 
 
 def _head(engine: Any, name: str, limit: int) -> tuple[list[str], list[list[Any]]]:

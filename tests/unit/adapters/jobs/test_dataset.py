@@ -112,6 +112,61 @@ def test_incremental_appends_only_rows_past_the_watermark(source: Path, engine: 
     assert any("INCREMENTAL past id = 30" in text for text in fake.log.texts())
 
 
+def test_concurrent_incremental_refreshes_append_each_row_once(source: Path, engine: sa.Engine, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Refreshes of one INCREMENTAL dataset (its plan's and its app's, say) append one after the other."""
+    monkeypatch.setattr(dataset, "FETCH_BATCH", 3)
+    catalog = MemoryCatalog(orders("INCREMENTAL", watermark="id"))
+    first = dataset_job(catalog, {"app": 1, "dataset": 1}, tmp=tmp_path / "first")
+    dataset.run(first.job)  # the first load creates the table
+    with sqlite3.connect(source) as db:
+        db.executemany("INSERT INTO orders VALUES (?, 1, 'dock', 10.0, '2020-05-01 00:00:00')", [(i,) for i in range(31, 61)])
+    jobs = [dataset_job(catalog, {"app": 1, "dataset": 1}, tmp=tmp_path / str(n)).job for n in range(4)]
+    start = threading.Barrier(len(jobs))
+    errors: list[BaseException] = []
+
+    def refresh(job: Any) -> None:
+        try:
+            start.wait()
+            dataset.run(job)
+        except BaseException as exc:  # noqa: BLE001 - reported below
+            errors.append(exc)
+        finally:
+            job.close()
+
+    threads = [threading.Thread(target=refresh, args=(job,)) for job in jobs]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert errors == []
+    with engine.connect() as conn:
+        ids = [row[0] for row in conn.execute(sa.text('SELECT id FROM "app1_orders" ORDER BY id'))]
+    assert ids == list(range(1, 61))
+
+
+def test_a_failed_incremental_append_leaves_the_table_as_it_was(source: Path, engine: sa.Engine, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(dataset, "FETCH_BATCH", 5)
+    fake = dataset_job(MemoryCatalog(orders("INCREMENTAL", watermark="id")), {"app": 1, "dataset": 1}, tmp=tmp_path)
+    dataset.run(fake.job)
+    with sqlite3.connect(source) as db:
+        db.executemany("INSERT INTO orders VALUES (?, 1, 'dock', 10.0, '2020-05-01 00:00:00')", [(i,) for i in range(31, 51)])
+    real_batches = dataset._batches
+
+    def failing(*args: Any, **kwargs: Any) -> Any:
+        for n, batch in enumerate(real_batches(*args, **kwargs)):
+            if n == 2:
+                raise RuntimeError("source connection lost")
+            yield batch
+
+    monkeypatch.setattr(dataset, "_batches", failing)
+    with pytest.raises(RuntimeError, match="connection lost"):
+        dataset.run(fake.job)
+    assert count(engine, "app1_orders") == 30  # the first batches were not left behind
+    monkeypatch.setattr(dataset, "_batches", real_batches)
+    dataset.run(fake.job)
+    assert count(engine, "app1_orders") == 50
+
+
 def test_readers_never_see_a_half_loaded_table(source: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """While ALL reloads in small batches, a concurrent reader always counts the full old or new table."""
     monkeypatch.setenv("AIRFLOW_CONN_TC_ENGINE", json.dumps({"conn_type": "sqlite", "host": str(tmp_path / "e.db")}))
