@@ -6,6 +6,8 @@ Quartz through `quartz_driver/QuartzDriver.java`, compiled here with javac, and 
 `INVALID:` (the reasons differ: ours are our own). See README.md next to this file.
 
 The jar comes from Debian's libquartz2-java; the test fails (never skips) without it or javac.
+Failure messages name the JVM and both tz database versions: Quartz's answers in a few zones depend
+on the JDK (`corpus/deviations.tsv` pins those cases, where we follow the tz database on purpose).
 """
 
 from __future__ import annotations
@@ -17,6 +19,8 @@ import shutil
 import subprocess
 import sys
 import zipfile
+import zoneinfo
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -24,6 +28,7 @@ import pytest
 HERE = Path(__file__).resolve().parent
 CORPUS = HERE / "corpus" / "corpus.tsv"
 LABELS = HERE / "corpus" / "labels.tsv"
+DEVIATIONS = HERE / "corpus" / "deviations.tsv"
 DRIVER = HERE / "quartz_driver" / "QuartzDriver.java"
 QUARTZ_VERSION = "2.3.2"
 QUARTZ_JARS = (
@@ -72,9 +77,31 @@ def _jar_version(jar: str) -> str | None:
     return match[1] if match else None
 
 
+@dataclass(frozen=True)
+class Judge:
+    """The compiled driver on the real jar, and what ran it (for failure messages)."""
+
+    command: list[str]
+    runtime: str  # e.g. "Quartz 2.3.2 on Java 17.0.15 (...), tzdb 2025a; ours on tzdata 2025b (...)"
+
+
+def _our_tzdata() -> str:
+    """The tz database release zoneinfo reads (the system's first, as zoneinfo looks it up)."""
+    for directory in zoneinfo.TZPATH:
+        version_file = Path(directory) / "tzdata.zi"
+        if version_file.is_file():
+            first = version_file.read_text(encoding="utf-8", errors="replace").partition("\n")[0]
+            return f"tzdata {first.removeprefix('# version').strip()} ({directory})"
+    try:
+        import tzdata  # type: ignore[import-untyped]
+    except ImportError:
+        return "tzdata of an unknown release"
+    return f"tzdata {tzdata.IANA_VERSION} (the tzdata package)"
+
+
 @pytest.fixture(scope="module")
-def quartz_driver(tmp_path_factory: pytest.TempPathFactory) -> list[str]:
-    """The command that runs the compiled driver on the real Quartz jar."""
+def quartz_driver(tmp_path_factory: pytest.TempPathFactory) -> Judge:
+    """The driver, compiled here, on the real Quartz jar and the installed JDK."""
     jar = _quartz_jar()
     version = _jar_version(jar)
     if version != QUARTZ_VERSION:
@@ -86,16 +113,19 @@ def quartz_driver(tmp_path_factory: pytest.TempPathFactory) -> list[str]:
     classes = tmp_path_factory.mktemp("quartz_driver")
     compiled = subprocess.run([javac, "-cp", jar, "-d", str(classes), str(DRIVER)], capture_output=True, text=True)
     assert compiled.returncode == 0, f"javac failed:\n{compiled.stderr}"
-    return [java, "-cp", os.pathsep.join([str(classes), jar]), "QuartzDriver"]
+    command = [java, "-cp", os.pathsep.join([str(classes), jar]), "QuartzDriver"]
+    probe = subprocess.run([*command, "--version"], capture_output=True, text=True, timeout=60)
+    jvm = probe.stdout.strip() or f"an unknown JVM ({java})"
+    return Judge(command, f"Quartz {QUARTZ_VERSION} on {jvm}; ours on {_our_tzdata()}")
 
 
 OURS = [sys.executable, "-m", "taskcenter.cli.main", "cron", "next"]
 
 
 @pytest.fixture(scope="module")
-def quartz_answers(corpus: list[str], quartz_driver: list[str]) -> list[str]:
+def quartz_answers(corpus: list[str], quartz_driver: Judge) -> list[str]:
     """The real Quartz's answers to the corpus."""
-    return _run(quartz_driver, corpus, "the Quartz driver")
+    return _run(quartz_driver.command, corpus, "the Quartz driver")
 
 
 @pytest.fixture(scope="module")
@@ -125,7 +155,7 @@ def _agree(quartz: str, ours: str) -> bool:
     return ours == quartz
 
 
-def _fail_on_differences(name: str, cases: list[str], quartz_answers: list[str], our_answers: list[str]) -> None:
+def _fail_on_differences(name: str, cases: list[str], quartz_answers: list[str], our_answers: list[str], judge: Judge) -> None:
     differences = [
         (number, case, quartz, ours)
         for number, (case, quartz, ours) in enumerate(zip(cases, quartz_answers, our_answers), 1)
@@ -133,14 +163,14 @@ def _fail_on_differences(name: str, cases: list[str], quartz_answers: list[str],
     ]
     if differences:
         shown = min(len(differences), MAX_REPORTED)
-        report = [f"{len(differences)} of {len(cases)} cases differ from Quartz {QUARTZ_VERSION} (first {shown}):"]
+        report = [f"{len(differences)} of {len(cases)} cases differ from {judge.runtime} (first {shown}):"]
         for number, case, quartz, ours in differences[:MAX_REPORTED]:
             report.append(f"  {name}:{number}: {case!r}\n    quartz: {_clip(quartz)}\n    ours:   {_clip(ours)}")
         pytest.fail("\n".join(report), pytrace=False)
 
 
-def test_engine_agrees_with_quartz(corpus: list[str], quartz_answers: list[str], our_answers: list[str]) -> None:
-    _fail_on_differences("corpus.tsv", corpus, quartz_answers, our_answers)
+def test_engine_agrees_with_quartz(corpus: list[str], quartz_answers: list[str], our_answers: list[str], quartz_driver: Judge) -> None:
+    _fail_on_differences("corpus.tsv", corpus, quartz_answers, our_answers, quartz_driver)
 
 
 # The line protocol itself (field count, trimming, start and n syntax): the CLI must read a line
@@ -190,13 +220,72 @@ PROTOCOL_CASES = [
 ]
 
 
-def test_cli_reads_the_line_protocol_as_the_driver_does(quartz_driver: list[str]) -> None:
-    quartz = _run(quartz_driver, PROTOCOL_CASES, "the Quartz driver")
+def test_cli_reads_the_line_protocol_as_the_driver_does(quartz_driver: Judge) -> None:
+    quartz = _run(quartz_driver.command, PROTOCOL_CASES, "the Quartz driver")
     ours = _run(OURS, PROTOCOL_CASES, "taskcenter cron next")
-    _fail_on_differences("PROTOCOL_CASES", PROTOCOL_CASES, quartz, ours)
+    _fail_on_differences("PROTOCOL_CASES", PROTOCOL_CASES, quartz, ours, quartz_driver)
 
 
-def test_quartz_agrees_with_the_labels(labels: list[tuple[str, set[str]]], quartz_answers: list[str]) -> None:
+# ------------------------------------------------------------------------------------------------
+# known deviations: where we follow the tz database and Quartz on Java 17 does not (docs/cron.md)
+
+
+@dataclass(frozen=True)
+class Deviation:
+    line: int
+    case: str  # expr<TAB>zone<TAB>start<TAB>n
+    jdk17: str  # Quartz's answer on Java 17
+    tzdb: str  # the tz database's answer: ours (and Quartz's on Java 25)
+    why: str
+
+    @property
+    def zone(self) -> str:
+        return self.case.split("\t")[1]
+
+
+def _deviations() -> list[Deviation]:
+    rows = []
+    for number, line in enumerate(_read_lines(DEVIATIONS), 1):
+        if not line.strip() or line.startswith("#"):
+            continue
+        fields = line.split("\t")
+        assert len(fields) == 7, f"deviations.tsv:{number}: expected 7 tab-separated columns, got {len(fields)}"
+        rows.append(Deviation(number, "\t".join(fields[:4]), fields[4], fields[5], fields[6]))
+    return rows
+
+
+def test_known_deviations_are_pinned(quartz_driver: Judge) -> None:
+    """Each documented deviation: Quartz gives the Java 17 answer or the tz database's, we the tz database's."""
+    deviations = _deviations()
+    assert deviations, "deviations.tsv has no cases"
+    cases = [deviation.case for deviation in deviations]
+    quartz = _run(quartz_driver.command, cases, "the Quartz driver")
+    ours = _run(OURS, cases, "taskcenter cron next")
+    problems = []
+    for deviation, quartz_answer, our_answer in zip(deviations, quartz, ours):
+        where = f"  deviations.tsv:{deviation.line}: {deviation.case!r} ({deviation.why})"
+        if deviation.jdk17 == deviation.tzdb:
+            problems.append(f"{where}\n    not a deviation: the Java 17 and tz database answers are the same")
+        if quartz_answer not in (deviation.jdk17, deviation.tzdb):
+            problems.append(
+                f"{where}\n    Quartz gives neither documented answer:\n    quartz: {_clip(quartz_answer)}"
+                f"\n    jdk17:  {_clip(deviation.jdk17)}\n    tzdb:   {_clip(deviation.tzdb)}"
+            )
+        if our_answer != deviation.tzdb:
+            problems.append(f"{where}\n    ours is not the tz database's answer:\n    ours:   {_clip(our_answer)}\n    tzdb:   {_clip(deviation.tzdb)}")
+    if problems:
+        header = f"{len(problems)} problem(s) with the known deviations ({quartz_driver.runtime}):"
+        pytest.fail("\n".join([header, *problems[:MAX_REPORTED]]), pytrace=False)
+
+
+def test_the_corpus_keeps_out_of_the_deviations(corpus: list[str]) -> None:
+    """The main corpus must agree exactly, so no case of it may sit in a zone with a documented deviation."""
+    deviation_zones = {deviation.zone for deviation in _deviations()}
+    inside = [f"corpus.tsv:{number}: {line!r}" for number, line in enumerate(corpus, 1) if line.split("\t")[1] in deviation_zones]
+    assert not inside, "cases in zones of deviations.tsv (generate_corpus.py must leave them out):\n" + "\n".join(inside[:MAX_REPORTED])
+
+
+def test_quartz_agrees_with_the_labels(labels: list[tuple[str, set[str]]], quartz_answers: list[str], quartz_driver: Judge) -> None:
     """The corpus says which cases are invalid; the jar must still say so (guards corpus and jar drift)."""
     wrong = []
     for number, ((kind, tags), quartz) in enumerate(zip(labels, quartz_answers), 1):
@@ -204,7 +293,7 @@ def test_quartz_agrees_with_the_labels(labels: list[tuple[str, set[str]]], quart
             wrong.append(f"  corpus.tsv:{number}: labelled {kind}, Quartz says {_clip(quartz, 200)}")
         elif "quartz driver:" in quartz and not {"unevaluable", "loops"} & tags:
             wrong.append(f"  corpus.tsv:{number}: Quartz crashed or hung: {_clip(quartz, 200)}")
-    header = f"{len(wrong)} labels disagree with Quartz (regenerate with generate_corpus.py --check):"
+    header = f"{len(wrong)} labels disagree with {quartz_driver.runtime} (regenerate with generate_corpus.py --check):"
     assert not wrong, "\n".join([header, *wrong[:MAX_REPORTED]])
 
 
@@ -266,6 +355,9 @@ def test_corpus_keeps_its_coverage_promises(corpus: list[str], labels: list[tupl
 
     years = [int(start[:4]) for _, _, start, _ in cases]
     assert min(years) <= 2005 and max(years) >= 2085, (min(years), max(years))
+    # before 2000 tz database releases still rewrite history (Asia/Tehran 1978 in 2025b, WET, EET),
+    # and the JDK's release is not the system's: the corpus starts in 2000
+    assert min(years) >= 2000, min(years)
     counts = collections.Counter(int(n) for _, _, _, n in cases)
     assert min(counts) >= 1 and max(counts) <= 10, counts
     assert counts[5] >= len(cases) // 3, counts

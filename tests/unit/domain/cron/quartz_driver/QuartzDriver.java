@@ -10,6 +10,7 @@ import java.time.OffsetDateTime;
 import java.time.ZoneId;
 import java.time.ZoneOffset;
 import java.time.format.DateTimeFormatter;
+import java.time.zone.ZoneRulesProvider;
 import java.util.ArrayList;
 import java.util.Date;
 import java.util.List;
@@ -37,6 +38,9 @@ import org.quartz.CronExpression;
  * inside Quartz, a search that never ends: {@code 0W}, or {@code LW} around some DST changes) becomes
  * that line's {@code INVALID: ...} answer; a line gets 5 seconds (first argument: another limit).
  *
+ * <p>{@code --version} prints the JVM and its tz database instead, for the test's messages: Quartz's
+ * answers in some zones depend on them (see corpus/deviations.tsv).
+ *
  * <p>Compile and run: {@code javac -cp quartz2.jar -d out QuartzDriver.java;
  * java -cp out:quartz2.jar QuartzDriver < corpus.tsv}
  */
@@ -50,6 +54,11 @@ public final class QuartzDriver {
     }
 
     public static void main(String[] args) throws Exception {
+        if (args.length > 0 && args[0].equals("--version")) {
+            System.out.println("Java " + System.getProperty("java.version") + " (" + System.getProperty("java.vm.name")
+                + ", " + System.getProperty("java.vendor") + "), tzdb " + ZoneRulesProvider.getVersions("UTC").lastKey());
+            return;
+        }
         long timeoutSeconds = args.length > 0 ? Long.parseLong(args[0]) : DEFAULT_TIMEOUT_SECONDS;
         BufferedReader in = new BufferedReader(new InputStreamReader(System.in, StandardCharsets.UTF_8));
         PrintWriter out = new PrintWriter(new BufferedWriter(new OutputStreamWriter(System.out, StandardCharsets.UTF_8)));
