@@ -6,7 +6,7 @@ import json
 import sqlite3
 import threading
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -84,6 +84,40 @@ def count(engine: sa.Engine, table: str) -> int:
         return conn.execute(sa.text(f'SELECT COUNT(*) FROM "{table}"')).scalar_one()
 
 
+def side_by_side(work: Callable[[Any], None], items: Sequence[Any], *, together: bool = True) -> list[BaseException]:
+    """Run `work(item)` for every item in a thread of its own, all released at once; the errors raised."""
+    start = threading.Barrier(len(items))
+    errors: list[BaseException] = []
+
+    def one(item: Any) -> None:
+        try:
+            if together:
+                start.wait()
+            work(item)
+        except BaseException as exc:  # noqa: BLE001 - reported to the caller
+            errors.append(exc)
+
+    threads = [threading.Thread(target=one, args=(item,)) for item in items]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return errors
+
+
+def refreshing(times: int = 1) -> Callable[[Any], None]:
+    """A worker that refreshes with one job `times` times, then closes the job."""
+
+    def refresh(job: Any) -> None:
+        try:
+            for _ in range(times):
+                dataset.run(job)
+        finally:
+            job.close()
+
+    return refresh
+
+
 def test_all_loads_every_row_and_publishes_schema_and_head(source: Path, engine: sa.Engine, tmp_path: Path) -> None:
     fake = dataset_job(MemoryCatalog(orders()), {"app": 1, "dataset": 1}, tmp=tmp_path)
     dataset.run(fake.job)
@@ -121,24 +155,7 @@ def test_concurrent_incremental_refreshes_append_each_row_once(source: Path, eng
     with sqlite3.connect(source) as db:
         db.executemany("INSERT INTO orders VALUES (?, 1, 'dock', 10.0, '2020-05-01 00:00:00')", [(i,) for i in range(31, 61)])
     jobs = [dataset_job(catalog, {"app": 1, "dataset": 1}, tmp=tmp_path / str(n)).job for n in range(4)]
-    start = threading.Barrier(len(jobs))
-    errors: list[BaseException] = []
-
-    def refresh(job: Any) -> None:
-        try:
-            start.wait()
-            dataset.run(job)
-        except BaseException as exc:  # noqa: BLE001 - reported below
-            errors.append(exc)
-        finally:
-            job.close()
-
-    threads = [threading.Thread(target=refresh, args=(job,)) for job in jobs]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    assert errors == []
+    assert side_by_side(refreshing(), jobs) == []
     with engine.connect() as conn:
         ids = [row[0] for row in conn.execute(sa.text('SELECT id FROM "app1_orders" ORDER BY id'))]
     assert ids == list(range(1, 61))
@@ -275,25 +292,7 @@ def test_concurrent_refreshes_of_one_dataset_never_mix_their_rows(source: Path, 
     monkeypatch.setattr(dataset, "FETCH_BATCH", 4)
     catalog = MemoryCatalog(orders())
     jobs = [dataset_job(catalog, {"app": 1, "dataset": 1}, tmp=tmp_path / str(n)).job for n in range(4)]
-    start = threading.Barrier(len(jobs))
-    errors: list[BaseException] = []
-
-    def refresh(job: Any) -> None:
-        try:
-            start.wait()
-            for _ in range(3):
-                dataset.run(job)
-        except BaseException as exc:  # noqa: BLE001 - reported below
-            errors.append(exc)
-        finally:
-            job.close()
-
-    threads = [threading.Thread(target=refresh, args=(job,)) for job in jobs]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    assert errors == []
+    assert side_by_side(refreshing(times=3), jobs) == []
     assert count(engine, "app1_orders") == 30
     with engine.connect() as conn:
         ids = [row[0] for row in conn.execute(sa.text('SELECT id FROM "app1_orders" ORDER BY id'))]
@@ -315,22 +314,7 @@ def test_side_by_side_refreshes_create_the_stats_table_once(source: Path, engine
     for definition in definitions:
         with engine.begin() as conn:
             conn.execute(sa.text(f'CREATE TABLE "{definition.table}" (id INTEGER)'))
-    start = threading.Barrier(len(definitions))
-    errors: list[BaseException] = []
-
-    def record(definition: dataset.DatasetDefinition) -> None:
-        try:
-            start.wait()
-            dataset.record_stats(engine, definition)
-        except BaseException as exc:  # noqa: BLE001 - reported below
-            errors.append(exc)
-
-    threads = [threading.Thread(target=record, args=(d,)) for d in definitions]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    assert errors == []
+    assert side_by_side(lambda definition: dataset.record_stats(engine, definition), definitions) == []
     assert set(dataset.read_stats(engine)) == {f"1-{n}" for n in range(6)}
 
 
@@ -373,21 +357,6 @@ def test_first_loads_swapping_at_the_same_moment_both_succeed(source: Path, engi
         real_swap(engine, staging, name)
 
     monkeypatch.setattr(dataset, "_swap", swap_together)
-    errors: list[BaseException] = []
-
-    def refresh(job: Any) -> None:
-        try:
-            dataset.run(job)
-        except BaseException as exc:  # noqa: BLE001 - reported below
-            errors.append(exc)
-        finally:
-            job.close()
-
-    threads = [threading.Thread(target=refresh, args=(job,)) for job in jobs]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    assert errors == []
+    assert side_by_side(refreshing(), jobs, together=False) == []
     assert count(engine, "app1_orders") == 30
     assert tables(engine) == {"app1_orders", dataset.STATS_TABLE}
