@@ -19,7 +19,7 @@ from taskcenter.domain.results import as_table
 from taskcenter.domain.runs import JobStatus, cost_seconds, job_status
 from taskcenter.domain.schedule import fired_item_ids
 from taskcenter.domain.users import UserInfo
-from taskcenter.services.plans import Caller, check_page, entity_creator_names
+from taskcenter.services.plans import Caller, check_page, entity_creator_names, entity_creators
 
 class RunLike(Protocol):
     id: int
@@ -171,14 +171,7 @@ class ContextService:
     def users(self, query: PlanQuery) -> list[UserInfo]:
         """The creators of the entities of the plans that have matching runs (every run, not a page)."""
         with_runs = self._runs.plans_with_runs(plan_ids=self._plan_ids(query), statuses=query.job_statuses)
-        creators: list[int] = []
-        for plan in self._plans.get_many(with_runs):
-            entity = self._catalog.get(plan.entity_group, plan.entity_key)
-            creator = entity.created_by if entity is not None and entity.created_by is not None else plan.entity_created_by
-            if creator is not None and creator not in creators:
-                creators.append(creator)
-        found = self._users.get_many(creators)
-        return [found[i] for i in creators if i in found]
+        return entity_creators(self._plans.get_many(with_runs), self._catalog, self._users)
 
     def _plan_ids(self, query: PlanQuery) -> list[int]:
         """The plans whose runs a context query reads (filters by plan; job status filters runs)."""

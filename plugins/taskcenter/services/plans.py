@@ -134,6 +134,22 @@ def entity_creator_names(entities: Iterable[Entity | None], users: UserDirectory
     }
 
 
+def entity_creators(plans: Iterable[Plan], catalog: EntityCatalog, users: UserDirectory) -> list[UserInfo]:
+    """The users who created these plans' entities, each once, in plan order (one user lookup).
+
+    The catalog names an entity's creator; a plan whose entity left the catalog keeps the creator
+    copied onto it.
+    """
+    creators: list[int] = []
+    for plan in plans:
+        entity = catalog.get(plan.entity_group, plan.entity_key)
+        creator = entity.created_by if entity is not None and entity.created_by is not None else plan.entity_created_by
+        if creator is not None and creator not in creators:
+            creators.append(creator)
+    found = users.get_many(creators)
+    return [found[i] for i in creators if i in found]
+
+
 def check_page(query: PlanQuery) -> None:
     """`offset` >= 0 and `limit` within 1..MAX_PAGE_SIZE, for every listing."""
     if query.offset < 0:
@@ -194,15 +210,8 @@ class PlanService:
         )
 
     def users(self, query: PlanQuery) -> list[UserInfo]:
-        """The creators of the matching plans' entities (the catalog's, else the one copied on the plan)."""
-        creators: list[int] = []
-        for plan in self._store.get_many(self._matching_ids(query)):
-            entity = self._catalog.get(plan.entity_group, plan.entity_key)
-            creator = entity.created_by if entity is not None and entity.created_by is not None else plan.entity_created_by
-            if creator is not None and creator not in creators:
-                creators.append(creator)
-        found = self._users.get_many(creators)
-        return [found[i] for i in creators if i in found]
+        """The creators of the matching plans' entities."""
+        return entity_creators(self._store.get_many(self._matching_ids(query)), self._catalog, self._users)
 
     def _matching_ids(self, query: PlanQuery) -> list[int]:
         """Ids of every plan matching the filters, job status included, in id order."""

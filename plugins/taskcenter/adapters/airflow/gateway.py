@@ -91,9 +91,7 @@ class AirflowGateway:
         ids = list(dag_ids)
         if not ids:
             return {}
-        rows = self._session.execute(
-            select(DagModel.dag_id, DagModel.is_paused).where(DagModel.dag_id.in_(ids)).execution_options(populate_existing=True)
-        )
+        rows = self._session.execute(select(DagModel.dag_id, DagModel.is_paused).where(DagModel.dag_id.in_(ids)))
         return {dag_id: bool(is_paused) for dag_id, is_paused in rows}
 
     def last_parsed(self, dag_id: str) -> datetime | None:
