@@ -8,12 +8,18 @@ the next step starts.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import os
+import signal
+import threading
+import time
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from taskcenter.adapters.jobs.base import JobRun
+import pytest
+
+from taskcenter.adapters.jobs.base import ChildProcesses, JobRun
 from taskcenter.domain.catalog import Entity
 
 # (level, sub_key, text): one log line.
@@ -149,3 +155,41 @@ def app_job(
         options=options,
     )
     return fake.job, fake.published
+
+
+class Stopped(BaseException):
+    """What the operator's on_kill raises (SystemExit) in these Airflow-free tests."""
+
+
+def stop_once_ready(work: Callable[[], Any], *, processes: ChildProcesses, ready: Callable[[], Any], timeout: float) -> tuple[Any, float]:
+    """Run `work` as a task runs until Airflow stops it; return what `ready()` saw and the seconds it ran.
+
+    Once `ready()` returns something (or after `timeout` s) this process gets SIGTERM, whose handler
+    does what the operator's `on_kill` does in Airflow's handler: terminate the job's registered
+    processes, then raise `Stopped` in `work`.
+    """
+    seen: list[Any] = []
+
+    def on_sigterm(signum: int, frame: Any) -> None:
+        processes.terminate()
+        raise Stopped()
+
+    def stop_once_ready_() -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if found := ready():
+                seen.append(found)
+                break
+            time.sleep(0.05)
+        os.kill(os.getpid(), signal.SIGTERM)
+
+    previous = signal.signal(signal.SIGTERM, on_sigterm)
+    try:
+        threading.Thread(target=stop_once_ready_, daemon=True).start()
+        started = time.monotonic()
+        with pytest.raises(Stopped):
+            work()
+        elapsed = time.monotonic() - started
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+    return (seen[0] if seen else None), elapsed

@@ -9,10 +9,7 @@ from __future__ import annotations
 
 import json
 import os
-import signal
 import sys
-import threading
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -26,7 +23,7 @@ from taskcenter.adapters.catalog.file_catalog import DEMO_CATALOG, FileEntityCat
 from taskcenter.adapters.jobs.base import JobDefinitionError
 from taskcenter.adapters.jobs.notebook import NotebookCellError, _kernel_manager_class, run
 from taskcenter.domain.catalog import Entity
-from tests.unit.adapters.jobs.fakes import FakeJob, MemoryCatalog, make_job
+from tests.unit.adapters.jobs.fakes import FakeJob, MemoryCatalog, make_job, stop_once_ready
 
 DEMO_FOLDER = DEMO_CATALOG.parent
 
@@ -247,10 +244,6 @@ def test_kernel_is_this_interpreter_even_with_another_python3_kernelspec(foreign
     assert _kernel_manager_class()(kernel_name="python3").kernel_spec.argv[0] == sys.executable
 
 
-class Stopped(BaseException):
-    """What the operator's on_kill raises (SystemExit) in these Airflow-free tests."""
-
-
 def _live(pid: int) -> bool:
     try:
         with open(f"/proc/{pid}/stat", "rb") as file:
@@ -282,29 +275,10 @@ def test_stopping_the_task_ends_the_kernel_and_what_it_started(tmp_path: Path) -
         catalog=MemoryCatalog(notebook_entity("8", {"notebook": source.name}), folder=tmp_path),
         work_folder=work,
     )
-    kernels: list[int] = []
+    def busy() -> list[int] | None:
+        return fake.job.processes.pids() if (work / "child.pid").exists() else None
 
-    def on_sigterm(signum: int, frame: Any) -> None:  # the operator's on_kill, in Airflow's handler
-        fake.job.processes.terminate()
-        raise Stopped()
-
-    def cancel_once_busy() -> None:
-        deadline = time.monotonic() + 60
-        while not (work / "child.pid").exists() and time.monotonic() < deadline:
-            time.sleep(0.05)
-        kernels.extend(fake.job.processes.pids())
-        os.kill(os.getpid(), signal.SIGTERM)
-
-    previous = signal.signal(signal.SIGTERM, on_sigterm)
-    try:
-        threading.Thread(target=cancel_once_busy, daemon=True).start()
-        started = time.monotonic()
-        with pytest.raises(Stopped):
-            run(fake.job)
-        elapsed = time.monotonic() - started
-    finally:
-        signal.signal(signal.SIGTERM, previous)
-
+    kernels, elapsed = stop_once_ready(lambda: run(fake.job), processes=fake.job.processes, ready=busy, timeout=60)
     (kernel,) = kernels
     assert os.getpgid(0) != kernel
     child = int((work / "child.pid").read_text())

@@ -2,7 +2,6 @@ from __future__ import annotations
 
 import http.server
 import os
-import signal
 import socket
 import subprocess
 import threading
@@ -13,10 +12,10 @@ from typing import Any
 
 import pytest
 
-from taskcenter.adapters.jobs import chromium, report
+from taskcenter.adapters.jobs import chromium
 from taskcenter.adapters.jobs.base import ChildProcesses, JobDefinitionError, JobRun, MissingToolError
 from taskcenter.adapters.jobs.screenshot import run
-from tests.unit.adapters.jobs.fakes import app_job
+from tests.unit.adapters.jobs.fakes import app_job, stop_once_ready
 
 JOB_CLASS = "com.hengshi.nangaparbat.schedulejob.ScreenshotJob"
 
@@ -202,10 +201,6 @@ def test_runs_without_sandbox_flag_only_as_root(monkeypatch: pytest.MonkeyPatch,
     assert any(a.startswith("--user-data-dir=") for a in seen[1]) and seen[1][-1] == "about:blank"
 
 
-class Stopped(BaseException):
-    """What the operator's on_kill raises (SystemExit) in these Airflow-free tests."""
-
-
 def _live_members(pgid: int) -> list[int]:
     listing = subprocess.run(["ps", "-eo", "pid=,pgid=,stat="], capture_output=True, text=True, check=True).stdout
     return [int(pid) for pid, group, state in (line.split() for line in listing.splitlines()) if int(group) == pgid and not state.startswith("Z")]
@@ -215,37 +210,24 @@ def test_stopping_the_task_ends_chromium_and_its_helpers(tmp_path: Path) -> None
     """Chromium runs in a session of its own: the run registers it, and terminating that ends all of it."""
     listener = socket.create_server(("127.0.0.1", 0))  # accepts, never answers: Chromium keeps waiting
     processes = ChildProcesses()
-    seen: list[list[int]] = []
+    def rendering() -> list[int] | None:
+        pids = processes.pids()
+        if pids and len(_live_members(pids[0])) > 1:  # the browser and its helpers are up
+            return [pids[0], *_live_members(pids[0])]
+        return None
 
-    def on_sigterm(signum: int, frame: Any) -> None:  # the operator's on_kill, in Airflow's handler
-        processes.terminate()
-        raise Stopped()
+    def capture() -> None:
+        chromium.capture(
+            url=f"http://127.0.0.1:{listener.getsockname()[1]}/", png_path=tmp_path / "x.png",
+            width=200, height=100, timeout=60, processes=processes,
+        )
 
-    def cancel_once_rendering() -> None:
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
-            pids = processes.pids()
-            if pids and len(_live_members(pids[0])) > 1:  # the browser and its helpers are up
-                seen.append([pids[0], *_live_members(pids[0])])
-                break
-            time.sleep(0.1)
-        os.kill(os.getpid(), signal.SIGTERM)
-
-    previous = signal.signal(signal.SIGTERM, on_sigterm)
     try:
-        threading.Thread(target=cancel_once_rendering, daemon=True).start()
-        started = time.monotonic()
-        with pytest.raises(Stopped):
-            chromium.capture(
-                url=f"http://127.0.0.1:{listener.getsockname()[1]}/", png_path=tmp_path / "x.png",
-                width=200, height=100, timeout=60, processes=processes,
-            )
-        elapsed = time.monotonic() - started
+        seen, elapsed = stop_once_ready(capture, processes=processes, ready=rendering, timeout=30)
     finally:
-        signal.signal(signal.SIGTERM, previous)
         listener.close()
 
-    ((leader, *members),) = seen
+    leader, *members = seen
     assert os.getpgid(0) != leader and len(members) > 1
     assert _live_members(leader) == []
     assert elapsed < 30 and processes.pids() == []
