@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from taskcenter.adapters.jobs import chromium, report
+from taskcenter.adapters.jobs import chromium
 from taskcenter.adapters.jobs.app_email import run
 from taskcenter.adapters.jobs.base import JobDefinitionError, JobRun, MissingToolError
 from taskcenter.launcher.mail_catcher import MailCatcher
