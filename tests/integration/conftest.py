@@ -1,7 +1,8 @@
 """Session fixtures: one running taskcenter per database backend for the whole test run.
 
-`taskcenter` is parametrized over SQLite and PostgreSQL; pytest runs every test of one backend
-before starting the next, and tears the first down before, so only one Airflow runs at a time.
+`taskcenter` is parametrized over SQLite and PostgreSQL (the embedded server that `make run` starts,
+with the dataset engine in it too); pytest runs every test of one backend before starting the next,
+and tears the first down before, so only one Airflow runs at a time.
 """
 
 from __future__ import annotations
@@ -10,36 +11,17 @@ from collections.abc import Iterator
 
 import pytest
 
-from tests.integration.harness import (
-    PostgresDatabase,
-    delete_all_plans,
-    RunningTaskCenter,
-    create_postgres_database,
-    drop_postgres_database,
-    start_taskcenter,
-)
+from tests.integration.harness import RunningTaskCenter, delete_all_plans, start_taskcenter
 
 
 @pytest.fixture(scope="session", params=["sqlite", "postgres"])
 def taskcenter(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningTaskCenter]:
     backend: str = request.param
-    database: PostgresDatabase | None = None
-    db_url = None
-    if backend == "postgres":
-        created = create_postgres_database()
-        if isinstance(created, str):
-            pytest.skip(created)
-        database = created
-        db_url = database.url
+    running = start_taskcenter(backend=backend, home=tmp_path_factory.mktemp(f"airflow-{backend}"))
     try:
-        running = start_taskcenter(backend=backend, home=tmp_path_factory.mktemp(f"airflow-{backend}"), db_url=db_url)
-        try:
-            yield running
-        finally:
-            running.stack.stop()
+        yield running
     finally:
-        if database is not None:
-            drop_postgres_database(database)
+        running.stop()
 
 
 @pytest.fixture

@@ -12,6 +12,7 @@ import json
 import os
 import secrets
 import socket
+import threading
 import time
 import uuid
 from dataclasses import dataclass, field
@@ -24,7 +25,8 @@ import sqlalchemy as sa
 from tests.integration import jobs as test_jobs
 from taskcenter.launcher.admin import AdminCredentials, ensure_admin
 from taskcenter.launcher.components import AirflowStack, StartupError, migrate, prepare_demo, reconcile
-from taskcenter.launcher.home import HomeSettings, prepare_home
+from taskcenter.launcher.home import POSTGRES, SQLITE, HomeSettings, prepare_home
+from taskcenter.launcher.postgres import ENGINE_DB
 
 REPO = Path(__file__).resolve().parents[2]
 POSTGRES_ADMIN_DSN = "postgresql://postgres@127.0.0.1:5432/postgres"
@@ -61,6 +63,10 @@ class RunningTaskCenter:
     http: requests.Session = field(default_factory=fresh_connection_session)
     # The dataset engine (`taskcenter_engine`): the demo's SQLite file, or a PostgreSQL database.
     engine_url: str = ""
+    # What the supervisor did (a component stopped, started again), for tests and failure reports.
+    restarts: list[str] = field(default_factory=list)
+    _stopping: threading.Event = field(default_factory=threading.Event)
+    _watching: threading.Thread | None = None
 
     @property
     def base_url(self) -> str:
@@ -121,6 +127,18 @@ class RunningTaskCenter:
         response.raise_for_status()
         return response.json()["dag_runs"]
 
+    def start_supervision(self) -> None:
+        """Restart dead components as `make run` does, in a thread, until `stop()`."""
+        self.stack.report = self.restarts.append
+        self._watching = threading.Thread(target=self.stack.watch, args=(self._stopping,), name="supervisor", daemon=True)
+        self._watching.start()
+
+    def stop(self) -> None:
+        self._stopping.set()
+        if self._watching is not None:
+            self._watching.join(timeout=10)
+        self.stack.stop()
+
     def component_logs(self, lines: int = 40) -> str:
         parts = []
         for log in sorted(self.stack.log_dir.glob("*.log")):
@@ -148,52 +166,62 @@ def delete_all_plans(tc: RunningTaskCenter) -> None:
     raise AssertionError("plans left over after cleanup")
 
 
-def start_taskcenter(*, backend: str, home: Path, db_url: str | None) -> RunningTaskCenter:
+def start_taskcenter(
+    *, backend: str, home: Path, db_url: str | None = None, extra: dict[str, dict[str, str]] | None = None
+) -> RunningTaskCenter:
+    """A started product: `backend` "sqlite" (a file), "postgres" (the embedded server, as `make run`)
+    or, with `db_url`, an external database; `extra` adds airflow.cfg options."""
+    taskcenter_options = {
+        "job_runners": json.dumps(test_jobs.RUNNERS),
+        "job_classes": json.dumps(test_jobs.JOB_CLASSES),
+        "retry_delay_seconds": "1",
+    }
+    options = {section: dict(values) for section, values in (extra or {}).items()}
+    options["taskcenter"] = {**taskcenter_options, **options.get("taskcenter", {})}
     settings = HomeSettings(
         home=home,
         port=free_port(),
         host="127.0.0.1",
+        database=SQLITE if backend == "sqlite" else POSTGRES,
         db_url=db_url,
         examples_dir=REPO / "dags",
         worker_log_port=free_port(),
         trigger_log_port=free_port(),
         smtp_port=free_port(),
-        extra={
-            "taskcenter": {
-                "job_runners": json.dumps(test_jobs.RUNNERS),
-                "job_classes": json.dumps(test_jobs.JOB_CLASSES),
-                "retry_delay_seconds": "1",
-            }
-        },
+        extra=options,
     )
     # Task processes import the test job runners from this repository.
     os.environ["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO), os.environ.get("PYTHONPATH", "")]))
-    # On PostgreSQL the dataset engine is a PostgreSQL database too (as in docker-compose): every
-    # component sees the connection from the environment, before the demo's SQLite one.
+    # On PostgreSQL the dataset engine is a PostgreSQL database too: the embedded server's
+    # (the demo's connection) or, on an external server, a database beside the metadata DB that
+    # every component sees from the environment, before the demo's connection.
     engine_url = f"sqlite:///{(home / 'taskcenter' / 'engine.db').resolve()}"
     os.environ.pop(ENGINE_CONN_ENV, None)
-    if backend == "postgres" and db_url is not None:
+    if db_url is not None and db_url.startswith("postgresql"):
         engine_url = engine_url_for(db_url)
         os.environ[ENGINE_CONN_ENV] = engine_url
+    elif (server := settings.embedded_postgres) is not None:
+        engine_url = server.url(ENGINE_DB, driver="postgresql")
     prepare_home(settings)
-    migrate(settings, log_file=home / "logs" / "components" / "db-migrate.log")
-    reconcile(settings, log_file=home / "logs" / "components" / "reconcile.log")
-    prepare_demo(settings, log_file=home / "logs" / "components" / "demo.log")
     credentials = AdminCredentials(username="admin", password=secrets.token_urlsafe(16), generated=True)
-    ensure_admin(
-        env=settings.environ(), cwd=home, credentials=credentials, log_file=home / "logs" / "components" / "admin.log"
-    )
     running = RunningTaskCenter(
         backend=backend, settings=settings, stack=AirflowStack(settings), credentials=credentials, engine_url=engine_url
     )
-    running.stack.start()
+    logs = home / "logs" / "components"
     try:
+        running.stack.start_database()
+        migrate(settings, log_file=logs / "db-migrate.log")
+        reconcile(settings, log_file=logs / "reconcile.log")
+        prepare_demo(settings, log_file=logs / "demo.log")
+        ensure_admin(env=settings.environ(), cwd=home, credentials=credentials, log_file=logs / "admin.log")
+        running.stack.start()
         running.stack.wait_until_healthy(timeout=240)
         running.token = running.fetch_token(credentials.username, credentials.password)
-    except (StartupError, requests.RequestException) as exc:
-        logs = running.component_logs()
+    except (StartupError, RuntimeError, requests.RequestException) as exc:
+        text = running.component_logs()
         running.stack.stop()
-        raise StartupError(f"{exc}\n{logs}") from exc
+        raise StartupError(f"{exc}\n{text}") from exc
+    running.start_supervision()
     return running
 
 

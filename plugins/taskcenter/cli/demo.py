@@ -14,6 +14,12 @@ from pathlib import Path
 def add_parser(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     parser = subparsers.add_parser("demo", help="create the demo source database and connections")
     parser.add_argument("--smtp-port", type=int, default=1025, help="port of the local mail catcher (default 1025)")
+    parser.add_argument(
+        "--engine-socket",
+        type=Path,
+        default=None,
+        help="socket folder of the embedded PostgreSQL server holding the dataset engine (default: a SQLite file)",
+    )
     parser.set_defaults(func=run)
 
 
@@ -23,6 +29,6 @@ def run(args: argparse.Namespace) -> int:
     from taskcenter.launcher.demo import prepare_demo
 
     home = Path(os.environ.get("AIRFLOW_HOME") or conf.get("core", "airflow_home"))
-    created = prepare_demo(home, smtp_port=args.smtp_port)
+    created = prepare_demo(home, smtp_port=args.smtp_port, engine_socket=args.engine_socket)
     print(f"taskcenter demo: connections created: {', '.join(created) or 'none (all exist)'}")
     return 0

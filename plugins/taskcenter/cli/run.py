@@ -1,7 +1,13 @@
-"""`taskcenter run`: the whole product on the embedded default (SQLite, LocalExecutor).
+"""`taskcenter run`: the whole product on the embedded default (PostgreSQL, LocalExecutor).
 
-Prepares the AIRFLOW_HOME, migrates the DB, ensures the admin user, starts api-server, scheduler,
-dag-processor and triggerer, and stops them all on Ctrl-C. A second run keeps the data.
+Prepares the AIRFLOW_HOME, starts the embedded PostgreSQL server, migrates the DB, ensures the
+admin user, starts api-server, scheduler, dag-processor and triggerer, restarts any of them that
+dies, and stops them all on Ctrl-C or SIGTERM. A second run keeps the data.
+
+The database: `--database postgres` (the default for a new home: the embedded server, data in
+`<home>/postgres/`), `--database sqlite` (a file, for the smallest trials), or an external server
+with `TASKCENTER_DB_URL`. A home made on SQLite by an earlier version stays on SQLite, with a note
+saying so, so that nothing it holds is left behind.
 """
 
 from __future__ import annotations
@@ -9,13 +15,16 @@ from __future__ import annotations
 import argparse
 import os
 import signal
-import time
+import threading
 from pathlib import Path
 
 from taskcenter.launcher.admin import PASSWORD_ENV, ensure_admin, resolve_password
 from taskcenter.launcher.components import AirflowStack, StartupError, migrate, prepare_demo, reconcile
 from taskcenter.launcher.demo import DemoPaths
-from taskcenter.launcher.home import HomeSettings, prepare_home
+from taskcenter.launcher.home import DATABASES, POSTGRES, SQLITE, HomeSettings, prepare_home
+from taskcenter.launcher.postgres import EmbeddedPostgresError
+
+DB_URL_ENV = "TASKCENTER_DB_URL"
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
@@ -28,6 +37,13 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         help="api-server port (default $TASKCENTER_PORT or 8080)",
     )
     parser.add_argument("--host", default="0.0.0.0", help="api-server bind address")
+    parser.add_argument(
+        "--database",
+        choices=DATABASES,
+        default=None,
+        help="metadata DB: the embedded PostgreSQL server (default for a new home) or a SQLite file "
+        f"(trials only); ${DB_URL_ENV} points at an external server instead",
+    )
     parser.add_argument(
         "--smtp-port",
         type=int,
@@ -58,58 +74,105 @@ def parse_overrides(pairs: list[str]) -> dict[str, dict[str, str]]:
     return overrides
 
 
+def choose_database(home: Path, requested: str | None) -> tuple[str, str | None]:
+    """The home's database and a note for the console when the choice needs explaining.
+
+    A home that holds a SQLite DB (made by an earlier version, or on purpose) keeps it unless the
+    user asks for PostgreSQL, and then only if no SQLite data would be left behind unseen.
+    """
+    has_sqlite = (home / "airflow.db").exists()
+    has_postgres = (home / "postgres" / "data" / "PG_VERSION").exists()
+    if requested == POSTGRES and has_sqlite and not has_postgres:
+        raise SystemExit(
+            f"taskcenter: {home} holds a SQLite database (airflow.db) made by an earlier start; starting it on "
+            "PostgreSQL would leave its plans and runs behind. Start it with --database sqlite, or use a new --home."
+        )
+    if requested is not None:
+        return requested, None
+    if has_sqlite and not has_postgres:
+        return SQLITE, (
+            f"this home was made on SQLite ({home / 'airflow.db'}), so it stays on SQLite with every plan, run and "
+            "log it holds. SQLite makes every write wait its turn: fine for a trial, not for many clients. "
+            "For the embedded PostgreSQL server start a new home (--home), or export your plans and recreate them there."
+        )
+    return POSTGRES, None
+
+
 class _Stop(Exception):
     pass
 
 
-def _raise_stop(signum: int, _frame: object) -> None:
-    raise _Stop(signum)
+def _stop_on_signals(stopping: threading.Event) -> None:
+    """Ctrl-C and SIGTERM stop the product; the first one interrupts start-up, later ones are ignored."""
+
+    def handler(signum: int, _frame: object) -> None:
+        if stopping.is_set():
+            return
+        stopping.set()
+        raise _Stop(signum)
+
+    # Explicit handlers: a launcher started in the background inherits SIGINT as ignored.
+    signal.signal(signal.SIGTERM, handler)
+    signal.signal(signal.SIGINT, handler)
 
 
 def run(args: argparse.Namespace) -> int:
     home = args.home.resolve()
+    db_url = os.environ.get(DB_URL_ENV) or None
+    database, note = (POSTGRES, None) if db_url else choose_database(home, args.database)
     settings = HomeSettings(
         home=home,
         port=args.port,
         host=args.host,
+        database=database,
+        db_url=db_url,
         smtp_port=args.smtp_port,
         examples_dir=args.examples_dir,
         plugins_dir=args.plugins_dir,
         extra=parse_overrides(args.overrides),
     )
-    prepare_home(settings)
-    print(f"taskcenter: AIRFLOW_HOME={home}", flush=True)
-    print("taskcenter: migrating the metadata DB ...", flush=True)
-    log_dir = home / "logs" / "components"
-    migrate(settings, log_file=log_dir / "db-migrate.log")
-    reconcile(settings, log_file=log_dir / "reconcile.log")
-    prepare_demo(settings, log_file=log_dir / "demo.log")
-    credentials = resolve_password(home)
-    ensure_admin(env=settings.environ(), cwd=home, credentials=credentials, log_file=log_dir / "admin.log")
-
     stack = AirflowStack(settings)
-    # Explicit handlers: a launcher started in the background inherits SIGINT as ignored.
-    signal.signal(signal.SIGTERM, _raise_stop)
-    signal.signal(signal.SIGINT, _raise_stop)
+    stopping = threading.Event()
+    _stop_on_signals(stopping)
     try:
-        stack.start()
+        prepare_home(settings)
+        print(f"taskcenter: AIRFLOW_HOME={home}", flush=True)
+        if note:
+            print(f"taskcenter: note: {note}", flush=True)
+        if settings.embedded_postgres is not None:
+            print(f"taskcenter: starting the embedded PostgreSQL server ({settings.embedded_postgres.root}) ...", flush=True)
+            stack.start_database()
+        print("taskcenter: migrating the metadata DB ...", flush=True)
+        log_dir = home / "logs" / "components"
+        migrate(settings, log_file=log_dir / "db-migrate.log")
+        reconcile(settings, log_file=log_dir / "reconcile.log")
+        prepare_demo(settings, log_file=log_dir / "demo.log")
+        credentials = resolve_password(home)
+        ensure_admin(env=settings.environ(), cwd=home, credentials=credentials, log_file=log_dir / "admin.log")
         print("taskcenter: starting api-server, scheduler, dag-processor, triggerer ...", flush=True)
+        stack.start()
         stack.wait_until_healthy()
         _print_ready(settings, credentials.password if credentials.generated else None)
-        while not (dead := stack.dead_components()):
-            time.sleep(1)
-        for component in dead:
-            print(f"taskcenter: {component.name} exited ({component.exit_code()}); see {component.log_file}")
-        return 1
-    except StartupError as exc:
+        stack.watch(stopping)
+        return 0
+    except (StartupError, EmbeddedPostgresError, RuntimeError) as exc:
         print(f"taskcenter: {exc}", flush=True)
         return 1
     except (KeyboardInterrupt, _Stop):
         print("\ntaskcenter: stopping ...", flush=True)
         return 0
     finally:
+        stopping.set()
         stack.stop()
         print("taskcenter: stopped", flush=True)
+
+
+def _database_line(settings: HomeSettings) -> str:
+    if settings.db_url:
+        return f"external ({DB_URL_ENV})"
+    if (server := settings.embedded_postgres) is not None:
+        return f"embedded PostgreSQL, data in {server.data_dir}"
+    return f"SQLite {settings.sqlite_file} (trials only)"
 
 
 def _print_ready(settings: HomeSettings, new_password: str | None) -> None:
@@ -122,6 +185,7 @@ def _print_ready(settings: HomeSettings, new_password: str | None) -> None:
         f"  get a token       curl -s -X POST {url}/auth/token -H 'Content-Type: application/json' "
         f"-d '{{\"username\": \"admin\", \"password\": \"...\"}}'",
         f"  admin password    {settings.home / 'admin-password'} (or ${PASSWORD_ENV})",
+        f"  metadata DB       {_database_line(settings)}",
         f"  component logs    {settings.home / 'logs' / 'components'}",
         f"  demo e-mail       {demo.outbox} (local mail catcher on 127.0.0.1:{settings.smtp_port})",
         f"  job results       {demo.results}",

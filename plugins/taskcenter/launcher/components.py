@@ -1,7 +1,11 @@
-"""Starts, watches and stops Airflow's components for one AIRFLOW_HOME.
+"""Starts, supervises and stops the product's components for one AIRFLOW_HOME.
 
-Each component runs in its own session (process group), so stopping it also stops the task
-processes it started; with PR_SET_PDEATHSIG a component also ends if the launcher is killed.
+The embedded PostgreSQL server (when the home uses it) starts first; then Airflow's api-server,
+scheduler, dag-processor and triggerer, and the demo's mail catcher. Each component runs in its own
+session (process group), so stopping it also stops the task processes it started; with
+PR_SET_PDEATHSIG a component also ends if the launcher is killed. A component that dies is started
+again after a backoff (1 s, doubling to 60 s while it keeps dying within 30 s of its start), its
+exit cause written to the console and to its log; the others keep serving.
 """
 
 from __future__ import annotations
@@ -13,19 +17,24 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from taskcenter.launcher.demo import DemoPaths
 from taskcenter.launcher.home import HomeSettings
+from taskcenter.launcher.postgres import ENGINE_DB, METADATA_DB, as_user
 
 COMPONENTS = ("api-server", "scheduler", "dag-processor", "triggerer")  # plus the local mail catcher
 HEALTH_PATH = "/api/v2/monitor/health"
 _PR_SET_PDEATHSIG = 1
+BACKOFF_FIRST = 1.0
+BACKOFF_MAX = 60.0
+STABLE_AFTER = 30.0  # a component up this long has its backoff reset
 
 
 class StartupError(RuntimeError):
@@ -56,6 +65,8 @@ def reconcile(settings: HomeSettings, *, log_file: Path | None = None) -> None:
 def prepare_demo(settings: HomeSettings, *, log_file: Path | None = None) -> None:
     """`taskcenter demo`: the demo source database and connections (only what is missing)."""
     command = [sys.executable, "-m", "taskcenter.cli.main", "demo", "--smtp-port", str(settings.smtp_port)]
+    if (server := settings.embedded_postgres) is not None:
+        command += ["--engine-socket", str(server.socket_dir.resolve())]
     _run_step(settings, command, what="`taskcenter demo`", log_file=log_file)
 
 
@@ -79,12 +90,22 @@ def _output(log_file: Path | None) -> Iterator[int | object | None]:
 
 @dataclass
 class Component:
+    """One supervised process: how to start it, its log, and its restart history."""
+
     name: str
     command: Sequence[str]
     log_file: Path
+    user: str | None = None  # run as this system user (the embedded PostgreSQL server as root)
+    stop_signal: int = signal.SIGTERM
     process: subprocess.Popen[bytes] | None = None
+    started_at: float = 0.0
+    restarts: int = 0
+    failures_in_a_row: int = 0
+    restart_at: float | None = None
+    cwd: Path | None = None
 
     def start(self, env: dict[str, str], *, cwd: Path) -> None:
+        self.cwd = cwd
         self.log_file.parent.mkdir(parents=True, exist_ok=True)
         with self.log_file.open("ab") as log:
             self.process = subprocess.Popen(
@@ -95,7 +116,10 @@ class Component:
                 stdout=log,
                 stderr=subprocess.STDOUT,
                 preexec_fn=_die_with_parent,
+                **as_user(self.user),  # type: ignore[arg-type]
             )
+        self.started_at = time.monotonic()
+        self.restart_at = None
 
     @property
     def pid(self) -> int | None:
@@ -104,6 +128,19 @@ class Component:
     def exit_code(self) -> int | None:
         return self.process.poll() if self.process else None
 
+    def exit_cause(self) -> str:
+        code = self.exit_code()
+        if code is None:
+            return "running"
+        if code < 0:
+            with contextlib.suppress(ValueError):
+                return f"killed by {signal.Signals(-code).name}"
+            return f"killed by signal {-code}"
+        cause = f"exit code {code}"
+        if last := _last_error_line(self.log_file):
+            cause += f": {last}"
+        return cause
+
     def signal_group(self, signum: int) -> None:
         # The whole group: task processes of a component may outlive its leader.
         if self.process is None:
@@ -111,19 +148,66 @@ class Component:
         with contextlib.suppress(ProcessLookupError, PermissionError):
             os.killpg(self.process.pid, signum)
 
+    def note(self, message: str) -> None:
+        """A line in the component's own log (the launcher's view of it)."""
+        with contextlib.suppress(OSError), self.log_file.open("a") as log:
+            log.write(f"{time.strftime('%Y-%m-%d %H:%M:%S')} taskcenter launcher: {message}\n")
+
+
+def _last_error_line(log_file: Path, *, tail_bytes: int = 16384) -> str | None:
+    """The last line of a log's tail that names an error, to say why a component stopped."""
+    try:
+        with log_file.open("rb") as log:
+            log.seek(max(0, log.seek(0, os.SEEK_END) - tail_bytes))
+            lines = log.read().decode(errors="replace").splitlines()
+    except OSError:
+        return None
+    for line in reversed(lines):
+        if any(word in line for word in ("Error", "error", "Exception", "FATAL", "PANIC")):
+            return line.strip()[:300]
+    return None
+
+
+def backoff(failures_in_a_row: int) -> float:
+    """Seconds before the next start of a component that died `failures_in_a_row` times quickly."""
+    return min(BACKOFF_MAX, BACKOFF_FIRST * 2 ** max(0, failures_in_a_row - 1))
+
 
 @dataclass
 class AirflowStack:
-    """Airflow's components for one home; `with AirflowStack(...) as stack:` stops them at the end."""
+    """The product's components for one home; `with AirflowStack(...) as stack:` stops them at the end."""
 
     settings: HomeSettings
     components: list[Component] = field(default_factory=list)
+    database: Component | None = None
+    report: Callable[[str], None] = field(default=lambda message: print(f"taskcenter: {message}", flush=True))
 
     @property
     def log_dir(self) -> Path:
         return self.settings.home / "logs" / "components"
 
+    @property
+    def all_components(self) -> list[Component]:
+        return ([self.database] if self.database is not None else []) + self.components
+
+    def start_database(self) -> None:
+        """Start the embedded PostgreSQL server (if the home uses one) and create its databases."""
+        server = self.settings.embedded_postgres
+        if server is None or self.database is not None:
+            return
+        log_file = self.log_dir / "postgres.log"
+        log_file.parent.mkdir(parents=True, exist_ok=True)
+        server.prepare(log_file=log_file)
+        self.database = Component(
+            name="postgres", command=server.command(), log_file=log_file, user=server.run_as(), stop_signal=signal.SIGINT
+        )
+        self.database.start(self.settings.environ(), cwd=server.root)
+        database = self.database
+        server.wait_ready(alive=lambda: database.exit_code() is None)
+        server.ensure_databases(METADATA_DB, ENGINE_DB)
+
     def start(self) -> None:
+        self.start_database()
         env = self.settings.environ()
         self.components = [
             Component(
@@ -153,7 +237,33 @@ class AirflowStack:
         return []
 
     def dead_components(self) -> list[Component]:
-        return [c for c in self.components if c.exit_code() is not None]
+        return [c for c in self.all_components if c.exit_code() is not None]
+
+    def supervise(self) -> None:
+        """One round of supervision: note each newly dead component, start those whose backoff passed."""
+        now = time.monotonic()
+        for component in self.dead_components():
+            if component.restart_at is None:
+                uptime = now - component.started_at
+                component.failures_in_a_row = 1 if uptime >= STABLE_AFTER else component.failures_in_a_row + 1
+                delay = backoff(component.failures_in_a_row)
+                component.restart_at = now + delay
+                message = (
+                    f"{component.name} stopped ({component.exit_cause()}) after {uptime:.0f} s; "
+                    f"starting it again in {delay:.0f} s (log {component.log_file})"
+                )
+                component.note(message)
+                self.report(message)
+            elif now >= component.restart_at:
+                component.restarts += 1
+                component.start(self.settings.environ(), cwd=component.cwd or self.settings.home)
+                component.note(f"started again (restart {component.restarts}, pid {component.pid})")
+                self.report(f"{component.name} started again (restart {component.restarts})")
+
+    def watch(self, stop: threading.Event, *, interval: float = 1.0) -> None:
+        """Supervise until `stop` is set (the launcher's main loop; a thread in the tests' harness)."""
+        while not stop.wait(interval):
+            self.supervise()
 
     def wait_until_healthy(self, *, timeout: float = 180.0) -> None:
         """Until `/api/v2/monitor/health` reports DB, scheduler, dag-processor and triggerer healthy."""
@@ -161,7 +271,7 @@ class AirflowStack:
         last = "no answer yet"
         while time.monotonic() < deadline:
             if dead := self.dead_components():
-                names = ", ".join(f"{c.name} (exit {c.exit_code()}, log {c.log_file})" for c in dead)
+                names = ", ".join(f"{c.name} ({c.exit_cause()}, log {c.log_file})" for c in dead)
                 raise StartupError(f"component(s) stopped during start-up: {names}")
             try:
                 with urllib.request.urlopen(self.settings.base_url + HEALTH_PATH, timeout=5) as response:
@@ -181,22 +291,10 @@ class AirflowStack:
         raise StartupError(f"Airflow did not become healthy within {timeout:.0f}s ({last}); logs in {self.log_dir}")
 
     def stop(self, *, timeout: float = 20.0) -> None:
-        """SIGTERM every component's process group, then SIGKILL what is left after `timeout`."""
-        for component in self.components:
-            component.signal_group(signal.SIGTERM)
-        deadline = time.monotonic() + timeout
-        for component in self.components:
-            if component.process is None:
-                continue
-            try:
-                component.process.wait(timeout=max(0.1, deadline - time.monotonic()))
-            except subprocess.TimeoutExpired:
-                pass
-        for component in self.components:
-            component.signal_group(signal.SIGKILL)
-            if component.process is not None:
-                with contextlib.suppress(subprocess.TimeoutExpired):
-                    component.process.wait(timeout=5)
+        """Stop Airflow's components (their process groups), then the database they use."""
+        _stop_group(self.components, timeout=timeout)
+        if self.database is not None:
+            _stop_group([self.database], timeout=timeout)
 
     def __enter__(self) -> AirflowStack:
         self.start()
@@ -204,3 +302,20 @@ class AirflowStack:
 
     def __exit__(self, *exc_info: object) -> None:
         self.stop()
+
+
+def _stop_group(components: Sequence[Component], *, timeout: float) -> None:
+    """Each component's stop signal to its process group, then SIGKILL what is left after `timeout`."""
+    for component in components:
+        component.signal_group(component.stop_signal)
+    deadline = time.monotonic() + timeout
+    for component in components:
+        if component.process is None:
+            continue
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            component.process.wait(timeout=max(0.1, deadline - time.monotonic()))
+    for component in components:
+        component.signal_group(signal.SIGKILL)
+        if component.process is not None:
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                component.process.wait(timeout=5)

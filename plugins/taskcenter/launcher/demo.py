@@ -2,7 +2,8 @@
 
 Every job type of the demo catalog runs right after `make run`: the demo source (orders and
 customers in a SQLite file) feeds the datasets, the pipeline and the sync project; the dataset
-engine and the sync target are SQLite files too; e-mail goes to the local mail catcher. Each is an
+engine is a database of the embedded PostgreSQL server (a SQLite file on a SQLite home); the sync
+target is a SQLite file; e-mail goes to the local mail catcher. Each is an
 ordinary Airflow connection, created once and then left to the user: pointing one at a real
 server in the Airflow UI is how a deployment leaves the demo behind.
 """
@@ -86,12 +87,17 @@ def create_demo_source(path: Path, *, customers: int = 24, orders: int = 240) ->
     return True
 
 
-def demo_connections(paths: DemoPaths, *, smtp_port: int) -> dict[str, dict[str, object]]:
+def demo_connections(paths: DemoPaths, *, smtp_port: int, engine_socket: Path | None = None) -> dict[str, dict[str, object]]:
     sqlite = {"conn_type": "sqlite"}
+    engine: dict[str, object] = {**sqlite, "host": str(paths.engine)}
+    if engine_socket is not None:
+        from taskcenter.launcher.postgres import ENGINE_DB, SUPERUSER
+
+        engine = {"conn_type": "postgres", "host": str(engine_socket), "login": SUPERUSER, "schema": ENGINE_DB}
     return {
         SOURCE_CONN: {**sqlite, "host": str(paths.source), "description": "taskcenter demo source database"},
         TARGET_CONN: {**sqlite, "host": str(paths.target), "description": "taskcenter demo sync target"},
-        ENGINE_CONN: {**sqlite, "host": str(paths.engine), "description": "taskcenter dataset engine"},
+        ENGINE_CONN: {**engine, "description": "taskcenter dataset engine"},
         SMTP_CONN: {
             "conn_type": "smtp",
             "host": "127.0.0.1",
@@ -102,7 +108,7 @@ def demo_connections(paths: DemoPaths, *, smtp_port: int) -> dict[str, dict[str,
     }
 
 
-def ensure_demo_connections(paths: DemoPaths, *, smtp_port: int) -> list[str]:
+def ensure_demo_connections(paths: DemoPaths, *, smtp_port: int, engine_socket: Path | None = None) -> list[str]:
     """Create the demo connections that do not exist yet (needs Airflow's DB); return their ids.
 
     An existing connection is kept as the user left it, except that the mail catcher's port
@@ -113,7 +119,7 @@ def ensure_demo_connections(paths: DemoPaths, *, smtp_port: int) -> list[str]:
 
     created: list[str] = []
     with create_session() as session:
-        for conn_id, fields in demo_connections(paths, smtp_port=smtp_port).items():
+        for conn_id, fields in demo_connections(paths, smtp_port=smtp_port, engine_socket=engine_socket).items():
             existing = session.query(Connection).filter(Connection.conn_id == conn_id).one_or_none()
             if existing is None:
                 session.add(Connection(conn_id=conn_id, **fields))
@@ -123,9 +129,9 @@ def ensure_demo_connections(paths: DemoPaths, *, smtp_port: int) -> list[str]:
     return created
 
 
-def prepare_demo(home: Path, *, smtp_port: int) -> list[str]:
+def prepare_demo(home: Path, *, smtp_port: int, engine_socket: Path | None = None) -> list[str]:
     paths = DemoPaths(home=home)
     for folder in (paths.results, paths.outbox, paths.target.parent):
         folder.mkdir(parents=True, exist_ok=True)
     create_demo_source(paths.source)
-    return ensure_demo_connections(paths, smtp_port=smtp_port)
+    return ensure_demo_connections(paths, smtp_port=smtp_port, engine_socket=engine_socket)

@@ -16,12 +16,16 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from taskcenter.launcher.demo import DemoPaths
+from taskcenter.launcher.postgres import EmbeddedPostgres
 
 FAB_AUTH_MANAGER = "airflow.providers.fab.auth_manager.fab_auth_manager.FabAuthManager"
 LOCAL_BUNDLE = "airflow.dag_processing.bundles.local.LocalDagBundle"
 PLANS_SUBFOLDER = "taskcenter_plans"
 EXAMPLES_BUNDLE = "taskcenter-examples"
 _SECRETS = (("core", "fernet_key"), ("api", "secret_key"), ("api_auth", "jwt_secret"))
+POSTGRES = "postgres"  # the embedded PostgreSQL server (the default)
+SQLITE = "sqlite"  # a file; for the smallest trials (every write of every process takes turns)
+DATABASES = (POSTGRES, SQLITE)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -29,7 +33,8 @@ class HomeSettings:
     home: Path
     port: int = 8080
     host: str = "0.0.0.0"
-    db_url: str | None = None
+    database: str = POSTGRES
+    db_url: str | None = None  # an external metadata DB; `database` is then not used
     examples_dir: Path | None = None
     plugins_dir: Path | None = None
     worker_log_port: int = 8793
@@ -50,8 +55,23 @@ class HomeSettings:
         return self.home / "airflow.cfg"
 
     @property
+    def sqlite_file(self) -> Path:
+        return self.home / "airflow.db"
+
+    @property
+    def embedded_postgres(self) -> EmbeddedPostgres | None:
+        """The embedded server this home runs, or None (SQLite or an external database)."""
+        if self.db_url is None and self.database == POSTGRES:
+            return EmbeddedPostgres(root=self.home / "postgres")
+        return None
+
+    @property
     def sql_alchemy_conn(self) -> str:
-        return self.db_url or f"sqlite:///{(self.home / 'airflow.db').resolve()}"
+        if self.db_url:
+            return self.db_url
+        if (server := self.embedded_postgres) is not None:
+            return server.url()
+        return f"sqlite:///{self.sqlite_file.resolve()}"
 
     @property
     def base_url(self) -> str:
@@ -80,6 +100,18 @@ def prepare_home(settings: HomeSettings) -> None:
         out.write("# Written by `taskcenter run`; edits to these options are replaced on the next run.\n")
         config.write(out)
     os.replace(tmp, settings.config_file)
+
+
+def _pool_options(settings: HomeSettings) -> dict[str, str]:
+    """Connection pools sized for tens of concurrent API clients (each request holds one connection).
+
+    Airflow's default (5 + 10 overflow per process) made the 16th concurrent request wait 30 s for a
+    connection and fail. On SQLite more connections only queue on its single write lock, so it keeps
+    Airflow's defaults.
+    """
+    if settings.sql_alchemy_conn.startswith("sqlite"):
+        return {}
+    return {"sql_alchemy_pool_size": "10", "sql_alchemy_max_overflow": "50"}
 
 
 def _existing_secrets(config_file: Path) -> dict[tuple[str, str], str]:
@@ -123,7 +155,7 @@ def _build_config(settings: HomeSettings, kept: dict[tuple[str, str], str]) -> c
             # are still not rewritten (same hash).
             "min_serialized_dag_update_interval": "0",
         },
-        "database": {"sql_alchemy_conn": settings.sql_alchemy_conn},
+        "database": {"sql_alchemy_conn": settings.sql_alchemy_conn, **_pool_options(settings)},
         # A cancelled task learns it must stop at its next heartbeat: every 2 s, not Airflow's 5 s,
         # so cancel stops the process well within 10 s even on a busy machine.
         "workers": {"min_heartbeat_interval": "2"},

@@ -5,7 +5,7 @@ import json
 import stat
 from pathlib import Path
 
-from taskcenter.launcher.home import FAB_AUTH_MANAGER, HomeSettings, prepare_home
+from taskcenter.launcher.home import FAB_AUTH_MANAGER, SQLITE, HomeSettings, prepare_home
 
 
 def _read(path: Path) -> configparser.ConfigParser:
@@ -23,7 +23,10 @@ def test_prepare_home_writes_the_embedded_default(tmp_path: Path) -> None:
     config = _read(settings.config_file)
     assert config["core"]["executor"] == "LocalExecutor"
     assert config["core"]["auth_manager"] == FAB_AUTH_MANAGER
-    assert config["database"]["sql_alchemy_conn"] == f"sqlite:///{(settings.home / 'airflow.db').resolve()}"
+    socket_dir = (settings.home / "postgres" / "run").resolve()
+    assert config["database"]["sql_alchemy_conn"] == f"postgresql+psycopg2://postgres@/airflow?host={socket_dir}"
+    # Pools sized for tens of concurrent requests, within the embedded server's max_connections.
+    assert int(config["database"]["sql_alchemy_pool_size"]) + int(config["database"]["sql_alchemy_max_overflow"]) >= 50
     assert config["api"]["port"] == "18123"
     assert config["core"]["execution_api_server_url"] == "http://127.0.0.1:18123/execution/"
     bundles = json.loads(config["dag_processor"]["dag_bundle_config_list"])
@@ -57,3 +60,19 @@ def test_environ_points_at_the_home_and_drops_foreign_overrides(tmp_path: Path, 
     env = HomeSettings(home=tmp_path).environ()
     assert env["AIRFLOW_HOME"] == str(tmp_path)
     assert "AIRFLOW__CORE__EXECUTOR" not in env
+
+
+def test_a_sqlite_home_keeps_airflows_pool_defaults(tmp_path: Path) -> None:
+    settings = HomeSettings(home=tmp_path, database=SQLITE)
+    prepare_home(settings)
+    config = _read(settings.config_file)
+    assert config["database"]["sql_alchemy_conn"] == f"sqlite:///{(tmp_path / 'airflow.db').resolve()}"
+    assert "sql_alchemy_pool_size" not in config["database"]
+    assert settings.embedded_postgres is None
+
+
+def test_an_external_database_url_wins(tmp_path: Path) -> None:
+    url = "postgresql+psycopg2://airflow:secret@db.example:5432/airflow"
+    settings = HomeSettings(home=tmp_path, db_url=url)
+    assert settings.sql_alchemy_conn == url
+    assert settings.embedded_postgres is None

@@ -1,0 +1,83 @@
+"""The launcher's supervision: a component that dies is noted with its cause and started again."""
+
+from __future__ import annotations
+
+import signal
+import sys
+import time
+from pathlib import Path
+
+from taskcenter.launcher import components
+from taskcenter.launcher.components import AirflowStack, Component, backoff
+from taskcenter.launcher.home import HomeSettings
+
+
+def _stack(tmp_path: Path, *commands: list[str]) -> tuple[AirflowStack, list[str]]:
+    messages: list[str] = []
+    stack = AirflowStack(HomeSettings(home=tmp_path), report=messages.append)
+    stack.components = [
+        Component(name=f"c{i}", command=command, log_file=tmp_path / f"c{i}.log") for i, command in enumerate(commands)
+    ]
+    for component in stack.components:
+        component.start({}, cwd=tmp_path)
+    return stack, messages
+
+
+def _until(predicate, timeout: float = 10.0) -> None:  # type: ignore[no-untyped-def]
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        assert time.monotonic() < deadline, "condition not met in time"
+        time.sleep(0.05)
+
+
+def test_backoff_doubles_up_to_a_minute() -> None:
+    assert [backoff(n) for n in (1, 2, 3, 4, 7, 20)] == [1, 2, 4, 8, 60, 60]
+
+
+def test_a_dead_component_is_reported_and_started_again(tmp_path: Path, monkeypatch) -> None:
+    monkeypatch.setattr(components, "BACKOFF_FIRST", 0.1)
+    crash = [sys.executable, "-c", "import sys; print('RuntimeError: database is locked', flush=True); sys.exit(3)"]
+    stack, messages = _stack(tmp_path, crash, [sys.executable, "-c", "import time; time.sleep(60)"])
+    try:
+        first = stack.components[0]
+        _until(lambda: first.exit_code() is not None)
+        stack.supervise()
+        assert len(messages) == 1
+        assert "c0 stopped (exit code 3: RuntimeError: database is locked)" in messages[0]
+        assert "launcher: c0 stopped" in first.log_file.read_text()
+        _until(lambda: time.monotonic() >= (first.restart_at or 0))
+        stack.supervise()
+        assert first.restarts == 1 and messages[-1] == "c0 started again (restart 1)"
+        assert stack.components[1].restarts == 0 and stack.components[1].exit_code() is None
+    finally:
+        stack.stop(timeout=2)
+
+
+def test_a_component_killed_by_a_signal_says_so_and_quick_deaths_back_off(tmp_path: Path, monkeypatch) -> None:
+    monkeypatch.setattr(components, "BACKOFF_FIRST", 0.1)
+    stack, messages = _stack(tmp_path, [sys.executable, "-c", "import time; time.sleep(60)"])
+    try:
+        component = stack.components[0]
+        delays = []
+        for _ in range(3):
+            component.signal_group(signal.SIGKILL)
+            _until(lambda: component.exit_code() is not None)
+            stack.supervise()
+            delays.append(component.restart_at - time.monotonic())
+            _until(lambda: time.monotonic() >= component.restart_at)
+            stack.supervise()
+        assert "killed by SIGKILL" in messages[0]
+        assert delays[0] < delays[1] < delays[2], delays
+        assert component.restarts == 3
+    finally:
+        stack.stop(timeout=2)
+
+
+def test_stop_ends_every_process_group(tmp_path: Path) -> None:
+    stubborn = "import signal, time; signal.signal(signal.SIGTERM, signal.SIG_IGN); print('ready', flush=True); time.sleep(60)"
+    stack, _ = _stack(tmp_path, [sys.executable, "-c", stubborn])
+    _until(lambda: "ready" in stack.components[0].log_file.read_text())
+    started = time.monotonic()
+    stack.stop(timeout=1)
+    assert stack.components[0].exit_code() == -signal.SIGKILL
+    assert time.monotonic() - started < 10
