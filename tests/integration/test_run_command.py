@@ -1,4 +1,5 @@
-"""`taskcenter run` (what `make run` calls): starts the product, Ctrl-C stops it all, data is kept."""
+"""`taskcenter run` (what `make run` calls): starts the product, restarts what dies, Ctrl-C and
+SIGTERM stop it all, data is kept, and a home made on SQLite moves to the embedded PostgreSQL."""
 
 from __future__ import annotations
 
@@ -16,13 +17,14 @@ from taskcenter.launcher.admin import PASSWORD_ENV
 from tests.integration.harness import REPO, free_port
 
 
-def _start(home: Path, port: int, log: Path) -> subprocess.Popen[bytes]:
+def _start(home: Path, port: int, log: Path, *options: str) -> subprocess.Popen[bytes]:
     env = {k: v for k, v in os.environ.items() if k != PASSWORD_ENV and not k.startswith("AIRFLOW__")}
     env["TASKCENTER_PORT"] = str(port)
     with log.open("ab") as out:
         return subprocess.Popen(
             [sys.executable, "-m", "taskcenter.cli.main", "run", "--home", str(home), "--examples-dir", str(REPO / "dags"),
-             "--set", f"logging.worker_log_server_port={free_port()}", "--set", f"logging.trigger_log_server_port={free_port()}"],
+             "--set", f"logging.worker_log_server_port={free_port()}", "--set", f"logging.trigger_log_server_port={free_port()}",
+             "--smtp-port", str(free_port()), *options],
             env=env, stdout=out, stderr=subprocess.STDOUT, cwd=home.parent,
         )
 
@@ -62,48 +64,67 @@ def _wait_for(log: Path, text: str, timeout: float = 120) -> None:
         time.sleep(0.5)
 
 
-def test_run_starts_everything_restarts_what_dies_stops_on_ctrl_c_and_keeps_data(tmp_path: Path) -> None:
+def _run_now(base: str, headers: dict[str, str], entity_key: str) -> int:
+    plan = {"entityGroup": "NOTEBOOK", "entityKey": entity_key, "planItems": [{"triggerType": "ONCE"}], "sync": True}
+    answer = requests.post(f"{base}/api/schedules", json=plan, headers=headers, timeout=120).json()
+    assert answer["code"] == 0, answer
+    run = requests.get(f"{base}/api/contexts/{answer['data']['contextId']}", headers=headers, timeout=30).json()
+    assert run["data"]["jobStatus"] == "SUCCESSFUL", run
+    return answer["data"]["contextId"]
+
+
+def test_run_moves_a_sqlite_home_restarts_what_dies_and_stops_on_signals(home_dir: Path) -> None:
+    tmp_path = home_dir
     home, log, port = tmp_path / "home", tmp_path / "run.log", free_port()
-    process = _start(home, port, log)
+    base = f"http://127.0.0.1:{port}"
+    # A home on SQLite, as every home was before the embedded PostgreSQL server.
+    process = _start(home, port, log, "--database", "sqlite")
     try:
         _wait_ready(process, log)
         password = (home / "admin-password").read_text().strip()
         assert password in log.read_text(), "a generated password is printed once"
-        base = f"http://127.0.0.1:{port}"
+        assert "SQLite" in log.read_text()
         assert requests.get(f"{base}/api/schedules", timeout=30).status_code == 401
         token = requests.post(f"{base}/auth/token", json={"username": "admin", "password": password}, timeout=30).json()["access_token"]
         headers = {"Authorization": f"Bearer {token}"}
-        body = requests.get(f"{base}/api/schedules", headers=headers, timeout=30).json()
-        assert body["code"] == 0 and body["data"] == []
-        assert "embedded PostgreSQL" in log.read_text()
-        postgres = _component(process, "postgres")
-        assert postgres.username() == ("taskcenter-pg" if os.geteuid() == 0 else psutil.Process().username())
-
-        # kill -9 of a component: the supervisor says why it stopped and starts it again.
-        _component(process, "scheduler").kill()
-        _wait_for(log, "scheduler stopped (killed by SIGKILL)")
-        _wait_for(log, "scheduler started again (restart 1)")
-        plan = {"entityGroup": "NOTEBOOK", "entityKey": "1", "planItems": [{"triggerType": "ONCE"}], "sync": True}
-        answer = requests.post(f"{base}/api/schedules", json=plan, headers=headers, timeout=120).json()
-        assert answer["code"] == 0, answer
-        run = requests.get(f"{base}/api/contexts/{answer['data']['contextId']}", headers=headers, timeout=30).json()
-        assert run["data"]["jobStatus"] == "SUCCESSFUL", run
+        assert requests.get(f"{base}/api/schedules", headers=headers, timeout=30).json()["data"] == []
+        cron = {"entityGroup": "NOTEBOOK", "entityKey": "1",
+                "planItems": [{"triggerType": "CRON_JOB", "cronDesc": "0 15 0 ? * 1", "cronType": "WEEKLY", "timeZone": "GMT+08:00"}]}
+        kept = requests.post(f"{base}/api/schedules", json=cron, headers=headers, timeout=60).json()["data"]
+        context_id = _run_now(base, headers, "1")
+        gone = requests.post(f"{base}/api/schedules", json={**cron, "entityKey": "2"}, headers=headers, timeout=60).json()["data"]
+        assert requests.delete(f"{base}/api/schedules/{gone['id']}", headers=headers, timeout=60).json()["code"] == 0
+        logs = requests.get(f"{base}/api/contexts/{context_id}/logs", headers=headers, timeout=60).json()["data"]
         _stop_and_check_all_stopped(process, log)
     finally:
         if process.poll() is None:
             process.kill()
 
+    # The new version's default: the home moves to the embedded PostgreSQL server, nothing lost.
     second_log = tmp_path / "run2.log"
     process = _start(home, port, second_log)
     try:
         _wait_ready(process, second_log)
-        assert (home / "admin-password").read_text().strip() == password
-        assert password not in second_log.read_text(), "the password is printed only when generated"
-        response = requests.post(f"http://127.0.0.1:{port}/auth/token", json={"username": "admin", "password": password}, timeout=30)
-        assert response.status_code == 201
-        headers = {"Authorization": f"Bearer {response.json()['access_token']}"}
-        plans = requests.get(f"http://127.0.0.1:{port}/api/schedules", headers=headers, timeout=30).json()
-        assert [p["entityKey"] for p in plans["data"]] == ["1"], "the plan of the first start is kept"
+        console = second_log.read_text()
+        assert "moved" in console and "to PostgreSQL" in console and "embedded PostgreSQL" in console
+        assert not (home / "airflow.db").exists() and list(home.glob("airflow.db.moved-*")), "SQLite file kept as a backup"
+        assert password not in console, "the password is printed only when generated"
+        headers = {"Authorization": f"Bearer {token}"}  # the token of the first start still holds
+        plans = requests.get(f"{base}/api/schedules", headers=headers, timeout=30).json()["data"]
+        assert [(p["id"], p["entityKey"], p["planItems"][0]["cronDesc"]) for p in plans] == [(kept["id"], "1", "0 15 0 ? * 1")]
+        context = requests.get(f"{base}/api/contexts/{context_id}", headers=headers, timeout=30).json()["data"]
+        assert context["jobStatus"] == "SUCCESSFUL"
+        assert requests.get(f"{base}/api/contexts/{context_id}/logs", headers=headers, timeout=60).json()["data"] == logs
+        postgres = _component(process, "postgres")
+        assert postgres.username() == ("taskcenter-pg" if os.geteuid() == 0 else psutil.Process().username())
+
+        # kill -9 of a component: the supervisor says why it stopped and starts it again.
+        _component(process, "scheduler").kill()
+        _wait_for(second_log, "scheduler stopped (killed by SIGKILL)")
+        _wait_for(second_log, "scheduler started again (restart 1)")
+        _run_now(base, headers, "1")
+        new = requests.post(f"{base}/api/schedules", json={**cron, "entityGroup": "PIPELINE"}, headers=headers, timeout=60).json()
+        assert new["data"]["id"] > gone["id"], ("a deleted plan's id is not given out again after the move", new)
         _stop_and_check_all_stopped(process, second_log, signal.SIGTERM)
     finally:
         if process.poll() is None:

@@ -16,6 +16,7 @@ import argparse
 import os
 import signal
 import threading
+from dataclasses import dataclass
 from pathlib import Path
 
 from taskcenter.launcher.admin import PASSWORD_ENV, ensure_admin, resolve_password
@@ -74,28 +75,32 @@ def parse_overrides(pairs: list[str]) -> dict[str, dict[str, str]]:
     return overrides
 
 
-def choose_database(home: Path, requested: str | None) -> tuple[str, str | None]:
-    """The home's database and a note for the console when the choice needs explaining.
+@dataclass(frozen=True, kw_only=True)
+class DatabaseChoice:
+    database: str
+    move_from_sqlite: bool = False  # copy the home's SQLite DB into the embedded server first
+    note: str | None = None
 
-    A home that holds a SQLite DB (made by an earlier version, or on purpose) keeps it unless the
-    user asks for PostgreSQL, and then only if no SQLite data would be left behind unseen.
+
+def choose_database(home: Path, requested: str | None) -> DatabaseChoice:
+    """The home's database; a home made on SQLite moves to the embedded server unless told to stay.
+
+    A finished move renames `airflow.db`, so a home that still has one was never moved, or its
+    move failed and starts over.
     """
-    has_sqlite = (home / "airflow.db").exists()
-    has_postgres = (home / "postgres" / "data" / "PG_VERSION").exists()
-    if requested == POSTGRES and has_sqlite and not has_postgres:
-        raise SystemExit(
-            f"taskcenter: {home} holds a SQLite database (airflow.db) made by an earlier start; starting it on "
-            "PostgreSQL would leave its plans and runs behind. Start it with --database sqlite, or use a new --home."
+    if requested == SQLITE:
+        return DatabaseChoice(database=SQLITE)
+    if (home / "airflow.db").exists():
+        return DatabaseChoice(
+            database=POSTGRES,
+            move_from_sqlite=True,
+            note=(
+                f"this home keeps its data in SQLite ({home / 'airflow.db'}); moving every plan, run, user and "
+                "connection to the embedded PostgreSQL server (the SQLite file is kept as a backup; "
+                "--database sqlite stays on SQLite)"
+            ),
         )
-    if requested is not None:
-        return requested, None
-    if has_sqlite and not has_postgres:
-        return SQLITE, (
-            f"this home was made on SQLite ({home / 'airflow.db'}), so it stays on SQLite with every plan, run and "
-            "log it holds. SQLite makes every write wait its turn: fine for a trial, not for many clients. "
-            "For the embedded PostgreSQL server start a new home (--home), or export your plans and recreate them there."
-        )
-    return POSTGRES, None
+    return DatabaseChoice(database=POSTGRES)
 
 
 class _Stop(Exception):
@@ -119,12 +124,12 @@ def _stop_on_signals(stopping: threading.Event) -> None:
 def run(args: argparse.Namespace) -> int:
     home = args.home.resolve()
     db_url = os.environ.get(DB_URL_ENV) or None
-    database, note = (POSTGRES, None) if db_url else choose_database(home, args.database)
+    choice = DatabaseChoice(database=POSTGRES) if db_url else choose_database(home, args.database)
     settings = HomeSettings(
         home=home,
         port=args.port,
         host=args.host,
-        database=database,
+        database=choice.database,
         db_url=db_url,
         smtp_port=args.smtp_port,
         examples_dir=args.examples_dir,
@@ -137,13 +142,15 @@ def run(args: argparse.Namespace) -> int:
     try:
         prepare_home(settings)
         print(f"taskcenter: AIRFLOW_HOME={home}", flush=True)
-        if note:
-            print(f"taskcenter: note: {note}", flush=True)
+        if choice.note:
+            print(f"taskcenter: note: {choice.note}", flush=True)
         if settings.embedded_postgres is not None:
             print(f"taskcenter: starting the embedded PostgreSQL server ({settings.embedded_postgres.root}) ...", flush=True)
             stack.start_database()
-        print("taskcenter: migrating the metadata DB ...", flush=True)
         log_dir = home / "logs" / "components"
+        if choice.move_from_sqlite:
+            _move_from_sqlite(settings, log_file=log_dir / "db-migrate.log")
+        print("taskcenter: migrating the metadata DB ...", flush=True)
         migrate(settings, log_file=log_dir / "db-migrate.log")
         reconcile(settings, log_file=log_dir / "reconcile.log")
         prepare_demo(settings, log_file=log_dir / "demo.log")
@@ -165,6 +172,24 @@ def run(args: argparse.Namespace) -> int:
         stopping.set()
         stack.stop()
         print("taskcenter: stopped", flush=True)
+
+
+def _move_from_sqlite(settings: HomeSettings, *, log_file: Path) -> None:
+    """Copy the home's SQLite DB into a fresh `airflow` database of the embedded server, then retire it."""
+    from taskcenter.launcher.move import copy_rows, prepare_empty_database, retire_sqlite_file
+    from taskcenter.launcher.postgres import METADATA_DB
+
+    server = settings.embedded_postgres
+    assert server is not None
+    sqlite_url = f"sqlite:///{settings.sqlite_file.resolve()}"
+    print("taskcenter: bringing the SQLite DB up to this version's schema ...", flush=True)
+    migrate(settings, log_file=log_file, sql_alchemy_conn=sqlite_url)
+    prepare_empty_database(admin_url=server.url("postgres"), name=METADATA_DB)
+    print("taskcenter: creating the schema on PostgreSQL ...", flush=True)
+    migrate(settings, log_file=log_file)
+    tables, rows = copy_rows(sqlite_url=sqlite_url, postgres_url=server.url())
+    backup = retire_sqlite_file(settings.sqlite_file)
+    print(f"taskcenter: moved {rows} rows of {tables} tables to PostgreSQL; the SQLite file is kept as {backup}", flush=True)
 
 
 def _database_line(settings: HomeSettings) -> str:

@@ -51,9 +51,13 @@ def airflow_command(*args: str) -> list[str]:
     return [sys.executable, "-m", "airflow", *args]
 
 
-def migrate(settings: HomeSettings, *, log_file: Path | None = None) -> None:
-    """`airflow db migrate`: Airflow's schema, FAB's and taskcenter's own (its DB manager)."""
-    _run_step(settings, airflow_command("db", "migrate"), what="`airflow db migrate`", log_file=log_file)
+def migrate(settings: HomeSettings, *, log_file: Path | None = None, sql_alchemy_conn: str | None = None) -> None:
+    """`airflow db migrate`: Airflow's schema, FAB's and taskcenter's own (its DB manager).
+
+    `sql_alchemy_conn` migrates another database than the home's (the SQLite DB being moved).
+    """
+    env = {"AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": sql_alchemy_conn} if sql_alchemy_conn else {}
+    _run_step(settings, airflow_command("db", "migrate"), what="`airflow db migrate`", log_file=log_file, env=env)
 
 
 def reconcile(settings: HomeSettings, *, log_file: Path | None = None) -> None:
@@ -70,10 +74,14 @@ def prepare_demo(settings: HomeSettings, *, log_file: Path | None = None) -> Non
     _run_step(settings, command, what="`taskcenter demo`", log_file=log_file)
 
 
-def _run_step(settings: HomeSettings, command: list[str], *, what: str, log_file: Path | None) -> None:
+def _run_step(
+    settings: HomeSettings, command: list[str], *, what: str, log_file: Path | None, env: dict[str, str] | None = None
+) -> None:
     """Run a one-off set-up command in the home's environment; fail loudly, pointing at its log."""
     with _output(log_file) as out:
-        result = subprocess.run(command, env=settings.environ(), cwd=settings.home, stdout=out, stderr=subprocess.STDOUT)
+        result = subprocess.run(
+            command, env={**settings.environ(), **(env or {})}, cwd=settings.home, stdout=out, stderr=subprocess.STDOUT
+        )
     if result.returncode != 0:
         raise StartupError(f"{what} failed (exit {result.returncode}); see {log_file or 'output'}")
 
@@ -244,6 +252,9 @@ class AirflowStack:
         now = time.monotonic()
         for component in self.dead_components():
             if component.restart_at is None:
+                # What the dead leader started lives on in its group (a scheduler's LocalExecutor
+                # workers and their tasks, the log server): end it before a new one starts.
+                component.signal_group(signal.SIGKILL)
                 uptime = now - component.started_at
                 component.failures_in_a_row = 1 if uptime >= STABLE_AFTER else component.failures_in_a_row + 1
                 delay = backoff(component.failures_in_a_row)
