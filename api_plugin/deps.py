@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from functools import cache
 from typing import Annotated
 
 from airflow.api_fastapi.common.db.common import SessionDep
-from fastapi import Depends
+from fastapi import Depends, Request
+from sqlalchemy.orm import Session
 
+from api_plugin.guard import attempt_of
 from api_plugin.security import CallerDep
 from taskcenter.adapters.airflow.dag_files import PlanDagFiles, configured_dag_files
 from taskcenter.adapters.airflow.gateway import AirflowGateway, RunQueries, wait_for_run_end
@@ -43,13 +46,25 @@ def _settings() -> PlanSettings:
     )
 
 
-def plan_service(session: SessionDep) -> PlanService:
+def committing(session: Session, request: Request) -> Callable[[], None]:
+    """The services' commit. It marks the request's attempt first (a commit that fails half way may
+    have stored something), so that `RequestGuard` does not run a write again once it may have."""
+    attempt = attempt_of(request.scope)
+
+    def commit() -> None:
+        attempt.committed = True
+        session.commit()
+
+    return commit
+
+
+def plan_service(session: SessionDep, request: Request) -> PlanService:
     return PlanService(
         store=PlanRepository(session),
         catalog=api_catalog(),
         dags=AirflowPlanDags(session, _dag_files()),
         users=FabUserDirectory(session),
-        commit=session.commit,
+        commit=committing(session, request),
         settings=_settings(),
         cancels=CancelRepository(session),
     )
@@ -63,14 +78,14 @@ PlanServiceDep = Annotated[PlanService, Depends(plan_service)]
 ServiceCallerDep = Annotated[Caller, Depends(caller)]
 
 
-def context_service(session: SessionDep) -> ContextService:
+def context_service(session: SessionDep, request: Request) -> ContextService:
     return ContextService(
         plans=PlanRepository(session),
         runs=_ContextRuns(session),
         cancels=CancelRepository(session),
         catalog=api_catalog(),
         users=FabUserDirectory(session),
-        commit=session.commit,
+        commit=committing(session, request),
         outputs=_Outputs(session),
         block_timeout=_block_timeout(),
     )

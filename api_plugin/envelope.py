@@ -21,8 +21,10 @@ def success(data: Any = None, *, include_data: bool = True, **extra: Any) -> dic
     return jsonable_encoder(body)
 
 
-def failure(*, status_code: int, code: int, msg: str, field: str | None = None) -> JSONResponse:
+def failure(
+    *, status_code: int, code: int, msg: str, field: str | None = None, headers: dict[str, str] | None = None
+) -> JSONResponse:
     body: dict[str, Any] = {"code": int(code), "msg": msg, "version": version_string(), "data": None}
     if field:
         body["field"] = field
-    return JSONResponse(status_code=status_code, content=body)
+    return JSONResponse(status_code=status_code, content=body, headers=headers)

@@ -1,8 +1,8 @@
-"""Maps domain errors, FastAPI validation errors and HTTP errors to the error envelope."""
+"""Maps domain errors, FastAPI validation errors and HTTP errors to the error envelope; every
+other error is answered by `api_plugin.guard.RequestGuard`."""
 
 from __future__ import annotations
 
-import logging
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -10,6 +10,7 @@ from fastapi.exceptions import RequestValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from api_plugin.envelope import failure
+from api_plugin.guard import RequestGuard
 from taskcenter.domain.errors import (
     AuthenticationError,
     ConflictError,
@@ -20,8 +21,6 @@ from taskcenter.domain.errors import (
     ServiceUnavailableError,
     TaskCenterError,
 )
-
-log = logging.getLogger(__name__)
 
 _STATUS_BY_ERROR: tuple[tuple[type[TaskCenterError], int], ...] = (
     (AuthenticationError, 401),
@@ -60,7 +59,9 @@ def _field_of(location: tuple[Any, ...]) -> str:
 
 
 async def _on_domain_error(_request: Request, exc: TaskCenterError) -> Any:
-    return failure(status_code=status_for(exc), code=exc.code, msg=exc.message, field=exc.field)
+    status = status_for(exc)
+    headers = {"Retry-After": "1"} if status == 503 else None
+    return failure(status_code=status, code=exc.code, msg=exc.message, field=exc.field, headers=headers)
 
 
 async def _on_validation_error(_request: Request, exc: RequestValidationError) -> Any:
@@ -86,13 +87,11 @@ async def _on_http_error(_request: Request, exc: StarletteHTTPException) -> Any:
     return failure(status_code=exc.status_code, code=code, msg=msg)
 
 
-async def _on_unexpected_error(request: Request, exc: Exception) -> Any:
-    log.exception("Unhandled error on %s %s", request.method, request.url.path)
-    return failure(status_code=500, code=ErrorCode.INTERNAL, msg=f"internal error: {type(exc).__name__}")
-
-
 def install_error_handlers(app: FastAPI) -> None:
+    """Handlers for the errors a client caused or may retry; `RequestGuard` answers every other
+    error (no handler for `Exception` here: Starlette would re-raise after it, closing the
+    client's keep-alive connection)."""
     app.add_exception_handler(TaskCenterError, _on_domain_error)
     app.add_exception_handler(RequestValidationError, _on_validation_error)
     app.add_exception_handler(StarletteHTTPException, _on_http_error)
-    app.add_exception_handler(Exception, _on_unexpected_error)
+    app.add_middleware(RequestGuard)

@@ -52,7 +52,7 @@ class Runs(Protocol):
     def triggering_entities(self, run_pks: list[int]) -> dict[int, list[EntityRef]]: ...
     def heartbeats(self, run_pks: list[int]) -> dict[int, datetime]: ...
     def unfinished(self, plan_id: int) -> list[RunLike]: ...
-    def fail(self, plan_id: int, run_id: str) -> None: ...
+    def fail(self, plan_id: int, run_id: str) -> bool: ...
 
 
 class Outputs(Protocol):
@@ -166,7 +166,8 @@ class ContextService:
         plan_ids = self._plan_ids(query)
         total, runs = self._runs.page(plan_ids=plan_ids, statuses=query.job_statuses, offset=query.offset, limit=query.limit)
         plans = {p.id: p for p in self._plans.get_many(sorted({r.plan_id for r in runs if r.plan_id is not None}))}
-        return ContextListing(total=total, views=self._views(runs, plans))
+        # A plan deleted by a concurrent request after its runs were read: its runs are gone too.
+        return ContextListing(total=total, views=self._views([r for r in runs if r.plan_id in plans], plans))
 
     def users(self, query: PlanQuery) -> list[UserInfo]:
         """The creators of the entities of the plans that have matching runs (every run, not a page)."""
@@ -192,15 +193,18 @@ class ContextService:
         return self._cancel(plan, caller)
 
     def _cancel(self, plan: Plan, caller: Caller) -> int:
-        """End every PENDING or RUNNING run of the plan as CANCELLED; the plan stays as it is."""
+        """End every PENDING or RUNNING run of the plan as CANCELLED; the plan stays as it is.
+
+        Idempotent: a run that ended since it was read (another cancel ended it, or it finished)
+        is left as it is and not recorded, so two cancels at once both succeed and the run keeps
+        the first one's record; a run that finished first keeps its real status.
+        """
         active = self._runs.unfinished(plan.id)
-        if not active:
-            return 0
-        self._cancels.record(active, plan_id=plan.id, user_id=caller.user_id, now=self._clock())
-        for run in active:
-            self._runs.fail(plan.id, run.run_id)
+        ended = [run for run in active if self._runs.fail(plan.id, run.run_id)]
+        if ended:
+            self._cancels.record(ended, plan_id=plan.id, user_id=caller.user_id, now=self._clock())
         self._commit()
-        return len(active)
+        return len(ended)
 
     def _views(self, runs: Sequence[RunLike], plans: Mapping[int, Plan]) -> tuple[ContextView, ...]:
         now = self._clock()

@@ -225,6 +225,16 @@ class PlanService:
 
     def write_plan(self, body: Mapping[str, Any], caller: Caller) -> PlanView:
         """`POST /api/schedules`: create or replace the entity's plan, or run it now (ONCE)."""
+        try:
+            return self._write_plan(body, caller)
+        except NotFoundError:
+            # The entity's plan was deleted while this request changed it; sent again, the request
+            # creates a new plan. (It names no id, so "not found" would be the wrong answer.)
+            raise ConflictError(
+                "the plan was deleted by another request at the same time; retry to create it anew"
+            ) from None
+
+    def _write_plan(self, body: Mapping[str, Any], caller: Caller) -> PlanView:
         now = self._clock()
         group = entity_group(body.get("entityGroup") or "")
         key = entity_key(body.get("entityKey") or "")
@@ -259,7 +269,9 @@ class PlanService:
             if plan is None:  # a concurrent request created it first: replace it as an update
                 stored = self._store.get_by_entity(ref)
                 existing = self._effective(stored)
-                if existing is not None and items is not None:
+                if existing is None:
+                    raise NotFoundError("created and deleted by other requests meanwhile")
+                if items is not None:
                     self._check_items_belong(existing, items)
         if existing is not None:
             plan = self._store.update(
@@ -318,7 +330,8 @@ class PlanService:
             raise ConflictError(
                 f"plan {plan_id} is an upstream of {', '.join(dependents)}; remove those DEPENDENCY items first"
             )
-        self._store.delete(plan.id)
+        if not self._store.delete(plan.id):  # a concurrent request deleted it first
+            raise NotFoundError(f"scheduleId: no plan with id {plan_id}", field="scheduleId")
         self._dags.unpublish(plan.id)
         if self._cancels is not None:
             self._cancels.forget_plan(plan.id)
@@ -358,8 +371,9 @@ class PlanService:
             )
             created = plan is not None
             existing = plan or self._effective(self._store.get_by_entity(ref))
+            if existing is None:
+                raise NotFoundError("created and deleted by other requests meanwhile")
             before = None if created else existing
-        assert existing is not None
         if not created and (detail is not None or enabled is not None):
             # Re-read as the DAG's pause state says: the store alone would forget a pause in the UI.
             existing = self._effective(

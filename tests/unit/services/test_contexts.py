@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 from taskcenter.adapters.catalog.file_catalog import DEMO_CATALOG, FileEntityCatalog
 from taskcenter.adapters.store.cancels import CancelRepository
 from taskcenter.adapters.store.plans import PlanRepository
-from taskcenter.domain.plans import EntityRef
+from taskcenter.domain.plans import EntityRef, PlanQuery
 from taskcenter.services.contexts import ContextService
 from taskcenter.services.plans import PlanService
 from tests.unit.services.conftest import ADMIN, NOW, FakeUsers, cron
@@ -128,3 +128,13 @@ def test_a_run_names_the_trigger_that_started_it(service: PlanService, session: 
     service.update_plan(plan.id, {"planItems": []}, ADMIN)
     session.expire_all()
     assert service_.get(1).item.cron_desc == "0 0 9 * * ?"
+
+
+def test_a_listing_leaves_out_the_runs_of_a_plan_deleted_meanwhile(service: PlanService, session: Session, runs: Runs) -> None:
+    """A concurrent delete commits between the read of the runs and the read of their plans."""
+    plan = service.write_plan({"entityGroup": "NOTEBOOK", "entityKey": "1", "planItems": []}, ADMIN).plan
+    run = Run(id=5, plan_id=plan.id, run_id="manual__1")
+    runs.page = lambda **_: (1, [run])  # type: ignore[attr-defined] - read before the delete
+    service.delete_plan(plan.id)
+    listing = contexts(session, runs).list(PlanQuery(offset=0, limit=10))
+    assert listing.views == ()

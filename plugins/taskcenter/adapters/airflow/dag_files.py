@@ -119,6 +119,8 @@ class PlanDagFiles:
         """Queue a priority parse; a request still pending for the same file is reused (same key)."""
         from airflow.models.dagbag import DagPriorityParsingRequest
 
+        from taskcenter.adapters.store.transactions import savepoint
+
         for plan_id in plan_ids:
             relative = self.relative_path(plan_id)
             key = hashlib.md5(f"{self.bundle_name}:{relative}".encode()).hexdigest()  # Airflow's own key
@@ -127,7 +129,7 @@ class PlanDagFiles:
             request = DagPriorityParsingRequest(bundle_name=self.bundle_name, relative_fileloc=relative)
             request.id = key
             try:
-                with session.begin_nested():  # a concurrent request may queue the same file first
+                with savepoint(session):  # a concurrent request may queue the same file first
                     session.add(request)
                     session.flush()
             except IntegrityError:

@@ -6,6 +6,7 @@ Every call here uses Airflow's ORM models or `airflow.api.common` helpers, which
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -16,6 +17,10 @@ from sqlalchemy import and_, func, select
 from sqlalchemy.orm import Session
 
 from taskcenter.domain.errors import ConflictError, ServiceUnavailableError
+
+log = logging.getLogger(__name__)
+# How often a run-now's trigger is tried when its transaction is aborted for another's sake.
+TRIGGER_ATTEMPTS = 3
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -139,27 +144,47 @@ class AirflowGateway:
         return None if run is None else _run_facts(run)
 
     def trigger(self, dag_id: str, *, conf: dict[str, Any], user_name: str | None) -> RunFacts:
+        """Create a manual run now.
+
+        Run-now commits the plan before it triggers, so the request cannot simply be run again
+        when the trigger's transaction is aborted for another one's sake (a deadlock, SQLite busy):
+        the trigger, alone in its transaction, is tried again here instead (also after a collision,
+        e.g. with a concurrent delete of the DAG), and if it still fails the caller gets a domain
+        error and takes back what it stored.
+        """
         from airflow.api.common.trigger_dag import trigger_dag
         from airflow.exceptions import DagNotFound, DagRunAlreadyExists
         from airflow.utils.types import DagRunTriggeredByType, DagRunType
+        from sqlalchemy.exc import DBAPIError
 
-        try:
-            run = trigger_dag(
-                dag_id,
-                triggered_by=DagRunTriggeredByType.REST_API,
-                run_type=DagRunType.MANUAL,
-                conf=conf,
-                triggering_user_name=user_name,
-                session=self._session,
-            )
-        except DagRunAlreadyExists as exc:
-            raise ConflictError(f"a run started at the same instant already exists: {exc}") from None
-        except DagNotFound as exc:
-            raise ServiceUnavailableError(f"the plan's DAG is not available in Airflow yet: {exc}") from None
-        if run is None:
-            raise ServiceUnavailableError(f"Airflow did not create a run for {dag_id}")
-        self._session.flush()
-        return _run_facts(run)
+        from taskcenter.adapters.store.transactions import DbFailure, classify
+
+        for attempt in range(1, TRIGGER_ATTEMPTS + 1):
+            try:
+                run = trigger_dag(
+                    dag_id,
+                    triggered_by=DagRunTriggeredByType.REST_API,
+                    run_type=DagRunType.MANUAL,
+                    conf=conf,
+                    triggering_user_name=user_name,
+                    session=self._session,
+                )
+                self._session.flush()
+            except DagRunAlreadyExists as exc:
+                raise ConflictError(f"a run started at the same instant already exists: {exc}") from None
+            except DagNotFound as exc:
+                raise ServiceUnavailableError(f"the plan's DAG is not available in Airflow yet: {exc}") from None
+            except DBAPIError as exc:
+                self._session.rollback()
+                log.warning("Triggering %s failed (attempt %d of %d)", dag_id, attempt, TRIGGER_ATTEMPTS, exc_info=True)
+                if classify(exc) not in (DbFailure.RETRY, DbFailure.COLLISION) or attempt == TRIGGER_ATTEMPTS:
+                    raise ServiceUnavailableError("Airflow could not start the run now; retry") from None
+                time.sleep(0.05 * attempt)
+                continue
+            if run is None:
+                raise ServiceUnavailableError(f"Airflow did not create a run for {dag_id}")
+            return _run_facts(run)
+        raise AssertionError("unreachable")
 
 
 class RunQueries:
@@ -266,12 +291,21 @@ class RunQueries:
         runs = self._session.scalars(
             select(DagRun)
             .where(DagRun.dag_id == dag_id, DagRun.state.in_(("queued", "running")))
+            .order_by(DagRun.id)  # concurrent cancels claim the runs in one order: no deadlock
             .execution_options(populate_existing=True)
         )
         return [_run_facts(run) for run in runs]
 
-    def fail(self, plan_id: int, run_id: str) -> None:
-        """End a run as failed now: running tasks are told to stop (their process is killed).
+    def fail(self, plan_id: int, run_id: str) -> bool:
+        """End a run as failed now, if it has not ended yet: running tasks are told to stop (their
+        process is killed). False when the run ended (or went) before this request could end it.
+
+        The run is claimed first with an UPDATE that matches only while it is queued or running:
+        it waits for a concurrent cancel (or the scheduler's own change of the run) to commit and
+        then sees the run as that left it, on PostgreSQL (a row lock) and SQLite (the write lock)
+        alike. So two cancels at once end the run once and both succeed, a run that finished in
+        the meantime keeps its real state, and the run row is locked before its task instances,
+        in the scheduler's order (no deadlock with it).
 
         The run's own DAG version is used, so a task that exists only in the version the run
         started with is stopped too.
@@ -279,11 +313,22 @@ class RunQueries:
         from airflow.api.common.mark_tasks import set_dag_run_state_to_failed
         from airflow.models.dagbag import DBDagBag
         from airflow.models.dagrun import DagRun
+        from sqlalchemy import update
 
         from taskcenter.adapters.airflow.naming import dag_id_for
 
         dag_id = dag_id_for(plan_id)
-        run = self._session.scalar(select(DagRun).where(DagRun.dag_id == dag_id, DagRun.run_id == run_id))
+        runs = DagRun.__table__
+        claimed = self._session.execute(
+            update(runs)
+            .where(runs.c.dag_id == dag_id, runs.c.run_id == run_id, runs.c.state.in_(("queued", "running")))
+            .values(state=runs.c.state)
+        )
+        if claimed.rowcount == 0:
+            return False
+        run = self._session.scalar(
+            select(DagRun).where(DagRun.dag_id == dag_id, DagRun.run_id == run_id).execution_options(populate_existing=True)
+        )
         bag = DBDagBag()
         dag = (bag.get_dag_for_run(run, session=self._session) if run is not None else None) or bag.get_latest_version_of_dag(
             dag_id, session=self._session
@@ -291,6 +336,7 @@ class RunQueries:
         if dag is None:
             raise ServiceUnavailableError(f"the DAG {dag_id} is not available in Airflow")
         set_dag_run_state_to_failed(dag=dag, run_id=run_id, commit=True, session=self._session)
+        return True
 
 
 def wait_until(predicate: Any, *, timeout: float, interval: float = 0.2) -> bool:

@@ -11,7 +11,7 @@ from collections.abc import Iterable
 from datetime import datetime
 from typing import Any, Protocol
 
-from sqlalchemy import and_, delete, exists, select
+from sqlalchemy import and_, delete, exists, or_, select
 from sqlalchemy.orm import Session
 
 from taskcenter.adapters.store.models import RunCancelRow
@@ -21,6 +21,17 @@ class RunKey(Protocol):
     id: int
     run_id: str
     clear_number: int
+
+
+def _dialect_insert(dialect: str) -> Any:
+    """INSERT with ON CONFLICT: both databases the product runs on have it."""
+    if dialect == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert
+    elif dialect == "sqlite":
+        from sqlalchemy.dialects.sqlite import insert
+    else:
+        raise NotImplementedError(f"taskcenter runs on SQLite and PostgreSQL, not on {dialect}")
+    return insert
 
 
 def is_cancelled_clause(run_pk: Any, run_id: Any, clear_number: Any) -> Any:
@@ -41,23 +52,31 @@ class CancelRepository:
         self._session = session
 
     def record(self, runs: Iterable[RunKey], *, plan_id: int, user_id: int | None, now: datetime) -> None:
-        """Record runs as cancelled (replacing an older record of the same integer id)."""
+        """Record runs as cancelled; idempotent, also for two cancels of one run at the same moment.
+
+        One upsert per run: a record of the same run and attempt stays as the first cancel wrote
+        it (a concurrent insert waits for it and then changes nothing), one of an older run with
+        the same integer id, or of an earlier attempt, is replaced.
+        """
+        table = RunCancelRow.__table__
+        insert = _dialect_insert(self._session.get_bind().dialect.name)
         for run in runs:
-            existing = self._session.get(RunCancelRow, run.id)
-            if existing is not None:
-                self._session.delete(existing)
-                self._session.flush()
-            self._session.add(
-                RunCancelRow(
-                    dag_run_id=run.id,
-                    run_id=run.run_id,
-                    clear_number=run.clear_number,
-                    plan_id=plan_id,
-                    cancelled_at=now,
-                    cancelled_by=user_id,
+            statement = insert(table).values(
+                dag_run_id=run.id,
+                run_id=run.run_id,
+                clear_number=run.clear_number,
+                plan_id=plan_id,
+                cancelled_at=now,
+                cancelled_by=user_id,
+            )
+            new = statement.excluded
+            self._session.execute(
+                statement.on_conflict_do_update(
+                    index_elements=[table.c.dag_run_id],
+                    set_={name: new[name] for name in ("run_id", "clear_number", "plan_id", "cancelled_at", "cancelled_by")},
+                    where=or_(table.c.run_id != new.run_id, table.c.clear_number != new.clear_number),
                 )
             )
-        self._session.flush()
 
     def cancelled(self, runs: Iterable[RunKey]) -> set[int]:
         """The integer ids of these runs that ended through cancel (and were not re-run since)."""

@@ -6,6 +6,8 @@ both insert (the loser updates the winner's row); every plan row carries a revis
 silently overwriting the other (adding a run-now item bumps the revision too, so a run cannot
 start on a plan a concurrent request just disabled); writes that add DEPENDENCY items take the
 `plan_graph` lock first (`lock_plan_graph`), so concurrent writes cannot together store a cycle.
+A write to a plan that a concurrent request deleted is `NotFoundError`. No database error of a
+collision leaves this module: callers see a plan or a domain error.
 
 A plan read loads only its current triggers (`PlanRow.triggers`); a replaced trigger is kept with
 `removed_at` set, and run-now (ONCE) items are history, so a context can still name the item that
@@ -14,6 +16,7 @@ started its run.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any
@@ -25,12 +28,19 @@ from sqlalchemy.orm.attributes import flag_modified
 from sqlalchemy.orm.exc import StaleDataError
 
 from taskcenter.adapters.store.models import LockRow, PlanItemRow, PlanRow
-from taskcenter.domain.errors import ConflictError
+from taskcenter.adapters.store.transactions import savepoint
+from taskcenter.domain.errors import ConflictError, NotFoundError
 from taskcenter.domain.plan_requests import ItemRequest
 from taskcenter.domain.plans import DependencyTrigger, EntityRef, ExecDetail, Plan, PlanItem, PlanQuery, TriggerType
 
 
 PLAN_GRAPH_LOCK = "plan_graph"
+
+log = logging.getLogger(__name__)
+
+
+def _gone(plan_id: int) -> NotFoundError:
+    return NotFoundError(f"scheduleId: no plan with id {plan_id} (deleted by another request at the same time)", field="scheduleId")
 
 
 class PlanRepository:
@@ -165,13 +175,16 @@ class PlanRepository:
         )
         row.items = [_new_item(item, user_id=user_id, now=now) for item in items]
         try:
-            with self._session.begin_nested():
+            with savepoint(self._session):
                 self._session.add(row)
                 self._session.flush()
-        except IntegrityError as exc:
+        except IntegrityError:
             if self.get_by_entity(ref) is not None:
                 return None  # the same entity's plan, created by a concurrent request
-            raise ConflictError(f"the plan could not be stored: {exc.orig}") from None
+            log.warning("Creating the plan of %s %s collided with another write", ref.entity_group, ref.entity_key, exc_info=True)
+            raise ConflictError(
+                f"the plan of {ref.entity_group} {ref.entity_key} was changed by another request at the same time; retry"
+            ) from None
         return _to_plan(row)
 
     def update(
@@ -192,7 +205,7 @@ class PlanRepository:
         """
         row = self._row(plan_id)
         if row is None:
-            raise LookupError(plan_id)
+            raise _gone(plan_id)
         changed = False
         if exec_detail is not None and (row.job_class, row.job_params, row.retry_times) != (
             exec_detail.job_class,
@@ -212,7 +225,7 @@ class PlanRepository:
         if changed:
             row.updated_at = now
             row.updated_by = user_id
-        self._flush()
+        self._flush(plan_id)
         self._session.expire(row, ["triggers"])
         return _to_plan(row)
 
@@ -220,11 +233,11 @@ class PlanRepository:
         """Record a run-now; bumps the plan's revision, so it fails if the plan changed since it was read."""
         row = self._row(plan_id)
         if row is None:
-            raise LookupError(plan_id)
+            raise _gone(plan_id)
         flag_modified(row, "retry_times")  # an UPDATE that checks and bumps the revision
         item = PlanItemRow(plan_id=plan_id, trigger_type=TriggerType.ONCE.value, created_at=now, created_by=user_id, updated_at=now, updated_by=user_id)
         self._session.add(item)
-        self._flush()
+        self._flush(plan_id)
         return _to_item(item)
 
     def remove_item(self, item_id: int) -> None:
@@ -232,12 +245,13 @@ class PlanRepository:
         self._session.execute(delete(PlanItemRow).where(PlanItemRow.id == item_id))
 
     def delete(self, plan_id: int) -> bool:
+        """Delete the plan and every item; False when there is no such plan (any more)."""
         row = self._row(plan_id)
         if row is None:
             return False
         self._session.execute(delete(PlanItemRow).where(PlanItemRow.plan_id == plan_id))
         self._session.delete(row)
-        self._flush()
+        self._flush(plan_id)
         return True
 
     def _replace_triggers(self, row: PlanRow, items: Sequence[ItemRequest], *, user_id: int | None, now: datetime) -> bool:
@@ -263,11 +277,16 @@ class PlanRepository:
             changed = True
         return changed
 
-    def _flush(self) -> None:
+    def _flush(self, plan_id: int) -> None:
+        """Flush a change of the plan read earlier; the plan's revision no longer matching means
+        another request changed (ConflictError) or deleted it (NotFoundError) since."""
         try:
             self._session.flush()
         except StaleDataError:
-            raise ConflictError("the plan was changed by another request at the same time; read it again and retry") from None
+            self._session.rollback()  # the request fails: its transaction is over
+            if self._session.scalar(select(PlanRow.id).where(PlanRow.id == plan_id)) is None:
+                raise _gone(plan_id) from None
+            raise ConflictError(f"plan {plan_id} was changed by another request at the same time; read it again and retry") from None
 
 
 def _new_item(request: ItemRequest, *, user_id: int | None, now: datetime) -> PlanItemRow:
