@@ -58,6 +58,17 @@ def migrate(settings: HomeSettings, *, log_file: Path | None = None, sql_alchemy
     """
     env = {"AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": sql_alchemy_conn} if sql_alchemy_conn else {}
     _run_step(settings, airflow_command("db", "migrate"), what="`airflow db migrate`", log_file=log_file, env=env)
+    if sql_alchemy_conn is None and settings.sql_alchemy_conn.startswith("sqlite"):
+        use_wal(settings.sqlite_file)
+
+
+def use_wal(path: Path) -> None:
+    """Put a SQLite DB in write-ahead-log mode (kept in the file): readers no longer wait for the
+    writer, and a writer only for the previous writer."""
+    import sqlite3
+
+    with contextlib.closing(sqlite3.connect(path, timeout=60)) as db:
+        db.execute("PRAGMA journal_mode=WAL")
 
 
 def reconcile(settings: HomeSettings, *, log_file: Path | None = None) -> None:

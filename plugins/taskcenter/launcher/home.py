@@ -26,6 +26,7 @@ _SECRETS = (("core", "fernet_key"), ("api", "secret_key"), ("api_auth", "jwt_sec
 POSTGRES = "postgres"  # the embedded PostgreSQL server (the default)
 SQLITE = "sqlite"  # a file; for the smallest trials (every write of every process takes turns)
 DATABASES = (POSTGRES, SQLITE)
+SQLITE_BUSY_TIMEOUT = 60
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -71,7 +72,9 @@ class HomeSettings:
             return self.db_url
         if (server := self.embedded_postgres) is not None:
             return server.url()
-        return f"sqlite:///{self.sqlite_file.resolve()}"
+        # A writer waits up to a minute for SQLite's write lock (pysqlite's default is 5 s, after
+        # which Airflow's components and API requests failed with "database is locked").
+        return f"sqlite:///{self.sqlite_file.resolve()}?timeout={SQLITE_BUSY_TIMEOUT}"
 
     @property
     def base_url(self) -> str:
@@ -106,11 +109,9 @@ def _pool_options(settings: HomeSettings) -> dict[str, str]:
     """Connection pools sized for tens of concurrent API clients (each request holds one connection).
 
     Airflow's default (5 + 10 overflow per process) made the 16th concurrent request wait 30 s for a
-    connection and fail. On SQLite more connections only queue on its single write lock, so it keeps
-    Airflow's defaults.
+    connection and fail with a 5xx. On SQLite (WAL: readers do not wait for the writer) the extra
+    connections let reads go on while writes take turns.
     """
-    if settings.sql_alchemy_conn.startswith("sqlite"):
-        return {}
     return {"sql_alchemy_pool_size": "10", "sql_alchemy_max_overflow": "50"}
 
 

@@ -62,12 +62,11 @@ def test_environ_points_at_the_home_and_drops_foreign_overrides(tmp_path: Path, 
     assert "AIRFLOW__CORE__EXECUTOR" not in env
 
 
-def test_a_sqlite_home_keeps_airflows_pool_defaults(tmp_path: Path) -> None:
+def test_a_sqlite_home_waits_a_minute_for_the_write_lock(tmp_path: Path) -> None:
     settings = HomeSettings(home=tmp_path, database=SQLITE)
     prepare_home(settings)
     config = _read(settings.config_file)
-    assert config["database"]["sql_alchemy_conn"] == f"sqlite:///{(tmp_path / 'airflow.db').resolve()}"
-    assert "sql_alchemy_pool_size" not in config["database"]
+    assert config["database"]["sql_alchemy_conn"] == f"sqlite:///{(tmp_path / 'airflow.db').resolve()}?timeout=60"
     assert settings.embedded_postgres is None
 
 
