@@ -7,8 +7,11 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.taskcenter-installed
 PYTEST_ARGS ?=
+# The load benchmark's rounds; `make bench` keeps them short. The README's figures are a full run:
+#   make bench-load LOAD_ARGS='--clients 10,50,100 --seconds 60'
+LOAD_ARGS ?= --clients 10,50,100 --seconds 15
 
-.PHONY: run test install system-deps bench clean
+.PHONY: run test install system-deps bench bench-load clean
 
 run: install
 	bash scripts/install-system-deps.sh run
@@ -34,6 +37,11 @@ system-deps:
 bench: install
 	$(BIN)/python benchmarks/bench_cron.py
 	$(BIN)/python benchmarks/bench_plan_create.py
+	$(BIN)/python benchmarks/bench_load.py $(LOAD_ARGS)
+
+# N clients x T seconds of the compat API mix and of Airflow's own API on one new instance.
+bench-load: install
+	$(BIN)/python benchmarks/bench_load.py $(LOAD_ARGS)
 
 clean:
 	rm -rf $(VENV) build .pytest_cache

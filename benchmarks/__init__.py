@@ -1,0 +1,1 @@
+"""Benchmarks of taskcenter (run as scripts; `benchmarks.loadmix` is also imported by the tests)."""
