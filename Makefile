@@ -1,5 +1,5 @@
 # The two commands of the README:
-#   make run    start the whole product on the embedded default (SQLite, LocalExecutor)
+#   make run    start the whole product on the embedded default (embedded PostgreSQL, LocalExecutor)
 #   make test   install everything and run the whole test suite
 SHELL := /bin/bash
 PYTHON ?= $(shell command -v python3.11 || command -v python3)

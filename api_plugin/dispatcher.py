@@ -35,6 +35,10 @@ class CompatDispatcher:
         return self._compat_app
 
     async def __call__(self, scope: Scope, receive: Any, send: Any) -> None:
+        if scope["type"] == "lifespan":
+            # Build the compat app while the api-server starts, not inside the first request: its
+            # imports would hold the event loop (every request, the execution API's too) for seconds.
+            _ = self.compat_app
         if scope["type"] in ("http", "websocket") and is_compat_path(self._local_path(scope)):
             await self.compat_app(scope, receive, send)
         else:

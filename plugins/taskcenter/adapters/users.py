@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy.orm import Session
 
 from taskcenter.domain.users import Role, UserInfo
 
@@ -18,22 +18,37 @@ class FabUserDirectory:
         return ids_by_login(self._session, logins)
 
     def get_many(self, user_ids: Iterable[int]) -> dict[int, UserInfo]:
-        from airflow.providers.fab.auth_manager.models import User
+        """Users by id, with their roles' names: plain column reads.
+
+        Loading FAB's `User` entities pulled each role's permissions too (the models load them
+        eagerly): about a fifth of the api-server's CPU under load went there.
+        """
+        from airflow.providers.fab.auth_manager.models import Role as FabRole, User, assoc_user_role
 
         ids = sorted({i for i in user_ids if i is not None})
         if not ids:
             return {}
-        users = self._session.scalars(select(User).where(User.id.in_(ids)).options(selectinload(User.roles)))
+        roles: dict[int, list[Role]] = {}
+        for user_id, role_id, role_name in self._session.execute(
+            select(assoc_user_role.c.user_id, FabRole.id, FabRole.name)
+            .join(FabRole, FabRole.id == assoc_user_role.c.role_id)
+            .where(assoc_user_role.c.user_id.in_(ids))
+            .order_by(FabRole.id)
+        ):
+            roles.setdefault(user_id, []).append(Role(id=role_id, name=role_name))
+        rows = self._session.execute(
+            select(User.id, User.username, User.first_name, User.last_name, User.email, User.active).where(User.id.in_(ids))
+        )
         return {
-            user.id: UserInfo(
-                id=user.id,
-                login_name=user.username,
-                name=" ".join(part for part in (user.first_name, user.last_name) if part) or user.username,
-                email=user.email,
-                enabled=bool(user.active),
-                roles=tuple(Role(id=role.id, name=role.name) for role in user.roles),
+            user_id: UserInfo(
+                id=user_id,
+                login_name=username,
+                name=" ".join(part for part in (first_name, last_name) if part) or username,
+                email=email,
+                enabled=bool(active),
+                roles=tuple(roles.get(user_id, [])),
             )
-            for user in users
+            for user_id, username, first_name, last_name, email, active in rows
         }
 
 
