@@ -20,6 +20,8 @@ import pytest
 import requests
 import sqlalchemy as sa
 
+from benchmarks.loadmix import check_dag_file
+from taskcenter.adapters.airflow.naming import file_name_for
 from tests.integration.harness import RunningTaskCenter, ok
 from tests.integration.jobs import SLEEP, SUCCEED
 
@@ -102,12 +104,16 @@ def test_concurrent_writes_of_one_plan_are_served_or_4xx(tc: RunningTaskCenter) 
         call(tc, "GET", path),
         call(tc, "GET", "/api/contexts?entityGroup=NOTEBOOK&entityKey=1"),
     ]
-    for _ in range(2):
+    for _ in range(3):
         answers = at_once(calls)
         statuses = [a.status_code for a in answers]
         assert all(s in (200, 409) for s in statuses), [a.text for a in answers]
         assert all(a.json()["code"] in (0, 40900, 40901) for a in answers), [a.text for a in answers]
         assert statuses.count(200) >= 3, [a.text for a in answers]  # the reads and at least one write
+        # Whichever write won, the plan's DAG file shows it (not a file a losing write put back).
+        current = ok(tc.request("GET", path))["data"]
+        source = (tc.settings.plans_folder / file_name_for(plan["id"])).read_text()
+        assert check_dag_file(current, source) == [], (current, source)
 
     # Delete while the others write: served, 404 (gone) or 409 (changed, or sent again creates it).
     answers = at_once([call(tc, "DELETE", path), call(tc, "DELETE", path), *calls[:6]])

@@ -8,11 +8,13 @@ removes files of plans that no longer exist (start-up, `taskcenter reconcile`).
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import hashlib
 import os
 import pprint
 import tempfile
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -58,6 +60,18 @@ class PlanDagFiles:
     def path(self, plan_id: int) -> Path:
         return self.folder / file_name_for(plan_id)
 
+    @contextlib.contextmanager
+    def locked(self) -> Iterator[None]:
+        """Exclusive use of the plans' files among the processes of this host (api-server workers,
+        the reconcile step): a check of a file and the write that follows it are not interleaved."""
+        self.folder.mkdir(parents=True, exist_ok=True)
+        with open(self.folder / ".write.lock", "a") as handle:
+            fcntl.flock(handle, fcntl.LOCK_EX)
+            try:
+                yield
+            finally:
+                fcntl.flock(handle, fcntl.LOCK_UN)
+
     def write(self, spec: dict[str, Any]) -> bool:
         """Write the plan's file if its content changed; True when it was (re)written."""
         self.folder.mkdir(parents=True, exist_ok=True)
@@ -92,13 +106,6 @@ class PlanDagFiles:
             return self.path(plan_id).read_text(encoding="utf-8")
         except FileNotFoundError:
             return None
-
-    def restore(self, plan_id: int, content: str | None) -> None:
-        """Put a plan's file back as it was (`None`: there was none), e.g. after a rolled-back write."""
-        if content is None:
-            self.remove(plan_id)
-        else:
-            self._replace(self.path(plan_id), content)
 
     def remove(self, plan_id: int) -> bool:
         try:

@@ -4,13 +4,18 @@ This is the adapter behind the services' `PlanDags` port. It writes through the 
 (the parse request and pause state commit with the plan), and waits with short sessions of its
 own where it must see what other Airflow components commit (the parsed DAG, a run's end).
 
-A plan's file changes with the transaction that changes the plan: a file written by a request
-whose transaction rolls back is put back as it was, and a deleted plan's file goes only once the
-delete has committed.
+A plan's file changes with the transaction that changes the plan: it is written before the
+commit (so the parse request that commits with the plan finds it), and once the transaction has
+ended, committed or rolled back, the file is written again from what the DB then holds
+(`sync_plan_file`). Putting back "the file as this request found it" after a rollback was not
+enough: under load a concurrent request of the same plan could write and commit in between, and
+the put-back file then showed a state that no longer existed. A deleted plan's file goes only
+once the delete has committed.
 """
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Iterable
 from datetime import datetime, timedelta, timezone
 
@@ -24,6 +29,7 @@ from taskcenter.adapters.airflow.naming import dag_id_for
 from taskcenter.domain.errors import ServiceUnavailableError
 from taskcenter.domain.plans import Plan
 
+log = logging.getLogger(__name__)
 # A parse that started this long after a file was replaced has read the new content.
 SURELY_READ_AFTER = timedelta(seconds=2)
 
@@ -78,10 +84,12 @@ class AirflowPlanDags:
     def publish(self, plan: Plan, *, owner: str | None, next_run: datetime | None, emit_finished: bool = False) -> None:
         """Write the plan's DAG file, ask for an immediate parse, apply its enabled state."""
         written_at = datetime.now(timezone.utc)
-        previous = self._files.read(plan.id)
-        if self._files.write(plan_spec(plan, owner=owner, emit_finished=emit_finished)):
+        with self._files.locked():
+            changed = self._files.write(plan_spec(plan, owner=owner, emit_finished=emit_finished))
+        if changed:
             self._written_at[plan.id] = written_at
-            self._hooks.add(on_rollback=lambda: self._files.restore(plan.id, previous))
+            resync = lambda: sync_plan_file(self._files, plan.id)  # noqa: E731
+            self._hooks.add(on_commit=resync, on_rollback=resync)
             self._files.request_parse(self._session, [plan.id])
         elif not self._gateway.is_parsed(dag_id_for(plan.id)):
             self._files.request_parse(self._session, [plan.id])
@@ -140,6 +148,35 @@ class AirflowPlanDags:
 
     def wait_for_end(self, run_pk: int, *, timeout: float) -> RunFacts | None:
         return wait_for_run_end(run_pk, timeout=timeout)
+
+
+def committed_spec(session: Session, plan_id: int) -> dict[str, object] | None:
+    """The DAG spec of a plan as the DB holds it (None: no such plan)."""
+    from taskcenter.adapters.store.plans import PlanRepository
+    from taskcenter.adapters.users import FabUserDirectory
+
+    store = PlanRepository(session)
+    plan = store.get(plan_id)
+    if plan is None:
+        return None
+    creator = FabUserDirectory(session).get_many([plan.created_by]).get(plan.created_by) if plan.created_by else None
+    return plan_spec(plan, owner=creator.login_name if creator else None, emit_finished=store.finished_subscribers(plan.ref))
+
+
+def sync_plan_file(files: PlanDagFiles, plan_id: int) -> None:
+    """Write a plan's file from the committed state (a short session of its own), under the files'
+    lock: of two requests that changed one plan, whichever syncs last reads the last commit."""
+    from airflow.utils.session import create_session
+
+    try:
+        with files.locked(), create_session() as session:
+            spec = committed_spec(session, plan_id)
+            if spec is None:
+                files.remove(plan_id)  # a create that rolled back (plan ids are never reused)
+            elif files.write(spec):
+                files.request_parse(session, [plan_id])
+    except Exception:  # the request's own outcome stands; `taskcenter reconcile` (every start) repairs
+        log.exception("Could not bring the DAG file of plan %s in line with the DB", plan_id)
 
 
 def reconcile_plan_dags(session: Session, files: PlanDagFiles) -> tuple[int, int]:

@@ -201,7 +201,9 @@ class PlanRepository:
     ) -> Plan:
         """Change a plan; `items` (when given) replace its triggers as a whole, keeping the ids named.
 
-        A write that changes nothing leaves the plan as it is: no new `updatedAt`, no new revision.
+        A write that changes nothing leaves the plan as it is: no new `updatedAt`, no new revision;
+        it still claims the plan at the revision it read (see `_claim`), since what follows it (the
+        DAG's pause state, the file) must not interleave with another request's change.
         """
         row = self._row(plan_id)
         if row is None:
@@ -225,7 +227,9 @@ class PlanRepository:
         if changed:
             row.updated_at = now
             row.updated_by = user_id
-        self._flush(plan_id)
+            self._flush(plan_id)
+        else:
+            self._claim(row)
         self._session.expire(row, ["triggers"])
         return _to_plan(row)
 
@@ -277,16 +281,36 @@ class PlanRepository:
             changed = True
         return changed
 
+    def _claim(self, row: PlanRow) -> None:
+        """Lock the plan's row for this transaction if it is still at the revision read, else fail.
+
+        An UPDATE that sets nothing new: PostgreSQL's row lock (SQLite's write lock) holds until the
+        commit, so of two requests on one plan the second waits, then sees the first's revision.
+        Without it a no-change enable could, say, unpause the DAG of a plan a concurrent request
+        had just disabled.
+        """
+        claimed = self._session.execute(
+            update(PlanRow)
+            .where(PlanRow.id == row.id, PlanRow.revision == row.revision)
+            .values(revision=PlanRow.revision)
+            .execution_options(synchronize_session=False)
+        )
+        if claimed.rowcount == 0:
+            self._stale(row.id)
+
+    def _stale(self, plan_id: int) -> None:
+        self._session.rollback()  # the request fails: its transaction is over
+        if self._session.scalar(select(PlanRow.id).where(PlanRow.id == plan_id)) is None:
+            raise _gone(plan_id) from None
+        raise ConflictError(f"plan {plan_id} was changed by another request at the same time; read it again and retry") from None
+
     def _flush(self, plan_id: int) -> None:
         """Flush a change of the plan read earlier; the plan's revision no longer matching means
         another request changed (ConflictError) or deleted it (NotFoundError) since."""
         try:
             self._session.flush()
         except StaleDataError:
-            self._session.rollback()  # the request fails: its transaction is over
-            if self._session.scalar(select(PlanRow.id).where(PlanRow.id == plan_id)) is None:
-                raise _gone(plan_id) from None
-            raise ConflictError(f"plan {plan_id} was changed by another request at the same time; read it again and retry") from None
+            self._stale(plan_id)
 
 
 def _new_item(request: ItemRequest, *, user_id: int | None, now: datetime) -> PlanItemRow:

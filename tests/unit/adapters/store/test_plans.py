@@ -146,3 +146,29 @@ def test_two_deletes_at_once_delete_once(engine: sa.Engine, plan_id: int) -> Non
     results, errors = side_by_side(delete)
     assert sorted(results) + kinds(errors) in ([False, True], [True, "NotFoundError"])
     assert plan_count(engine) == 0
+
+
+def test_a_write_that_changes_nothing_still_fails_after_another_requests_change(engine: sa.Engine, plan_id: int) -> None:
+    """A no-change enable must not go on (and unpause the DAG) after a concurrent disable committed."""
+    with session_for(engine) as db:
+        store = PlanRepository(db)
+        assert store.get(plan_id).enabled  # read at the revision before the disable
+
+        def disable() -> None:
+            with session_for(engine) as other:
+                PlanRepository(other).update(plan_id, enabled=False, user_id=2, now=NOW)
+                other.commit()
+
+        before_first_write(db, disable)
+        with pytest.raises(ConflictError):
+            store.update(plan_id, enabled=True, user_id=1, now=NOW)
+    with session_for(engine) as db:
+        assert PlanRepository(db).get(plan_id).enabled is False
+
+
+def test_a_write_that_changes_nothing_keeps_the_revision(engine: sa.Engine, plan_id: int) -> None:
+    with session_for(engine) as db:
+        before = PlanRepository(db).get(plan_id)
+        after = PlanRepository(db).update(plan_id, enabled=True, user_id=2, now=NOW)
+        db.commit()
+    assert after.updated_at == before.updated_at and after.updated_by == before.updated_by
