@@ -2,8 +2,8 @@
 
     .venv/bin/python benchmarks/bench_plan_create.py [--samples 5]      (or: make bench)
 
-Starts one taskcenter on a temporary AIRFLOW_HOME (SQLite, LocalExecutor, as `make run`) and, in
-the same run, measures:
+Starts one taskcenter on a temporary AIRFLOW_HOME (the embedded PostgreSQL server and LocalExecutor,
+as `make run`; `--backend sqlite` for SQLite) and, in the same run, measures:
 
 - taskcenter: `POST /api/schedules` (a `0 0 9 * * ?` plan) -> the plan's DAG is schedulable, i.e.
   `/api/v2/dags/<id>` shows it unpaused with its next run computed;
@@ -83,17 +83,18 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--samples", type=int, default=5)
     parser.add_argument("--skip-plain", action="store_true", help="skip the minutes-long plain new-file sample")
+    parser.add_argument("--backend", choices=("postgres", "sqlite"), default="postgres", help="metadata DB (default: the embedded PostgreSQL)")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="bench-taskcenter-") as home:
-        tc = start_taskcenter(backend="sqlite", home=Path(home), db_url=None)
+        tc = start_taskcenter(backend=args.backend, home=Path(home))
         try:
             time.sleep(5)  # let the first parsing loops settle
             ours = [taskcenter_sample(tc) for _ in range(args.samples)]
             requested = [native_sample(tc, i, parse_request=True, timeout=60) for i in range(args.samples)]
             plain = [] if args.skip_plain else [native_sample(tc, 0, parse_request=False, timeout=400)]
         finally:
-            tc.stack.stop()
-    print("create-to-schedulable (SQLite, LocalExecutor, same Airflow, same run)")
+            tc.stop()  # the supervisor first, or it would start again what the stop ends
+    print(f"create-to-schedulable ({args.backend}, LocalExecutor, same Airflow, same run)")
     print(summary("taskcenter POST /api/schedules", ours))
     print(summary("Airflow: new DAG file + parse request", requested))
     if plain:
