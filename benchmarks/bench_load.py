@@ -31,7 +31,6 @@ from __future__ import annotations
 
 import argparse
 import configparser
-import hashlib
 import json
 import sys
 import tempfile
@@ -39,34 +38,13 @@ import time
 from pathlib import Path
 
 import requests
-import sqlalchemy as sa
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from benchmarks import loadmix  # noqa: E402
 from taskcenter.adapters.catalog.file_catalog import DEMO_CATALOG  # noqa: E402
-from tests.integration.harness import RunningTaskCenter, delete_all_plans, start_taskcenter  # noqa: E402
-
-
-def add_dag_files(dags_folder: Path, sql_alchemy_conn: str, files: dict[str, str]) -> None:
-    """Write DAG files into the `dags-folder` bundle and ask the dag-processor to parse them now."""
-    for name, source in files.items():
-        tmp = (dags_folder / name).with_suffix(".tmp")
-        tmp.write_text(source)
-        tmp.replace(dags_folder / name)
-    engine = sa.create_engine(sql_alchemy_conn)
-    try:
-        with engine.begin() as conn:
-            for name in files:
-                key = hashlib.md5(f"dags-folder:{name}".encode()).hexdigest()  # Airflow's own key
-                conn.execute(sa.text("DELETE FROM dag_priority_parsing_request WHERE id = :id"), {"id": key})
-                conn.execute(
-                    sa.text("INSERT INTO dag_priority_parsing_request (id, bundle_name, relative_fileloc) VALUES (:id, 'dags-folder', :path)"),
-                    {"id": key, "path": name},
-                )
-    finally:
-        engine.dispose()
+from tests.integration.harness import RunningTaskCenter, add_dag_files, delete_all_plans, start_taskcenter  # noqa: E402
 
 
 def active_runs(target: loadmix.Target) -> list[dict]:

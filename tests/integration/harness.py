@@ -6,7 +6,6 @@ running `make run`. Every process it starts is stopped by `close()`.
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import json
 import os
@@ -14,7 +13,6 @@ import secrets
 import socket
 import threading
 import time
-import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -29,7 +27,6 @@ from taskcenter.launcher.home import POSTGRES, SQLITE, HomeSettings, prepare_hom
 from taskcenter.launcher.postgres import ENGINE_DB
 
 REPO = Path(__file__).resolve().parents[2]
-POSTGRES_ADMIN_DSN = "postgresql://postgres@127.0.0.1:5432/postgres"
 ENGINE_CONN_ENV = "AIRFLOW_CONN_TASKCENTER_ENGINE"
 
 
@@ -93,23 +90,8 @@ class RunningTaskCenter:
 
     def add_dag_file(self, name: str, source: str) -> Path:
         """Write a DAG file into the `dags-folder` bundle and ask the dag-processor to parse it now."""
-        path = self.settings.dags_folder / name
-        tmp = path.with_suffix(".tmp")
-        tmp.write_text(source)
-        tmp.replace(path)
-        engine = sa.create_engine(self.settings.sql_alchemy_conn)
-        try:
-            with engine.begin() as conn:
-                conn.execute(
-                    sa.text(
-                        "INSERT INTO dag_priority_parsing_request (id, bundle_name, relative_fileloc) "
-                        "VALUES (:id, :bundle, :path)"
-                    ),
-                    {"id": hashlib.md5(f"dags-folder:{name}".encode()).hexdigest(), "bundle": "dags-folder", "path": name},
-                )
-        finally:
-            engine.dispose()
-        return path
+        add_dag_files(self.settings.dags_folder, self.settings.sql_alchemy_conn, {name: source})
+        return self.settings.dags_folder / name
 
     def wait_for_dag(self, dag_id: str, *, timeout: float = 60) -> dict[str, Any]:
         deadline = time.monotonic() + timeout
@@ -145,6 +127,27 @@ class RunningTaskCenter:
             tail = log.read_text(errors="replace").splitlines()[-lines:]
             parts.append(f"==> {log.name} <==\n" + "\n".join(tail))
         return "\n".join(parts)
+
+
+def add_dag_files(dags_folder: Path, sql_alchemy_conn: str, files: dict[str, str]) -> None:
+    """Write DAG files into the `dags-folder` bundle (atomically) and ask the dag-processor to parse
+    them now (a pending request for the same file is replaced)."""
+    for name, source in files.items():
+        tmp = (dags_folder / name).with_suffix(".tmp")
+        tmp.write_text(source)
+        tmp.replace(dags_folder / name)
+    engine = sa.create_engine(sql_alchemy_conn)
+    try:
+        with engine.begin() as conn:
+            for name in files:
+                key = hashlib.md5(f"dags-folder:{name}".encode()).hexdigest()  # Airflow's own key
+                conn.execute(sa.text("DELETE FROM dag_priority_parsing_request WHERE id = :id"), {"id": key})
+                conn.execute(
+                    sa.text("INSERT INTO dag_priority_parsing_request (id, bundle_name, relative_fileloc) VALUES (:id, 'dags-folder', :path)"),
+                    {"id": key, "path": name},
+                )
+    finally:
+        engine.dispose()
 
 
 def ok(response: requests.Response) -> dict[str, Any]:
@@ -225,43 +228,7 @@ def start_taskcenter(
     return running
 
 
-@dataclass(frozen=True)
-class PostgresDatabase:
-    name: str
-
-    @property
-    def url(self) -> str:
-        return f"postgresql+psycopg2://postgres@127.0.0.1:5432/{self.name}"
-
-
 def engine_url_for(db_url: str) -> str:
     """The dataset engine's database that goes with a metadata database: `<name>_engine`."""
     url = sa.engine.make_url(db_url)
     return url.set(drivername="postgresql", database=f"{url.database}_engine").render_as_string(hide_password=False)
-
-
-def create_postgres_database() -> PostgresDatabase | str:
-    """A fresh metadata database on the local server (and its dataset engine's), or why not."""
-    import psycopg2
-
-    name = f"taskcenter_test_{uuid.uuid4().hex[:12]}"
-    try:
-        conn = psycopg2.connect(POSTGRES_ADMIN_DSN, connect_timeout=5)
-    except psycopg2.OperationalError as exc:
-        return f"no PostgreSQL answers at 127.0.0.1:5432 as user postgres ({str(exc).strip()})"
-    with contextlib.closing(conn):
-        conn.autocommit = True
-        with conn.cursor() as cursor:
-            cursor.execute(f'CREATE DATABASE "{name}"')
-            cursor.execute(f'CREATE DATABASE "{name}_engine"')
-    return PostgresDatabase(name=name)
-
-
-def drop_postgres_database(database: PostgresDatabase) -> None:
-    import psycopg2
-
-    with contextlib.closing(psycopg2.connect(POSTGRES_ADMIN_DSN, connect_timeout=5)) as conn:
-        conn.autocommit = True
-        with conn.cursor() as cursor:
-            cursor.execute(f'DROP DATABASE IF EXISTS "{database.name}" WITH (FORCE)')
-            cursor.execute(f'DROP DATABASE IF EXISTS "{database.name}_engine" WITH (FORCE)')

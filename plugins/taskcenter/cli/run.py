@@ -6,8 +6,8 @@ dies, and stops them all on Ctrl-C or SIGTERM. A second run keeps the data.
 
 The database: `--database postgres` (the default for a new home: the embedded server, data in
 `<home>/postgres/`), `--database sqlite` (a file, for the smallest trials), or an external server
-with `TASKCENTER_DB_URL`. A home made on SQLite by an earlier version stays on SQLite, with a note
-saying so, so that nothing it holds is left behind.
+with `TASKCENTER_DB_URL`. A home made on SQLite by an earlier version moves to the embedded
+server on its first start (`taskcenter.launcher.move`), unless started with `--database sqlite`.
 """
 
 from __future__ import annotations
@@ -20,10 +20,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from taskcenter.launcher.admin import PASSWORD_ENV, ensure_admin, resolve_password
-from taskcenter.launcher.components import AirflowStack, StartupError, migrate, prepare_demo, reconcile
+from taskcenter.launcher.components import AirflowStack, migrate, prepare_demo, reconcile
 from taskcenter.launcher.demo import DemoPaths
 from taskcenter.launcher.home import DATABASES, POSTGRES, SQLITE, HomeSettings, prepare_home
-from taskcenter.launcher.postgres import EmbeddedPostgresError
 
 DB_URL_ENV = "TASKCENTER_DB_URL"
 
@@ -162,7 +161,7 @@ def run(args: argparse.Namespace) -> int:
         _print_ready(settings, credentials.password if credentials.generated else None)
         stack.watch(stopping)
         return 0
-    except (StartupError, EmbeddedPostgresError, RuntimeError) as exc:
+    except RuntimeError as exc:  # StartupError, EmbeddedPostgresError, a failed admin step
         print(f"taskcenter: {exc}", flush=True)
         return 1
     except (KeyboardInterrupt, _Stop):
@@ -176,18 +175,17 @@ def run(args: argparse.Namespace) -> int:
 
 def _move_from_sqlite(settings: HomeSettings, *, log_file: Path) -> None:
     """Copy the home's SQLite DB into a fresh `airflow` database of the embedded server, then retire it."""
-    from taskcenter.launcher.move import copy_rows, prepare_empty_database, retire_sqlite_file
+    from taskcenter.launcher.move import copy_rows, retire_sqlite_file
     from taskcenter.launcher.postgres import METADATA_DB
 
     server = settings.embedded_postgres
     assert server is not None
-    sqlite_url = f"sqlite:///{settings.sqlite_file.resolve()}"
     print("taskcenter: bringing the SQLite DB up to this version's schema ...", flush=True)
-    migrate(settings, log_file=log_file, sql_alchemy_conn=sqlite_url)
-    prepare_empty_database(admin_url=server.url("postgres"), name=METADATA_DB)
+    migrate(settings, log_file=log_file, sql_alchemy_conn=settings.sqlite_url)
+    server.recreate_database(METADATA_DB)  # a move always starts on an empty database
     print("taskcenter: creating the schema on PostgreSQL ...", flush=True)
     migrate(settings, log_file=log_file)
-    tables, rows = copy_rows(sqlite_url=sqlite_url, postgres_url=server.url())
+    tables, rows = copy_rows(sqlite_url=settings.sqlite_url, postgres_url=server.url())
     backup = retire_sqlite_file(settings.sqlite_file)
     print(f"taskcenter: moved {rows} rows of {tables} tables to PostgreSQL; the SQLite file is kept as {backup}", flush=True)
 

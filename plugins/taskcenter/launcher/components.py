@@ -58,7 +58,7 @@ def migrate(settings: HomeSettings, *, log_file: Path | None = None, sql_alchemy
     """
     env = {"AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": sql_alchemy_conn} if sql_alchemy_conn else {}
     _run_step(settings, airflow_command("db", "migrate"), what="`airflow db migrate`", log_file=log_file, env=env)
-    if sql_alchemy_conn is None and settings.sql_alchemy_conn.startswith("sqlite"):
+    if sql_alchemy_conn is None and settings.sql_alchemy_conn == settings.sqlite_url:
         use_wal(settings.sqlite_file)
 
 

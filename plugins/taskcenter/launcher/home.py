@@ -60,6 +60,12 @@ class HomeSettings:
         return self.home / "airflow.db"
 
     @property
+    def sqlite_url(self) -> str:
+        """The home's SQLite DB. A writer waits up to a minute for SQLite's write lock (pysqlite's
+        default is 5 s, after which components and API requests failed with "database is locked")."""
+        return f"sqlite:///{self.sqlite_file.resolve()}?timeout={SQLITE_BUSY_TIMEOUT}"
+
+    @property
     def embedded_postgres(self) -> EmbeddedPostgres | None:
         """The embedded server this home runs, or None (SQLite or an external database)."""
         if self.db_url is None and self.database == POSTGRES:
@@ -72,9 +78,7 @@ class HomeSettings:
             return self.db_url
         if (server := self.embedded_postgres) is not None:
             return server.url()
-        # A writer waits up to a minute for SQLite's write lock (pysqlite's default is 5 s, after
-        # which Airflow's components and API requests failed with "database is locked").
-        return f"sqlite:///{self.sqlite_file.resolve()}?timeout={SQLITE_BUSY_TIMEOUT}"
+        return self.sqlite_url
 
     @property
     def base_url(self) -> str:
@@ -105,14 +109,11 @@ def prepare_home(settings: HomeSettings) -> None:
     os.replace(tmp, settings.config_file)
 
 
-def _pool_options(settings: HomeSettings) -> dict[str, str]:
-    """Connection pools sized for tens of concurrent API clients (each request holds one connection).
-
-    Airflow's default (5 + 10 overflow per process) made the 16th concurrent request wait 30 s for a
-    connection and fail with a 5xx. On SQLite (WAL: readers do not wait for the writer) the extra
-    connections let reads go on while writes take turns.
-    """
-    return {"sql_alchemy_pool_size": "10", "sql_alchemy_max_overflow": "50"}
+# Connection pools sized for tens of concurrent API clients (each request holds one connection).
+# Airflow's default (5 + 10 overflow per process) made the 16th concurrent request wait 30 s for a
+# connection and fail with a 5xx. On SQLite (WAL: readers do not wait for the writer) the extra
+# connections let reads go on while writes take turns.
+POOL_OPTIONS = {"sql_alchemy_pool_size": "10", "sql_alchemy_max_overflow": "50"}
 
 
 def _existing_secrets(config_file: Path) -> dict[tuple[str, str], str]:
@@ -156,7 +157,7 @@ def _build_config(settings: HomeSettings, kept: dict[tuple[str, str], str]) -> c
             # are still not rewritten (same hash).
             "min_serialized_dag_update_interval": "0",
         },
-        "database": {"sql_alchemy_conn": settings.sql_alchemy_conn, **_pool_options(settings)},
+        "database": {"sql_alchemy_conn": settings.sql_alchemy_conn, **POOL_OPTIONS},
         # A cancelled task learns it must stop at its next heartbeat: every 2 s, not Airflow's 5 s,
         # so cancel stops the process well within 10 s even on a busy machine.
         "workers": {"min_heartbeat_interval": "2"},

@@ -14,7 +14,6 @@ from __future__ import annotations
 import time
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -23,13 +22,6 @@ import sqlalchemy as sa
 # Each side's schema version is its own (both were migrated by the same code).
 _SKIPPED = {"alembic_version", "alembic_version_fab", "alembic_version_taskcenter"}
 _BATCH = 2000
-
-
-@dataclass(frozen=True, kw_only=True)
-class MoveReport:
-    tables: int
-    rows: int
-    backup: Path
 
 
 def _converter(column: sa.Column[Any]) -> Callable[[Any], Any] | None:
@@ -44,17 +36,6 @@ def _converter(column: sa.Column[Any]) -> Callable[[Any], Any] | None:
 
         return lambda v: json.loads(v) if isinstance(v, (str, bytes)) else v
     return None
-
-
-def prepare_empty_database(*, admin_url: str, name: str) -> None:
-    """Drop and create `name`: a move always starts on an empty database (a failed one leaves rows)."""
-    engine = sa.create_engine(admin_url, isolation_level="AUTOCOMMIT")
-    try:
-        with engine.connect() as conn:
-            conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-            conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
-    finally:
-        engine.dispose()
 
 
 def copy_rows(*, sqlite_url: str, postgres_url: str) -> tuple[int, int]:

@@ -20,8 +20,10 @@ import stat
 import subprocess
 import tempfile
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 SERVICE_USER = "taskcenter-pg"
 SUPERUSER = "postgres"
@@ -135,18 +137,30 @@ class EmbeddedPostgres:
 
     def ensure_databases(self, *names: str) -> list[str]:
         """Create the databases that do not exist yet; return those created."""
+        created = []
+        with self._admin_cursor() as cursor:
+            for name in names:
+                cursor.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,))
+                if cursor.fetchone() is None:
+                    cursor.execute(f'CREATE DATABASE "{name}"')
+                    created.append(name)
+        return created
+
+    def recreate_database(self, name: str) -> None:
+        """Drop (sessions included) and create a database: an empty one whatever was there."""
+        with self._admin_cursor() as cursor:
+            cursor.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+            cursor.execute(f'CREATE DATABASE "{name}"')
+
+    @contextlib.contextmanager
+    def _admin_cursor(self) -> Iterator[Any]:
+        """A cursor on the `postgres` database, outside transactions (CREATE/DROP DATABASE)."""
         import psycopg2
 
-        created = []
         with contextlib.closing(psycopg2.connect(host=str(self.socket_dir.resolve()), user=SUPERUSER, dbname="postgres")) as conn:
             conn.autocommit = True
             with conn.cursor() as cursor:
-                for name in names:
-                    cursor.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,))
-                    if cursor.fetchone() is None:
-                        cursor.execute(f'CREATE DATABASE "{name}"')
-                        created.append(name)
-        return created
+                yield cursor
 
 
 def as_user(user: str | None) -> dict[str, object]:

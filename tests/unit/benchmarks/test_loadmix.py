@@ -40,7 +40,7 @@ from benchmarks.loadmix import (
 from taskcenter.adapters.airflow.dag_files import render
 from taskcenter.adapters.airflow.dag_spec import plan_spec
 from taskcenter.adapters.catalog.file_catalog import load_entities
-from taskcenter.domain.plans import EntityRef, ExecDetail, Plan, PlanItem, TriggerType
+from taskcenter.domain.plans import ExecDetail, Plan, PlanItem, TriggerType
 
 NOW = datetime(2026, 12, 1, tzinfo=timezone.utc)
 

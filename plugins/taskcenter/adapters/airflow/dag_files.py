@@ -100,13 +100,6 @@ class PlanDagFiles:
             Path(temp).unlink(missing_ok=True)
             raise
 
-    def read(self, plan_id: int) -> str | None:
-        """The plan's current file content, or None when it has no file."""
-        try:
-            return self.path(plan_id).read_text(encoding="utf-8")
-        except FileNotFoundError:
-            return None
-
     def remove(self, plan_id: int) -> bool:
         try:
             self.path(plan_id).unlink()

@@ -16,7 +16,7 @@ once the delete has committed.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime, timedelta, timezone
 
 from sqlalchemy import event
@@ -150,17 +150,21 @@ class AirflowPlanDags:
         return wait_for_run_end(run_pk, timeout=timeout)
 
 
-def committed_spec(session: Session, plan_id: int) -> dict[str, object] | None:
-    """The DAG spec of a plan as the DB holds it (None: no such plan)."""
+def committed_specs(session: Session, plans: Sequence[Plan]) -> list[dict[str, object]]:
+    """The DAG specs of these plans as the DB holds them: one user read, one dependency read."""
     from taskcenter.adapters.store.plans import PlanRepository
     from taskcenter.adapters.users import FabUserDirectory
 
-    store = PlanRepository(session)
-    plan = store.get(plan_id)
-    if plan is None:
-        return None
-    creator = FabUserDirectory(session).get_many([plan.created_by]).get(plan.created_by) if plan.created_by else None
-    return plan_spec(plan, owner=creator.login_name if creator else None, emit_finished=store.finished_subscribers(plan.ref))
+    creators = FabUserDirectory(session).get_many([p.created_by for p in plans if p.created_by is not None])
+    awaited_ends = PlanRepository(session).finished_upstreams()
+    return [
+        plan_spec(
+            plan,
+            owner=creators[plan.created_by].login_name if plan.created_by in creators else None,
+            emit_finished=plan.ref in awaited_ends,
+        )
+        for plan in plans
+    ]
 
 
 def sync_plan_file(files: PlanDagFiles, plan_id: int) -> None:
@@ -168,12 +172,14 @@ def sync_plan_file(files: PlanDagFiles, plan_id: int) -> None:
     lock: of two requests that changed one plan, whichever syncs last reads the last commit."""
     from airflow.utils.session import create_session
 
+    from taskcenter.adapters.store.plans import PlanRepository
+
     try:
         with files.locked(), create_session() as session:
-            spec = committed_spec(session, plan_id)
-            if spec is None:
+            plan = PlanRepository(session).get(plan_id)
+            if plan is None:
                 files.remove(plan_id)  # a create that rolled back (plan ids are never reused)
-            elif files.write(spec):
+            elif files.write(committed_specs(session, [plan])[0]):
                 files.request_parse(session, [plan_id])
     except Exception:  # the request's own outcome stands; `taskcenter reconcile` (every start) repairs
         log.exception("Could not bring the DAG file of plan %s in line with the DB", plan_id)
@@ -186,16 +192,11 @@ def reconcile_plan_dags(session: Session, files: PlanDagFiles) -> tuple[int, int
     must never leave DAGs and plans out of step. Unchanged files are left alone (no re-parse).
     """
     from taskcenter.adapters.store.plans import PlanRepository
-    from taskcenter.adapters.users import FabUserDirectory
 
-    store = PlanRepository(session)
-    plans = store.all()
-    creators = FabUserDirectory(session).get_many([p.created_by for p in plans if p.created_by is not None])
-    awaited_ends = store.finished_upstreams()
+    plans = PlanRepository(session).all()
     written = 0
-    for plan in plans:
-        owner = creators[plan.created_by].login_name if plan.created_by in creators else None
-        if files.write(plan_spec(plan, owner=owner, emit_finished=plan.ref in awaited_ends)):
+    for plan, spec in zip(plans, committed_specs(session, plans)):
+        if files.write(spec):
             files.request_parse(session, [plan.id])
             written += 1
     known = {plan.id for plan in plans}
