@@ -44,6 +44,7 @@ sys.path.insert(0, str(ROOT))
 
 from benchmarks import loadmix  # noqa: E402
 from taskcenter.adapters.catalog.file_catalog import DEMO_CATALOG  # noqa: E402
+from taskcenter.launcher.home import HomeSettings  # noqa: E402
 from tests.integration.harness import RunningTaskCenter, add_dag_files, delete_all_plans, start_taskcenter  # noqa: E402
 
 
@@ -91,7 +92,7 @@ def home_config(home: Path) -> configparser.ConfigParser:
 def run(args: argparse.Namespace, target: loadmix.Target, *, home: Path | None, entities: list[loadmix.Entity], tc: RunningTaskCenter | None) -> list[loadmix.Summary]:
     config = home_config(home) if home is not None else None
     dags_folder = Path(config.get("core", "dags_folder")) if config else None
-    plans_folder = dags_folder / config.get("taskcenter", "plans_subfolder", fallback="taskcenter_plans") if config and dags_folder else None
+    plans_folder = HomeSettings(home=home).plans_folder if config is not None and home is not None else None
     summaries = []
     for clients in args.clients:
         mix = loadmix.MixConfig(clients=clients, seconds=args.seconds, shared_share=args.share, think=args.think, seed=args.seed)

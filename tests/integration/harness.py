@@ -181,6 +181,9 @@ def start_taskcenter(
     }
     options = {section: dict(values) for section, values in (extra or {}).items()}
     options["taskcenter"] = {**taskcenter_options, **options.get("taskcenter", {})}
+    # Ordinary DAG files re-parsed every 10 s (Airflow: 30 s), so a test sees that timer act
+    # (and that the plans' own processor ignores it: test_plan_parsing).
+    options["dag_processor"] = {"min_file_process_interval": "10", **options.get("dag_processor", {})}
     settings = HomeSettings(
         home=home,
         port=free_port(),

@@ -8,7 +8,7 @@ from collections.abc import Sequence
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from taskcenter.cli import cron, demo, reconcile, run
+    from taskcenter.cli import cron, demo, plan_processor, reconcile, run
 
     parser = argparse.ArgumentParser(prog="taskcenter", description="taskcenter: task management center on Airflow")
     subparsers = parser.add_subparsers(dest="command", required=True)
@@ -16,6 +16,7 @@ def build_parser() -> argparse.ArgumentParser:
     cron.add_parser(subparsers)
     reconcile.add_parser(subparsers)
     demo.add_parser(subparsers)
+    plan_processor.add_parser(subparsers)
     return parser
 
 

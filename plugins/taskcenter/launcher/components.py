@@ -26,10 +26,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from taskcenter.launcher.demo import DemoPaths
-from taskcenter.launcher.home import HomeSettings
+from taskcenter.launcher.home import PLAN_PROCESSOR, PLANS_BUNDLE, HomeSettings, bundle_names, component_environ
 from taskcenter.launcher.postgres import ENGINE_DB, METADATA_DB, as_user
 
-COMPONENTS = ("api-server", "scheduler", "dag-processor", "triggerer")  # plus the local mail catcher
+# Airflow's components, plus the local mail catcher. Two dag-processors: `dag-processor` for the
+# dags folder and the examples (Airflow's cadence), `plan-processor` for the plans' bundle alone
+# (parsed when a plan changes, never on a timer: docs/scale.md).
+COMPONENTS = ("api-server", "scheduler", "dag-processor", PLAN_PROCESSOR, "triggerer")
 HEALTH_PATH = "/api/v2/monitor/health"
 _PR_SET_PDEATHSIG = 1
 BACKOFF_FIRST = 1.0
@@ -122,6 +125,7 @@ class Component:
     failures_in_a_row: int = 0
     restart_at: float | None = None
     cwd: Path | None = None
+    environ: dict[str, str] = field(default_factory=dict)  # options of this component alone
 
     def start(self, env: dict[str, str], *, cwd: Path) -> None:
         self.cwd = cwd
@@ -129,7 +133,7 @@ class Component:
         with self.log_file.open("ab") as log:
             self.process = subprocess.Popen(
                 list(self.command),
-                env=env,
+                env={**env, **self.environ},
                 cwd=cwd,
                 stdin=subprocess.DEVNULL,
                 stdout=log,
@@ -231,8 +235,9 @@ class AirflowStack:
         self.components = [
             Component(
                 name=name,
-                command=airflow_command(name, *self._args(name)),
+                command=self._command(name),
                 log_file=self.log_dir / f"{name}.log",
+                environ=component_environ(self.settings, name),
             )
             for name in COMPONENTS
         ]
@@ -250,10 +255,18 @@ class AirflowStack:
         for component in self.components:
             component.start(env, cwd=self.settings.home)
 
+    def _command(self, name: str) -> list[str]:
+        if name == PLAN_PROCESSOR:
+            return [sys.executable, "-m", "taskcenter.cli.main", "plan-processor", "--bundle-name", PLANS_BUNDLE]
+        return airflow_command(*self._args(name))
+
     def _args(self, name: str) -> list[str]:
         if name == "api-server":
-            return ["--port", str(self.settings.port), "--host", self.settings.host]
-        return []
+            return [name, "--port", str(self.settings.port), "--host", self.settings.host]
+        if name == "dag-processor":
+            others = [bundle for bundle in bundle_names(self.settings) if bundle != PLANS_BUNDLE]
+            return [name, *(arg for bundle in others for arg in ("--bundle-name", bundle))]
+        return [name]
 
     def dead_components(self) -> list[Component]:
         return [c for c in self.all_components if c.exit_code() is not None]

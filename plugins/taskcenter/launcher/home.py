@@ -8,6 +8,7 @@ runs, so tokens and encrypted connections survive a restart.
 from __future__ import annotations
 
 import configparser
+import contextlib
 import json
 import os
 import secrets
@@ -20,8 +21,13 @@ from taskcenter.launcher.postgres import EmbeddedPostgres
 
 FAB_AUTH_MANAGER = "airflow.providers.fab.auth_manager.fab_auth_manager.FabAuthManager"
 LOCAL_BUNDLE = "airflow.dag_processing.bundles.local.LocalDagBundle"
-PLANS_SUBFOLDER = "taskcenter_plans"
+PLANS_BUNDLE = "taskcenter-plans"
+LEGACY_PLANS_SUBFOLDER = "taskcenter_plans"  # where plan files lived, inside `dags-folder`, before
 EXAMPLES_BUNDLE = "taskcenter-examples"
+# A plan's DAG file changes only when the plan does, and every change queues a parse request; the
+# plans' own dag-processor never re-parses an unchanged file on a timer (docs/scale.md).
+PLAN_PROCESSOR = "plan-processor"  # the dag-processor of the plans' bundle alone
+NEVER = str(10 * 365 * 24 * 3600)
 _SECRETS = (("core", "fernet_key"), ("api", "secret_key"), ("api_auth", "jwt_secret"))
 POSTGRES = "postgres"  # the embedded PostgreSQL server (the default)
 SQLITE = "sqlite"  # a file; for the smallest trials (every write of every process takes turns)
@@ -49,7 +55,9 @@ class HomeSettings:
 
     @property
     def plans_folder(self) -> Path:
-        return self.dags_folder / PLANS_SUBFOLDER
+        """The `taskcenter-plans` bundle: one generated DAG file per plan, outside the dags folder
+        (whose dag-processor re-parses every file on a timer)."""
+        return self.home / "plans"
 
     @property
     def config_file(self) -> Path:
@@ -98,7 +106,9 @@ class HomeSettings:
 def prepare_home(settings: HomeSettings) -> None:
     """Create the folders and (re)write airflow.cfg, keeping the secrets of an earlier run."""
     settings.home.mkdir(parents=True, exist_ok=True)
+    settings.dags_folder.mkdir(parents=True, exist_ok=True)
     settings.plans_folder.mkdir(parents=True, exist_ok=True)
+    _remove_legacy_plan_files(settings)
     (settings.home / "logs").mkdir(exist_ok=True)
     config = _build_config(settings, _existing_secrets(settings.config_file))
     tmp = settings.config_file.with_suffix(".cfg.tmp")
@@ -114,6 +124,37 @@ def prepare_home(settings: HomeSettings) -> None:
 # connection and fail with a 5xx. On SQLite (WAL: readers do not wait for the writer) the extra
 # connections let reads go on while writes take turns.
 POOL_OPTIONS = {"sql_alchemy_pool_size": "10", "sql_alchemy_max_overflow": "50"}
+
+
+def _remove_legacy_plan_files(settings: HomeSettings) -> None:
+    """Plan files written by an earlier version into the dags folder: derived from the DB, and
+    rewritten into the plans bundle by the reconcile step; left there, the dags folder's processor
+    would parse the same DAG ids from a second bundle."""
+    legacy = settings.dags_folder / LEGACY_PLANS_SUBFOLDER
+    if not legacy.is_dir():
+        return
+    for path in legacy.glob("plan_*.py"):
+        path.unlink(missing_ok=True)
+    for path in legacy.glob(".*"):
+        if path.is_file():
+            path.unlink(missing_ok=True)
+    with contextlib.suppress(OSError):
+        legacy.rmdir()
+
+
+def component_environ(settings: HomeSettings, component: str) -> dict[str, str]:
+    """Options of one component that differ from the home's airflow.cfg (Airflow reads
+    `AIRFLOW__SECTION__OPTION` before the file), for the plans' own dag-processor."""
+    if component != PLAN_PROCESSOR:
+        return {}
+    return {
+        # Parsed when changed (a parse request) or new, never again on a timer.
+        "AIRFLOW__DAG_PROCESSOR__MIN_FILE_PROCESS_INTERVAL": NEVER,
+        # Every file here is a DAG file: no reading of each file to look for "dag" and "airflow".
+        "AIRFLOW__CORE__DAG_DISCOVERY_SAFE_MODE": "False",
+        # Its periodic table of every file's parse statistics grows with the number of plans.
+        "AIRFLOW__DAG_PROCESSOR__PRINT_STATS_INTERVAL": "0",
+    }
 
 
 def _existing_secrets(config_file: Path) -> dict[tuple[str, str], str]:
@@ -134,8 +175,11 @@ def _new_secret(section: str, key: str) -> str:
     return secrets.token_urlsafe(32)
 
 
-def _build_config(settings: HomeSettings, kept: dict[tuple[str, str], str]) -> configparser.ConfigParser:
-    bundles = [{"name": "dags-folder", "classpath": LOCAL_BUNDLE, "kwargs": {}}]
+def _bundles(settings: HomeSettings) -> list[dict[str, object]]:
+    bundles: list[dict[str, object]] = [
+        {"name": "dags-folder", "classpath": LOCAL_BUNDLE, "kwargs": {}},
+        {"name": PLANS_BUNDLE, "classpath": LOCAL_BUNDLE, "kwargs": {"path": str(settings.plans_folder.resolve())}},
+    ]
     if settings.examples_dir is not None:
         bundles.append(
             {
@@ -144,6 +188,14 @@ def _build_config(settings: HomeSettings, kept: dict[tuple[str, str], str]) -> c
                 "kwargs": {"path": str(settings.examples_dir.resolve()), "refresh_interval": 30},
             }
         )
+    return bundles
+
+
+def bundle_names(settings: HomeSettings) -> list[str]:
+    return [str(bundle["name"]) for bundle in _bundles(settings)]
+
+
+def _build_config(settings: HomeSettings, kept: dict[tuple[str, str], str]) -> configparser.ConfigParser:
     values: dict[str, dict[str, str]] = {
         "core": {
             "dags_folder": str(settings.dags_folder.resolve()),
@@ -171,15 +223,15 @@ def _build_config(settings: HomeSettings, kept: dict[tuple[str, str], str]) -> c
             "expose_config": "False",
         },
         "api_auth": {},
-        "dag_processor": {"dag_bundle_config_list": json.dumps(bundles)},
+        "dag_processor": {"dag_bundle_config_list": json.dumps(_bundles(settings))},
         "logging": {
             "worker_log_server_port": str(settings.worker_log_port),
             "trigger_log_server_port": str(settings.trigger_log_port),
         },
         "scheduler": {"enable_health_check": "False"},
         "taskcenter": {
-            "plans_bundle": "dags-folder",
-            "plans_subfolder": PLANS_SUBFOLDER,
+            "plans_bundle": PLANS_BUNDLE,
+            "plans_subfolder": "",
             "results_folder": str(DemoPaths(home=settings.home.resolve()).results),
         },
     }

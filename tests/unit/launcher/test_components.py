@@ -81,3 +81,14 @@ def test_stop_ends_every_process_group(tmp_path: Path) -> None:
     stack.stop(timeout=1)
     assert stack.components[0].exit_code() == -signal.SIGKILL
     assert time.monotonic() - started < 10
+
+
+def test_plans_have_a_dag_processor_of_their_own(tmp_path: Path) -> None:
+    from taskcenter.launcher.home import HomeSettings
+
+    settings = HomeSettings(home=tmp_path, examples_dir=tmp_path / "examples")
+    stack = AirflowStack(settings)
+    main = stack._command("dag-processor")
+    assert main[-4:] == ["--bundle-name", "dags-folder", "--bundle-name", "taskcenter-examples"]
+    plans = stack._command("plan-processor")
+    assert plans[-3:] == ["plan-processor", "--bundle-name", "taskcenter-plans"]

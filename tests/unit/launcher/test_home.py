@@ -5,7 +5,7 @@ import json
 import stat
 from pathlib import Path
 
-from taskcenter.launcher.home import FAB_AUTH_MANAGER, SQLITE, HomeSettings, prepare_home
+from taskcenter.launcher.home import FAB_AUTH_MANAGER, PLAN_PROCESSOR, SQLITE, HomeSettings, component_environ, prepare_home
 
 
 def _read(path: Path) -> configparser.ConfigParser:
@@ -30,10 +30,14 @@ def test_prepare_home_writes_the_embedded_default(tmp_path: Path) -> None:
     assert config["api"]["port"] == "18123"
     assert config["core"]["execution_api_server_url"] == "http://127.0.0.1:18123/execution/"
     bundles = json.loads(config["dag_processor"]["dag_bundle_config_list"])
-    assert [b["name"] for b in bundles] == ["dags-folder", "taskcenter-examples"]
-    assert bundles[1]["kwargs"]["path"] == str(examples.resolve())
+    assert [b["name"] for b in bundles] == ["dags-folder", "taskcenter-plans", "taskcenter-examples"]
+    assert bundles[2]["kwargs"]["path"] == str(examples.resolve())
+    # Plans in a bundle of their own, outside the dags folder (docs/scale.md).
+    assert bundles[1]["kwargs"]["path"] == str(settings.plans_folder.resolve())
     assert settings.plans_folder.is_dir()
-    assert settings.plans_folder.parent == Path(config["core"]["dags_folder"])
+    assert not settings.plans_folder.resolve().is_relative_to(Path(config["core"]["dags_folder"]))
+    assert config["taskcenter"]["plans_bundle"] == "taskcenter-plans"
+    assert config["taskcenter"]["plans_subfolder"] == ""
     assert stat.S_IMODE(settings.config_file.stat().st_mode) == 0o600
 
 
@@ -75,3 +79,25 @@ def test_an_external_database_url_wins(tmp_path: Path) -> None:
     settings = HomeSettings(home=tmp_path, db_url=url)
     assert settings.sql_alchemy_conn == url
     assert settings.embedded_postgres is None
+
+
+def test_only_the_plan_processor_never_parses_on_a_timer(tmp_path: Path) -> None:
+    settings = HomeSettings(home=tmp_path)
+    options = component_environ(settings, PLAN_PROCESSOR)
+    assert int(options["AIRFLOW__DAG_PROCESSOR__MIN_FILE_PROCESS_INTERVAL"]) >= 365 * 24 * 3600
+    assert options["AIRFLOW__DAG_PROCESSOR__PRINT_STATS_INTERVAL"] == "0"
+    for component in ("dag-processor", "scheduler", "api-server", "triggerer"):
+        assert component_environ(settings, component) == {}
+
+
+def test_plan_files_of_an_earlier_version_leave_the_dags_folder(tmp_path: Path) -> None:
+    settings = HomeSettings(home=tmp_path)
+    legacy = settings.dags_folder / "taskcenter_plans"
+    legacy.mkdir(parents=True)
+    (legacy / "plan_1.py").write_text("dag = None\n")
+    (legacy / ".write.lock").write_text("")
+    user_dag = settings.dags_folder / "mine.py"
+    user_dag.write_text("dag = None\n")
+    prepare_home(settings)
+    assert not legacy.exists()
+    assert user_dag.exists()
