@@ -127,7 +127,8 @@ def test_a_page_that_never_finishes_loading_is_still_captured(tmp_path: Path) ->
     threading.Thread(target=serve, daemon=True).start()
     png = tmp_path / "slow.png"
     try:
-        chromium.capture(url=f"http://127.0.0.1:{listener.getsockname()[1]}/", png_path=png, width=200, height=100, timeout=3)
+        # 10 s: Chromium's own start took more than 3 s on a busy 2-core machine (a CI failure).
+        chromium.capture(url=f"http://127.0.0.1:{listener.getsockname()[1]}/", png_path=png, width=200, height=100, timeout=10)
     finally:
         listener.close()
         for conn in held:
