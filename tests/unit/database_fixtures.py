@@ -40,21 +40,46 @@ def postgres_database() -> Iterator[str | None]:
         admin.dispose()
 
 
+def _backend(request: pytest.FixtureRequest, tmp_path: Path) -> sa.Engine:
+    if request.param == "sqlite":
+        return sqlite_engine(tmp_path / "airflow.db")
+    url = request.getfixturevalue("postgres_database")
+    if url is None:
+        pytest.skip("no PostgreSQL server answers at 127.0.0.1:5432 as user postgres")
+    return sa.create_engine(url, pool_size=10)
+
+
+def _taskcenter_tables(engine: sa.Engine) -> None:
+    Base.metadata.drop_all(engine)
+    Base.metadata.create_all(engine)
+    with Session(engine) as db:
+        db.add(LockRow(name=PLAN_GRAPH_LOCK, revision=0))
+        db.commit()
+
+
 @pytest.fixture(params=["sqlite", "postgres"])
 def engine(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[sa.Engine]:
     """taskcenter's tables, empty but for the graph lock, on each backend."""
-    if request.param == "sqlite":
-        created = sqlite_engine(tmp_path / "airflow.db")
-    else:
-        url = request.getfixturevalue("postgres_database")
-        if url is None:
-            pytest.skip("no PostgreSQL server answers at 127.0.0.1:5432 as user postgres")
-        created = sa.create_engine(url, pool_size=10)
-    Base.metadata.drop_all(created)
-    Base.metadata.create_all(created)
-    with Session(created) as db:
-        db.add(LockRow(name=PLAN_GRAPH_LOCK, revision=0))
-        db.commit()
+    created = _backend(request, tmp_path)
+    _taskcenter_tables(created)
+    try:
+        yield created
+    finally:
+        created.dispose()
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def airflow_engine(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[sa.Engine]:
+    """Airflow's metadata tables (`dag_run`, `dag`, ...) with taskcenter's beside them, all empty
+    but for the graph lock, on each backend: for the queries that join the two."""
+    from airflow.models import import_all_models
+    from airflow.models.base import Base as AirflowBase
+
+    import_all_models()
+    created = _backend(request, tmp_path)
+    AirflowBase.metadata.drop_all(created)
+    AirflowBase.metadata.create_all(created)
+    _taskcenter_tables(created)
     try:
         yield created
     finally:

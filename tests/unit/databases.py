@@ -11,7 +11,9 @@ fixtures are in `tests.unit.database_fixtures`: a test module names it in `pytes
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -88,3 +90,114 @@ def pause_after(target: Any, names: str | Sequence[str], barrier: threading.Barr
 
 def kinds(errors: Sequence[BaseException]) -> list[str]:
     return sorted(type(e).__name__ for e in errors)
+
+
+@dataclass
+class Statements:
+    """The SQL statements an engine ran, each with its number of bound parameters."""
+
+    ran: list[tuple[str, int]] = field(default_factory=list)
+
+    @property
+    def count(self) -> int:
+        return len(self.ran)
+
+    @property
+    def most_parameters(self) -> int:
+        return max((n for _, n in self.ran), default=0)
+
+    def __str__(self) -> str:
+        return "\n".join(f"[{n} parameters] {text}" for text, n in self.ran)
+
+
+@contextmanager
+def statements(engine: sa.Engine) -> Iterator[Statements]:
+    """Record what `engine` sends to the database meanwhile (as the DBAPI gets it: IN lists expanded)."""
+    seen = Statements()
+
+    def record(_conn: Any, _cursor: Any, statement: str, parameters: Any, _context: Any, executemany: bool) -> None:
+        if executemany:
+            parameters = parameters[0] if parameters else ()
+        seen.ran.append((" ".join(statement.split()), len(parameters or ())))
+
+    sa.event.listen(engine, "before_cursor_execute", record)
+    try:
+        yield seen
+    finally:
+        sa.event.remove(engine, "before_cursor_execute", record)
+
+
+# -- plans and their DAG runs, written directly (for the list queries) -------------------------
+
+RUN_STATES = ("success", "failed", "running", "queued")
+LIST_GROUPS = ("NOTEBOOK", "DATASET", "APP_REFRESH", "PIPELINE")
+
+
+@dataclass(frozen=True)
+class RunRow:
+    """A DAG run as inserted: what the job status of it (and of its plan) derives from."""
+
+    id: int
+    plan_id: int
+    run_id: str
+    state: str
+    cancelled: bool
+    clear_number: int = 0
+
+
+def add_run(db: Session, dag_id: str, *, run_id: str, state: str) -> int:
+    """A DAG run row as Airflow's scheduler writes one (only the columns the lists read)."""
+    from datetime import datetime, timezone
+
+    from airflow.models.dagrun import DagRun
+
+    table = DagRun.__table__
+    now = datetime(2026, 12, 1, 10, 0, tzinfo=timezone.utc)
+    return db.execute(
+        sa.insert(table)
+        .values(dag_id=dag_id, run_id=run_id, state=state, run_type="manual", run_after=now, queued_at=now, clear_number=0)
+        .returning(table.c.id)
+    ).scalar_one()
+
+
+def add_plans_with_runs(db: Session, *, first: int, count: int) -> list[RunRow]:
+    """Plans `first` .. `first + count - 1` through the store, each with 0 to 3 runs in mixed states
+    (some failed ones cancelled), and a hand-written DAG's run in between; returns the plans' runs.
+
+    Plan i: group `LIST_GROUPS[i % 4]`, entity key `i` (`9-i` for a dataset), title `Plan i`,
+    entity creator 1 + i % 3.
+    """
+    from datetime import datetime, timezone
+
+    from taskcenter.adapters.airflow.naming import dag_id_for
+    from taskcenter.adapters.store.cancels import CancelRepository
+    from taskcenter.adapters.store.plans import PlanRepository
+    from taskcenter.domain.plans import EntityRef, ExecDetail
+
+    now = datetime(2026, 12, 1, 10, 0, tzinfo=timezone.utc)
+    store, cancels = PlanRepository(db), CancelRepository(db)
+    runs: list[RunRow] = []
+    for i in range(first, first + count):
+        group = LIST_GROUPS[i % len(LIST_GROUPS)]
+        plan = store.create(
+            ref=EntityRef(entity_group=group, entity_key=f"9-{i}" if group == "DATASET" else str(i)),
+            exec_detail=ExecDetail(job_class="com.example.Job"),
+            enabled=True,
+            items=(),
+            title=f"Plan {i}",
+            entity_created_by=1 + i % 3,
+            user_id=1,
+            now=now,
+        )
+        assert plan is not None
+        for n in range(i % 4):
+            state = RUN_STATES[(i // 4 + n) % len(RUN_STATES)]
+            run_id = f"manual__{i}_{n}"
+            pk = add_run(db, dag_id_for(plan.id), run_id=run_id, state=state)
+            run = RunRow(id=pk, plan_id=plan.id, run_id=run_id, state=state, cancelled=state == "failed" and i % 3 == 0)
+            if run.cancelled:
+                cancels.record([run], plan_id=plan.id, user_id=1, now=now)
+            runs.append(run)
+        if i % 7 == 0:
+            add_run(db, "hand_written_etl", run_id=f"scheduled__{i}", state="success")
+    return runs

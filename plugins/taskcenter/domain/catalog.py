@@ -50,6 +50,8 @@ class EntityCatalog(Protocol):
 
 
 APP_GROUPS = frozenset({"APP_REFRESH", "APP_EMAIL", "SCREENSHOT"})
+# The groups whose plans cover datasets (see `covered_datasets`); other plans cover none.
+DATASET_COVERING_GROUPS = APP_GROUPS | {"DATASET"}
 
 
 def app_datasets(catalog: EntityCatalog, app_id: object) -> list[Entity]:

@@ -19,7 +19,8 @@ from taskcenter.domain.results import as_table
 from taskcenter.domain.runs import JobStatus, cost_seconds, job_status
 from taskcenter.domain.schedule import fired_item_ids
 from taskcenter.domain.users import UserInfo
-from taskcenter.services.plans import Caller, check_page, entity_creator_names, entity_creators
+from taskcenter.services.plans import Caller, check_page, entity_creator_names, users_in_order
+
 
 class RunLike(Protocol):
     id: int
@@ -40,15 +41,14 @@ class RunLike(Protocol):
 class PlanReader(Protocol):
     def get(self, plan_id: int) -> Plan | None: ...
     def get_by_entity(self, ref: EntityRef) -> Plan | None: ...
-    def matching_ids(self, query: PlanQuery) -> list[int]: ...
     def get_many(self, plan_ids: Sequence[int]) -> list[Plan]: ...
-    def item(self, item_id: int) -> PlanItem | None: ...
+    def entity_creators(self, query: PlanQuery, *, by_runs: bool = False) -> list[int]: ...
+    def items(self, item_ids: Sequence[int]) -> dict[int, PlanItem]: ...
 
 
 class Runs(Protocol):
     def run(self, run_pk: int) -> RunLike | None: ...
-    def page(self, *, plan_ids: list[int], statuses: tuple[str, ...], offset: int, limit: int) -> tuple[int, list[RunLike]]: ...
-    def plans_with_runs(self, *, plan_ids: list[int], statuses: tuple[str, ...]) -> list[int]: ...
+    def page(self, *, query: PlanQuery) -> tuple[int, list[RunLike]]: ...
     def triggering_entities(self, run_pks: list[int]) -> dict[int, list[EntityRef]]: ...
     def heartbeats(self, run_pks: list[int]) -> dict[int, datetime]: ...
     def unfinished(self, plan_id: int) -> list[RunLike]: ...
@@ -162,23 +162,16 @@ class ContextService:
         return run, view.plan, done
 
     def list(self, query: PlanQuery) -> ContextListing:
+        """A page of the runs of the matching plans, newest first; filters and count in SQL."""
         check_page(query)
-        plan_ids = self._plan_ids(query)
-        total, runs = self._runs.page(plan_ids=plan_ids, statuses=query.job_statuses, offset=query.offset, limit=query.limit)
+        total, runs = self._runs.page(query=query)
         plans = {p.id: p for p in self._plans.get_many(sorted({r.plan_id for r in runs if r.plan_id is not None}))}
         # A plan deleted by a concurrent request after its runs were read: its runs are gone too.
         return ContextListing(total=total, views=self._views([r for r in runs if r.plan_id in plans], plans))
 
     def users(self, query: PlanQuery) -> list[UserInfo]:
         """The creators of the entities of the plans that have matching runs (every run, not a page)."""
-        with_runs = self._runs.plans_with_runs(plan_ids=self._plan_ids(query), statuses=query.job_statuses)
-        return entity_creators(self._plans.get_many(with_runs), self._catalog, self._users)
-
-    def _plan_ids(self, query: PlanQuery) -> list[int]:
-        """The plans whose runs a context query reads (filters by plan; job status filters runs)."""
-        return self._plans.matching_ids(
-            PlanQuery(entity_group=query.entity_group, entity_key=query.entity_key, q=query.q, entity_created_by=query.entity_created_by)
-        )
+        return users_in_order(self._plans.entity_creators(query, by_runs=True), self._users)
 
     def cancel_plan(self, plan_id: int, caller: Caller) -> int:
         plan = self._plans.get(plan_id)
@@ -215,6 +208,7 @@ class ContextService:
         logins = self._users.ids_by_login([r.triggering_user_name for r in runs if r.triggering_user_name])
         entities = {plan_id: self._catalog.get(p.entity_group, p.entity_key) for plan_id, p in plans.items()}
         names = entity_creator_names(entities.values(), self._users)
+        items = self._plans.items([i for run in runs if (i := _started_by_item(run)) is not None])
         # A plan whose entity left the catalog still names the creator copied onto the plan.
         orphan_creators = sorted({p.entity_created_by for i, p in plans.items() if entities[i] is None and p.entity_created_by is not None})
         orphan_names = self._users.get_many(orphan_creators) if orphan_creators else {}
@@ -232,7 +226,7 @@ class ContextService:
                     run=run,
                     plan=plan,
                     status=job_status(run.state, cancelled=run.id in cancelled),
-                    item=self._item(run, plan, triggers.get(run.id, [])),
+                    item=_item(run, plan, items, triggers.get(run.id, [])),
                     entity=entity,
                     entity_created_by_name=name,
                     created_by=logins.get(run.triggering_user_name or "", plan.created_by),
@@ -242,24 +236,32 @@ class ContextService:
             )
         return tuple(views)
 
-    def _item(self, run: RunLike, plan: Plan, triggered_by: Sequence[EntityRef]) -> PlanItem | None:
-        """The trigger that started the run: the ONCE item, the cron item that fired, or the dependency.
 
-        An item a later write replaced is still found (the store keeps it), so an old run keeps
-        naming what started it. For an asset-triggered run it is the DEPENDENCY item listing the
-        entity whose event started the run.
-        """
-        conf = (run.conf or {}).get("taskcenter") or {}
-        if isinstance(conf, dict) and isinstance(conf.get("plan_item_id"), int):
-            return self._plans.item(conf["plan_item_id"])
-        fired = fired_item_ids(run.run_id)
-        if fired:
-            return self._plans.item(fired[0])
-        if run.run_type and "asset" in run.run_type:
-            dependencies = [i for i in plan.items if i.trigger_type is TriggerType.DEPENDENCY]
-            for ref in triggered_by:
-                for item in dependencies:
-                    if ref in item.trigger_by_jobs:
-                        return item
-            return dependencies[0] if dependencies else None
-        return None
+def _started_by_item(run: RunLike) -> int | None:
+    """The id of the item a run names itself: the run-now's ONCE item (in its conf) or the cron item
+    that fired (in its run id)."""
+    conf = (run.conf or {}).get("taskcenter") or {}
+    if isinstance(conf, dict) and isinstance(conf.get("plan_item_id"), int):
+        return conf["plan_item_id"]
+    fired = fired_item_ids(run.run_id)
+    return fired[0] if fired else None
+
+
+def _item(run: RunLike, plan: Plan, items: Mapping[int, PlanItem], triggered_by: Sequence[EntityRef]) -> PlanItem | None:
+    """The trigger that started the run: the ONCE item, the cron item that fired, or the dependency.
+
+    An item a later write replaced is still found (the store keeps it), so an old run keeps
+    naming what started it. For an asset-triggered run it is the DEPENDENCY item listing the
+    entity whose event started the run.
+    """
+    item_id = _started_by_item(run)
+    if item_id is not None:
+        return items.get(item_id)
+    if run.run_type and "asset" in run.run_type:
+        dependencies = [i for i in plan.items if i.trigger_type is TriggerType.DEPENDENCY]
+        for ref in triggered_by:
+            for item in dependencies:
+                if ref in item.trigger_by_jobs:
+                    return item
+        return dependencies[0] if dependencies else None
+    return None

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any, Protocol
 
-from taskcenter.domain.catalog import Entity, EntityCatalog, covered_datasets
+from taskcenter.domain.catalog import DATASET_COVERING_GROUPS, Entity, EntityCatalog, covered_datasets
 from taskcenter.domain.dependencies import find_cycle
 from taskcenter.domain.errors import ConflictError, ErrorCode, InvalidInputError, NotFoundError, TaskCenterError
 from taskcenter.domain.jobs import default_exec_detail
@@ -39,8 +39,9 @@ class PlanStore(Protocol):
     def get(self, plan_id: int) -> Plan | None: ...
     def get_by_entity(self, ref: EntityRef) -> Plan | None: ...
     def get_many(self, plan_ids: Sequence[int]) -> list[Plan]: ...
-    def matching_ids(self, query: PlanQuery) -> list[int]: ...
-    def entity_refs(self, plan_ids: Sequence[int]) -> dict[int, EntityRef]: ...
+    def page(self, query: PlanQuery) -> list[Plan]: ...
+    def totals(self, query: PlanQuery, *, groups: Iterable[str]) -> tuple[int, list[EntityRef]]: ...
+    def entity_creators(self, query: PlanQuery) -> list[int]: ...
     def dependency_edges(self) -> dict[EntityRef, list[EntityRef]]: ...
     def finished_subscribers(self, ref: EntityRef) -> bool: ...
     def lock_plan_graph(self) -> None: ...
@@ -134,20 +135,10 @@ def entity_creator_names(entities: Iterable[Entity | None], users: UserDirectory
     }
 
 
-def entity_creators(plans: Iterable[Plan], catalog: EntityCatalog, users: UserDirectory) -> list[UserInfo]:
-    """The users who created these plans' entities, each once, in plan order (one user lookup).
-
-    The catalog names an entity's creator; a plan whose entity left the catalog keeps the creator
-    copied onto it.
-    """
-    creators: list[int] = []
-    for plan in plans:
-        entity = catalog.get(plan.entity_group, plan.entity_key)
-        creator = entity.created_by if entity is not None and entity.created_by is not None else plan.entity_created_by
-        if creator is not None and creator not in creators:
-            creators.append(creator)
-    found = users.get_many(creators)
-    return [found[i] for i in creators if i in found]
+def users_in_order(user_ids: Sequence[int], users: UserDirectory) -> list[UserInfo]:
+    """These users, in this order (one lookup); an id that names no user any more is left out."""
+    found = users.get_many(user_ids) if user_ids else {}
+    return [found[i] for i in user_ids if i in found]
 
 
 def check_page(query: PlanQuery) -> None:
@@ -195,31 +186,30 @@ class PlanService:
         return self._view(self._existing(plan_id))
 
     def list_plans(self, query: PlanQuery) -> PlanListing:
-        """One page of the matching plans; the totals cover every match, each dataset counted once."""
+        """One page of the matching plans; the totals cover every match, each dataset counted once.
+
+        Filters, job status included, and the count run in SQL; only the page's plans are read in
+        full. The dataset totals read the entities of the matching dataset and app plans (their
+        datasets and sizes are the catalog's, not the database's).
+        """
         check_page(query)
-        ids = self._matching_ids(query)
-        refs = self._store.entity_refs(ids)
-        entities = [self._catalog.get(ref.entity_group, ref.entity_key) for ref in refs.values()]
-        datasets = covered_datasets(self._catalog, entities)
-        page = self._store.get_many(ids[query.offset : query.offset + query.limit])
+        total, refs = self._store.totals(query, groups=DATASET_COVERING_GROUPS)
+        page = self._store.page(query)
+        datasets = covered_datasets(self._catalog, (self._catalog.get(r.entity_group, r.entity_key) for r in refs))
         return PlanListing(
-            total=len(ids),
+            total=total,
             views=self._views(page),
             total_disk_usage=sum(d.disk_usage or 0 for d in datasets),
             total_datasets=len(datasets),
         )
 
     def users(self, query: PlanQuery) -> list[UserInfo]:
-        """The creators of the matching plans' entities."""
-        return entity_creators(self._store.get_many(self._matching_ids(query)), self._catalog, self._users)
+        """The creators of the matching plans' entities, each once, in the order of their first plan.
 
-    def _matching_ids(self, query: PlanQuery) -> list[int]:
-        """Ids of every plan matching the filters, job status included, in id order."""
-        ids = self._store.matching_ids(query)
-        if query.job_statuses and ids:
-            statuses = self._statuses(ids)
-            ids = [i for i in ids if statuses[i] in query.job_statuses]
-        return ids
+        The creator recorded on each plan (copied from the catalog with every write of the plan),
+        the same value `entityCreatedByList` filters on.
+        """
+        return users_in_order(self._store.entity_creators(query), self._users)
 
     # -- writes --------------------------------------------------------------------------------
 
@@ -506,14 +496,6 @@ class PlanService:
         if self._cancels is None or not runs:
             return set()
         return self._cancels.cancelled(list(runs.values()))
-
-    def _statuses(self, plan_ids: Sequence[int]) -> dict[int, str]:
-        runs = self._dags.latest_runs(plan_ids)
-        cancelled = self._cancelled(runs)
-        return {
-            i: (job_status(runs[i].state, cancelled=runs[i].id in cancelled).value if i in runs else JobStatus.NONE.value)
-            for i in plan_ids
-        }
 
     def _view(self, plan: Plan) -> PlanView:
         return self._views((plan,))[0]

@@ -17,6 +17,7 @@ from sqlalchemy import and_, func, select
 from sqlalchemy.orm import Session
 
 from taskcenter.domain.errors import ConflictError, ServiceUnavailableError
+from taskcenter.domain.plans import PlanQuery
 
 log = logging.getLogger(__name__)
 # How often a run-now's trigger is tried when its transaction is aborted for another's sake.
@@ -193,57 +194,40 @@ class RunQueries:
     def __init__(self, session: Session) -> None:
         self._session = session
 
-    def _conditions(self, *, plan_ids: list[int], statuses: tuple[str, ...]) -> list[Any]:
-        """Runs of these plans' DAGs with one of these API job statuses (CANCELLED from our records)."""
-        from sqlalchemy import false, not_, or_
+    def page(self, *, query: PlanQuery) -> tuple[int, list[RunFacts]]:
+        """How many runs of the listed plans match, and the page of them, newest first.
 
+        O(page): the runs join the plans on the plan's `dag_id` (indexed on both sides), the plan
+        filters (`listed_plans`) and the job statuses are conditions of the same statements, and
+        the total is a COUNT.
+        """
         from airflow.models.dagrun import DagRun
 
-        from taskcenter.adapters.airflow.naming import dag_id_for
-        from taskcenter.adapters.store.cancels import is_cancelled_clause
-
-        conditions: list[Any] = [DagRun.dag_id.in_([dag_id_for(i) for i in plan_ids])]
-        if statuses:
-            is_cancelled = is_cancelled_clause(DagRun.id, DagRun.run_id, DagRun.clear_number)
-            by_status = {
-                "PENDING": DagRun.state == "queued",
-                "RUNNING": DagRun.state == "running",
-                "SUCCESSFUL": and_(DagRun.state == "success", not_(is_cancelled)),
-                "FAILED": and_(DagRun.state == "failed", not_(is_cancelled)),
-                "CANCELLED": and_(DagRun.state.in_(("success", "failed")), is_cancelled),
-                "NONE": false(),
-            }
-            conditions.append(or_(*(by_status[s] for s in statuses)))
-        return conditions
-
-    def page(self, *, plan_ids: list[int], statuses: tuple[str, ...], offset: int, limit: int) -> tuple[int, list[RunFacts]]:
-        """Runs of these plans' DAGs, newest first, filtered by API job status."""
-        from airflow.models.dagrun import DagRun
-
-        if not plan_ids:
-            return 0, []
-        conditions = self._conditions(plan_ids=plan_ids, statuses=statuses)
-        total = self._session.scalar(select(func.count(DagRun.id)).where(*conditions)) or 0
+        total = self._session.scalar(self._matching(query, func.count(DagRun.id))) or 0
         runs = self._session.scalars(
-            select(DagRun)
-            .where(*conditions)
+            self._matching(query, DagRun)
             .order_by(DagRun.id.desc())
-            .offset(offset)
-            .limit(limit)
+            .offset(query.offset)
+            .limit(query.limit)
             .execution_options(populate_existing=True)
         )
         return total, [_run_facts(run) for run in runs]
 
-    def plans_with_runs(self, *, plan_ids: list[int], statuses: tuple[str, ...]) -> list[int]:
-        """The plans (of these) that have at least one run with one of these statuses, in id order."""
+    @staticmethod
+    def _matching(query: PlanQuery, *columns: Any) -> Any:
+        """SELECT `columns` of the runs of the plans a list shows with one of the query's job statuses."""
         from airflow.models.dagrun import DagRun
 
-        from taskcenter.adapters.airflow.naming import plan_id_of
+        from taskcenter.adapters.store.cancels import job_status_condition
+        from taskcenter.adapters.store.models import PlanRow
+        from taskcenter.adapters.store.plans import listed_plans
 
-        if not plan_ids:
-            return []
-        dag_ids = self._session.scalars(select(DagRun.dag_id).where(*self._conditions(plan_ids=plan_ids, statuses=statuses)).distinct())
-        return sorted(i for d in dag_ids if (i := plan_id_of(d)) is not None)
+        statement = (
+            select(*columns).select_from(DagRun).join(PlanRow, PlanRow.dag_id == DagRun.dag_id).where(*listed_plans(query))
+        )
+        if query.job_statuses:
+            statement = statement.where(job_status_condition(DagRun, query.job_statuses))
+        return statement
 
     def triggering_entities(self, run_pks: list[int]) -> dict[int, list[Any]]:
         """For asset-triggered runs: the entities whose plan assets' events started each run."""

@@ -11,7 +11,7 @@ from collections.abc import Iterable
 from datetime import datetime
 from typing import Any, Protocol
 
-from sqlalchemy import and_, delete, exists, or_, select
+from sqlalchemy import and_, delete, exists, not_, or_, select
 from sqlalchemy.orm import Session
 
 from taskcenter.adapters.store.models import RunCancelRow
@@ -45,6 +45,30 @@ def is_cancelled_clause(run_pk: Any, run_id: Any, clear_number: Any) -> Any:
             )
         )
     )
+
+
+_ENDED = ("success", "failed")
+
+
+def job_status_condition(run: Any, statuses: Iterable[str]) -> Any:
+    """SQL: the run has one of these API job statuses, so that job-status filters run in the database.
+
+    `run` is Airflow's `DagRun` or an alias of it, outer-joined where a plan may have no run (its
+    `id` NULL: status NONE). The mapping is `taskcenter.domain.runs.job_status` in SQL: queued
+    PENDING, running RUNNING, success SUCCESSFUL and failed FAILED, except that an ended run with a
+    cancel record of its attempt is CANCELLED. (Airflow's `DagRunState` has these four states only;
+    plain equalities let the database use its partial indexes of queued and running runs.)
+    """
+    cancelled = is_cancelled_clause(run.id, run.run_id, run.clear_number)
+    by_status = {
+        "NONE": run.id.is_(None),
+        "PENDING": run.state == "queued",
+        "RUNNING": run.state == "running",
+        "SUCCESSFUL": and_(run.state == "success", not_(cancelled)),
+        "FAILED": and_(run.state == "failed", not_(cancelled)),
+        "CANCELLED": and_(run.state.in_(_ENDED), cancelled),
+    }
+    return or_(*(by_status[status] for status in dict.fromkeys(statuses)))
 
 
 class CancelRepository:

@@ -36,14 +36,17 @@ class PlanRow(Base):
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     entity_group: Mapped[str] = mapped_column(String(32), nullable=False)
-    entity_key: Mapped[str] = mapped_column(String(128), nullable=False)
+    entity_key: Mapped[str] = mapped_column(String(128), nullable=False, index=True)
+    # The plan's Airflow DAG id (`taskcenter_plan_<id>`), set with the id: lists join Airflow's
+    # `dag_run` on it, through an index on either side (migration 0007).
+    dag_id: Mapped[str | None] = mapped_column(String(250), nullable=True, unique=True, index=True)
     enabled: Mapped[bool] = mapped_column(Boolean, nullable=False, default=True)
     job_class: Mapped[str] = mapped_column(String(255), nullable=False)
     job_params: Mapped[dict[str, Any]] = mapped_column(JSON, nullable=False, default=dict)
     retry_times: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
     # Copied from the entity catalog on every write, so listings can search and filter in SQL.
     title: Mapped[str | None] = mapped_column(String(255), nullable=True)
-    entity_created_by: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    entity_created_by: Mapped[int | None] = mapped_column(Integer, nullable=True, index=True)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False)
     created_by: Mapped[int | None] = mapped_column(Integer, nullable=True)
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False)

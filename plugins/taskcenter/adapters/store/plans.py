@@ -21,12 +21,13 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete, func, or_, select, update
+from sqlalchemy import Select, bindparam, case, delete, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session, selectinload
-from sqlalchemy.orm.attributes import flag_modified
+from sqlalchemy.orm import Session, aliased, selectinload
+from sqlalchemy.orm.attributes import flag_modified, set_committed_value
 from sqlalchemy.orm.exc import StaleDataError
 
+from taskcenter.adapters.airflow.naming import dag_id_for
 from taskcenter.adapters.store.models import LockRow, PlanItemRow, PlanRow
 from taskcenter.adapters.store.transactions import savepoint
 from taskcenter.domain.errors import ConflictError, NotFoundError
@@ -70,18 +71,78 @@ class PlanRepository:
         ).all()
         return [_to_plan(row) for row in rows]
 
-    def matching_ids(self, query: PlanQuery) -> list[int]:
-        """Ids of the plans matching the SQL-side filters (all but job status), in id order."""
-        return list(self._session.scalars(select(PlanRow.id).where(*self._conditions(query)).order_by(PlanRow.id)))
+    # -- lists ---------------------------------------------------------------------------------
+    # Each costs O(page): a few statements whatever the number of plans and runs, none with a
+    # parameter list that grows with them; filters and counts in SQL, on indexes.
 
-    def entity_refs(self, plan_ids: Sequence[int]) -> dict[int, EntityRef]:
-        """The entity of each plan, without loading the plans (listing totals over every match)."""
-        if not plan_ids:
-            return {}
-        rows = self._session.execute(
-            select(PlanRow.id, PlanRow.entity_group, PlanRow.entity_key).where(PlanRow.id.in_(list(plan_ids)))
+    def page(self, query: PlanQuery) -> list[Plan]:
+        """The page of the matching plans (job status of the latest run included), in id order."""
+        rows = self._session.scalars(
+            self._matching(query, PlanRow)
+            .order_by(PlanRow.id)
+            .offset(query.offset)
+            .limit(query.limit)
+            .options(selectinload(PlanRow.triggers))
+        ).all()
+        return [_to_plan(row) for row in rows]
+
+    def totals(self, query: PlanQuery, *, groups: Iterable[str]) -> tuple[int, list[EntityRef]]:
+        """How many plans match, and the entities of those in `groups` (what listing totals need).
+
+        One pass: the matching plans outside `groups` are counted in one group, those in `groups`
+        come one row each; so a job-status filter is evaluated once for the count and the totals.
+        """
+        # The groups are the program's constants, written into the SQL: the statement repeats them.
+        wanted = PlanRow.entity_group.in_(bindparam("groups", sorted(set(groups)), expanding=True, literal_execute=True))
+        group = case((wanted, PlanRow.entity_group))
+        key = case((wanted, PlanRow.entity_key))
+        rows = self._session.execute(self._matching(query, group, key, func.count(PlanRow.id)).group_by(group, key))
+        total = 0
+        refs: list[EntityRef] = []
+        for entity_group, entity_key, count in rows:
+            total += count
+            if entity_group is not None:
+                refs.append(EntityRef(entity_group=entity_group, entity_key=entity_key))
+        return total, refs
+
+    def entity_creators(self, query: PlanQuery, *, by_runs: bool = False) -> list[int]:
+        """Who created the entities of the matching plans: each user id once, in the order of their
+        first plan (a GROUP BY in SQL, so the answer grows with the users, not with the plans).
+
+        `by_runs`: the plans with at least one run of the query's job statuses (any run, without
+        statuses), as the contexts list reads them; else the job status of each plan's latest run.
+        """
+        statement = (
+            self._matching(query, PlanRow.entity_created_by, by_runs=by_runs)
+            .where(PlanRow.entity_created_by.is_not(None))
+            .group_by(PlanRow.entity_created_by)
+            .order_by(func.min(PlanRow.id))
         )
-        return {pk: EntityRef(entity_group=group, entity_key=key) for pk, group, key in rows}
+        return list(self._session.scalars(statement))
+
+    def _matching(self, query: PlanQuery, *columns: Any, by_runs: bool = False) -> Select[Any]:
+        """SELECT `columns` of the plans a list shows (`listed_plans`) whose runs have the query's
+        job statuses: the latest run's (a plan without runs is NONE), or with `by_runs` any run's."""
+        from airflow.models.dagrun import DagRun
+
+        from taskcenter.adapters.store.cancels import job_status_condition
+
+        statement = select(*columns).select_from(PlanRow).where(*listed_plans(query))
+        if by_runs:
+            run = aliased(DagRun, name="run")
+            with_runs = select(run.id).where(run.dag_id == PlanRow.dag_id)
+            if query.job_statuses:
+                with_runs = with_runs.where(job_status_condition(run, query.job_statuses))
+            return statement.where(with_runs.exists())
+        if not query.job_statuses:
+            return statement
+        latest = aliased(DagRun, name="latest_run")
+        # The newest run of the plan's DAG, looked up for each plan on an index: SQLite's of
+        # `dag_run.dag_id` (which carries the id), PostgreSQL's of `(dag_id, id)` (migration 0007).
+        # A grouped pass over all runs instead (Airflow's "last run state" filter) read every run,
+        # and PostgreSQL's estimate of the cancel records then chose nested loops of seconds.
+        newest = select(func.max(DagRun.id)).where(DagRun.dag_id == PlanRow.dag_id).correlate(PlanRow).scalar_subquery()
+        return statement.outerjoin(latest, latest.id == newest).where(job_status_condition(latest, query.job_statuses))
 
     def all(self) -> list[Plan]:
         rows = self._session.scalars(select(PlanRow).options(selectinload(PlanRow.triggers)).order_by(PlanRow.id)).all()
@@ -125,21 +186,12 @@ class PlanRepository:
         row = self._session.get(PlanItemRow, item_id)
         return None if row is None else _to_item(row)
 
-    @staticmethod
-    def _conditions(query: PlanQuery) -> list[Any]:
-        conditions: list[Any] = []
-        if query.entity_group is not None:
-            conditions.append(PlanRow.entity_group == query.entity_group)
-        if query.entity_key is not None:
-            conditions.append(PlanRow.entity_key == query.entity_key)
-        if query.q:
-            text = query.q.lower()  # a literal: `%` and `_` match themselves
-            conditions.append(
-                or_(func.lower(PlanRow.title).contains(text, autoescape=True), func.lower(PlanRow.entity_key).contains(text, autoescape=True))
-            )
-        if query.entity_created_by:
-            conditions.append(PlanRow.entity_created_by.in_(query.entity_created_by))
-        return conditions
+    def items(self, item_ids: Iterable[int]) -> dict[int, PlanItem]:
+        """These items by id (replaced and run-now items included): one query for a page of runs."""
+        ids = sorted(set(item_ids))
+        if not ids:
+            return {}
+        return {row.id: _to_item(row) for row in self._session.scalars(select(PlanItemRow).where(PlanItemRow.id.in_(ids)))}
 
     def _row(self, plan_id: int) -> PlanRow | None:
         return self._session.scalar(select(PlanRow).where(PlanRow.id == plan_id).options(selectinload(PlanRow.triggers)))
@@ -178,6 +230,7 @@ class PlanRepository:
             with savepoint(self._session):
                 self._session.add(row)
                 self._session.flush()
+                self._name_dag(row)
         except IntegrityError:
             if self.get_by_entity(ref) is not None:
                 return None  # the same entity's plan, created by a concurrent request
@@ -186,6 +239,14 @@ class PlanRepository:
                 f"the plan of {ref.entity_group} {ref.entity_key} was changed by another request at the same time; retry"
             ) from None
         return _to_plan(row)
+
+    def _name_dag(self, row: PlanRow) -> None:
+        """Store the new plan's DAG id, which needs the id the INSERT gave it (no new revision)."""
+        dag_id = dag_id_for(row.id)
+        self._session.execute(
+            update(PlanRow).where(PlanRow.id == row.id).values(dag_id=dag_id).execution_options(synchronize_session=False)
+        )
+        set_committed_value(row, "dag_id", dag_id)
 
     def update(
         self,
@@ -311,6 +372,31 @@ class PlanRepository:
             self._session.flush()
         except StaleDataError:
             self._stale(plan_id)
+
+
+def listed_plans(query: PlanQuery) -> list[Any]:
+    """SQL conditions on `PlanRow`: the plans a list shows, for every list of plans or of their runs.
+
+    The one place that decides which plans a list may show: the plan listing and its totals, the
+    run listing and both `/users` endpoints all filter through here. (A restriction to the plans
+    the caller may read goes here too, once, when lists follow the user's DAG permissions.)
+    Each filter is a condition with a fixed number of parameters, on an indexed column where one
+    can serve: `(entity_group, entity_key)`, `entity_key`, `entity_created_by`. `q` is a substring
+    search (LIKE '%...%'), which no B-tree index serves; it scans the plan table, not the runs.
+    """
+    conditions: list[Any] = []
+    if query.entity_group is not None:
+        conditions.append(PlanRow.entity_group == query.entity_group)
+    if query.entity_key is not None:
+        conditions.append(PlanRow.entity_key == query.entity_key)
+    if query.q:
+        text = query.q.lower()  # a literal: `%` and `_` match themselves
+        conditions.append(
+            or_(func.lower(PlanRow.title).contains(text, autoescape=True), func.lower(PlanRow.entity_key).contains(text, autoescape=True))
+        )
+    if query.entity_created_by:
+        conditions.append(PlanRow.entity_created_by.in_(query.entity_created_by))
+    return conditions
 
 
 def _new_item(request: ItemRequest, *, user_id: int | None, now: datetime) -> PlanItemRow:

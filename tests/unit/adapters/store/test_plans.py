@@ -1,7 +1,9 @@
-"""PlanRepository on SQLite and PostgreSQL: what a write meets when another request wrote first.
+"""PlanRepository on SQLite and PostgreSQL: what a write meets when another request wrote first,
+and what the lists cost.
 
-Every outcome is a plan or a domain error (ConflictError: retry; NotFoundError: gone), never a
-database exception, and a transaction that rolls back leaves nothing behind.
+Every outcome of a write is a plan or a domain error (ConflictError: retry; NotFoundError: gone),
+never a database exception, and a transaction that rolls back leaves nothing behind. Every list
+costs O(page): as many statements for 300 plans as for 20, none with more parameters than a page.
 """
 
 from __future__ import annotations
@@ -15,10 +17,22 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
+from taskcenter.adapters.airflow.naming import dag_id_for
 from taskcenter.adapters.store.plans import PlanRepository
+from taskcenter.domain.catalog import DATASET_COVERING_GROUPS
 from taskcenter.domain.errors import ConflictError, NotFoundError
-from taskcenter.domain.plans import EntityRef, ExecDetail, Plan
-from tests.unit.databases import kinds, pause_after, session_for, side_by_side
+from taskcenter.domain.plans import EntityRef, ExecDetail, Plan, PlanQuery
+from taskcenter.domain.runs import JobStatus, job_status
+from tests.unit.databases import (
+    RunRow,
+    Statements,
+    add_plans_with_runs,
+    kinds,
+    pause_after,
+    session_for,
+    side_by_side,
+    statements,
+)
 
 NOW = datetime(2026, 12, 1, 10, 0, tzinfo=timezone.utc)
 REF = EntityRef(entity_group="NOTEBOOK", entity_key="1")
@@ -172,3 +186,99 @@ def test_a_write_that_changes_nothing_keeps_the_revision(engine: sa.Engine, plan
         after = PlanRepository(db).update(plan_id, enabled=True, user_id=2, now=NOW)
         db.commit()
     assert after.updated_at == before.updated_at and after.updated_by == before.updated_by
+
+
+# -- lists ---------------------------------------------------------------------------------------
+
+# What one list request may bind: a page's ids (the page's triggers) and a few filter values.
+PAGE = 10
+MOST_PARAMETERS = PAGE + 10
+LIST_QUERIES = {
+    "all": PlanQuery(limit=PAGE),
+    "a later page": PlanQuery(offset=PAGE, limit=PAGE),
+    "entityGroup and entityKey": PlanQuery(entity_group="NOTEBOOK", entity_key="4", limit=PAGE),
+    "q": PlanQuery(q="plan 1", limit=PAGE),
+    "entityCreatedByList": PlanQuery(entity_created_by=(1, 3), limit=PAGE),
+    "jobStatusList": PlanQuery(job_statuses=("RUNNING", "CANCELLED", "NONE"), limit=PAGE),
+    "every filter": PlanQuery(q="plan", entity_group="DATASET", entity_created_by=(2,), job_statuses=("FAILED", "PENDING"), limit=PAGE),
+}
+
+
+def list_reads(engine: sa.Engine, query: PlanQuery) -> Statements:
+    """What a plan listing and both /users endpoints read from the store for `query`."""
+    with session_for(engine) as db, statements(engine) as seen:
+        store = PlanRepository(db)
+        store.totals(query, groups=DATASET_COVERING_GROUPS)
+        store.page(query)
+        store.entity_creators(query)
+        store.entity_creators(query, by_runs=True)
+    return seen
+
+
+def test_every_list_reads_as_much_for_300_plans_as_for_20(airflow_engine: sa.Engine) -> None:
+    with session_for(airflow_engine) as db:
+        add_plans_with_runs(db, first=0, count=20)
+        db.commit()
+    small = {name: list_reads(airflow_engine, query) for name, query in LIST_QUERIES.items()}
+    with session_for(airflow_engine) as db:
+        add_plans_with_runs(db, first=20, count=280)
+        db.commit()
+    for name, query in LIST_QUERIES.items():
+        large = list_reads(airflow_engine, query)
+        assert large.count == small[name].count, f"{name}:\n{large}"
+        assert large.most_parameters <= MOST_PARAMETERS, f"{name}:\n{large}"
+
+
+def latest_statuses(runs: list[RunRow], plan_ids: list[int]) -> dict[int, str]:
+    """Each plan's job status as the plan views show it: its newest run's, NONE without one."""
+    newest: dict[int, RunRow] = {}
+    for run in runs:
+        if run.plan_id not in newest or run.id > newest[run.plan_id].id:
+            newest[run.plan_id] = run
+    return {
+        i: job_status(newest[i].state, cancelled=newest[i].cancelled).value if i in newest else JobStatus.NONE.value
+        for i in plan_ids
+    }
+
+
+def test_plan_lists_filter_and_count_as_the_views_show_the_plans(airflow_engine: sa.Engine) -> None:
+    with session_for(airflow_engine) as db:
+        runs = add_plans_with_runs(db, first=0, count=40)
+        db.commit()
+    with session_for(airflow_engine) as db:
+        store = PlanRepository(db)
+        everything = store.all()
+        ids = [p.id for p in everything]
+        statuses = latest_statuses(runs, ids)
+        assert set(statuses.values()) == {s.value for s in JobStatus}  # every status is exercised
+        for status in JobStatus:
+            query = PlanQuery(job_statuses=(status.value,), limit=1000)
+            page = store.page(query)
+            assert [p.id for p in page] == [i for i in ids if statuses[i] == status.value], status
+            total, refs = store.totals(query, groups=DATASET_COVERING_GROUPS)
+            assert total == len(page) and sorted(refs, key=repr) == sorted((p.ref for p in page if p.entity_group in ("DATASET", "APP_REFRESH")), key=repr)
+        query = PlanQuery(job_statuses=("FAILED", "NONE"), offset=2, limit=3)
+        wanted = [i for i in ids if statuses[i] in ("FAILED", "NONE")]
+        assert store.totals(query, groups=())[0] == len(wanted) and [p.id for p in store.page(query)] == wanted[2:5]
+        assert [p.items for p in store.page(query)] == [()] * 3
+
+        by_creator = store.page(PlanQuery(entity_created_by=(2,), q="PLAN 1", limit=1000))
+        assert [p.title for p in by_creator] == [p.title for p in everything if p.entity_created_by == 2 and "plan 1" in p.title.lower()]
+        total, datasets = store.totals(PlanQuery(), groups=DATASET_COVERING_GROUPS)
+        assert total == len(everything)
+        assert sorted(datasets, key=repr) == sorted((p.ref for p in everything if p.entity_group in ("DATASET", "APP_REFRESH")), key=repr)
+        # Creators once each, in the order of their first plan; by runs: plans with such a run.
+        assert store.entity_creators(PlanQuery(entity_group="DATASET")) == [2, 3, 1]
+        failed_by = {p.entity_created_by for p in everything for r in runs if r.plan_id == p.id and r.state == "failed" and not r.cancelled}
+        assert sorted(store.entity_creators(PlanQuery(job_statuses=("FAILED",)), by_runs=True)) == sorted(failed_by)
+        assert store.entity_creators(PlanQuery(entity_key="0"), by_runs=True) == []  # plan 0 has no run
+
+
+def test_a_new_plan_names_its_dag_without_a_new_revision(engine: sa.Engine) -> None:
+    with session_for(engine) as db:
+        plan = create(db)
+        db.commit()
+    assert plan is not None
+    with session_for(engine) as db:
+        row = db.execute(sa.text("SELECT dag_id, revision FROM taskcenter_plan WHERE id = :id"), {"id": plan.id}).one()
+    assert tuple(row) == (dag_id_for(plan.id), 1)
