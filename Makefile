@@ -10,8 +10,11 @@ PYTEST_ARGS ?=
 # The load benchmark's rounds; `make bench` keeps them short. The README's figures are a full run:
 #   make bench-load LOAD_ARGS='--clients 10,50,100 --seconds 60'
 LOAD_ARGS ?= --clients 10,50,100 --seconds 15
+# The scale benchmark's options (benchmarks/bench_scale.py --help); the issue's sizes are
+#   make bench-scale SCALE_ARGS='--plans 10000'
+SCALE_ARGS ?=
 
-.PHONY: run test install system-deps bench bench-load clean
+.PHONY: run test install system-deps bench bench-load bench-scale clean
 
 run: install
 	bash scripts/install-system-deps.sh run
@@ -42,6 +45,11 @@ bench: install
 # N clients x T seconds of the compat API mix and of Airflow's own API on one new instance.
 bench-load: install
 	$(BIN)/python benchmarks/bench_load.py $(LOAD_ARGS)
+
+# N plans on one instance (idle cost, changes, a burst, fire lateness, lists, creation and memory),
+# against native Airflow in the same run: about 20 minutes at --plans 200, more at the default N (1,000).
+bench-scale: install
+	$(BIN)/python benchmarks/bench_scale.py $(SCALE_ARGS)
 
 clean:
 	rm -rf $(VENV) build .pytest_cache
