@@ -201,3 +201,28 @@ def add_plans_with_runs(db: Session, *, first: int, count: int) -> list[RunRow]:
         if i % 7 == 0:
             add_run(db, "hand_written_etl", run_id=f"scheduled__{i}", state="success")
     return runs
+
+
+def assert_reads_do_not_grow(
+    engine: sa.Engine,
+    queries: dict[str, Any],
+    read: Callable[[sa.Engine, Any], Statements],
+    *,
+    max_parameters: int,
+    statements_each: int | None = None,
+) -> None:
+    """O(page): `read` runs the same statements for 300 plans (with runs) as for 20, none with more
+    than `max_parameters` bound parameters (a list of every plan or run would have hundreds)."""
+    with session_for(engine) as db:
+        add_plans_with_runs(db, first=0, count=20)
+        db.commit()
+    small = {name: read(engine, query) for name, query in queries.items()}
+    with session_for(engine) as db:
+        add_plans_with_runs(db, first=20, count=280)
+        db.commit()
+    for name, query in queries.items():
+        large = read(engine, query)
+        assert large.count == small[name].count, f"{name}:\n{large}"
+        if statements_each is not None:
+            assert large.count == statements_each, f"{name}:\n{large}"
+        assert large.most_parameters <= max_parameters, f"{name}:\n{large}"

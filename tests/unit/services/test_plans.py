@@ -15,7 +15,7 @@ from taskcenter.adapters.store.plans import PlanRepository
 from taskcenter.domain.errors import ConflictError, InvalidInputError, ServiceUnavailableError
 from taskcenter.domain.plans import PlanQuery
 from taskcenter.services.plans import PlanService
-from tests.unit.databases import Statements, add_plans_with_runs, session_for, statements
+from tests.unit.databases import Statements, assert_reads_do_not_grow, session_for, statements
 from tests.unit.services.conftest import ADMIN, NOW, FakeDags, FakeUsers, cron, stored, stored_plans
 
 pytest_plugins = ("tests.unit.database_fixtures",)  # `airflow_engine`: Airflow's tables too, SQLite and PostgreSQL
@@ -176,14 +176,4 @@ def listing_reads(engine: sa.Engine, query: PlanQuery) -> Statements:
 
 def test_a_listing_and_its_users_read_as_much_for_300_plans_as_for_20(airflow_engine: sa.Engine) -> None:
     """O(page): the same statements whatever the number of plans and runs, no growing parameter list."""
-    with session_for(airflow_engine) as db:
-        add_plans_with_runs(db, first=0, count=20)
-        db.commit()
-    small = {name: listing_reads(airflow_engine, query) for name, query in LIST_QUERIES.items()}
-    with session_for(airflow_engine) as db:
-        add_plans_with_runs(db, first=20, count=280)
-        db.commit()
-    for name, query in LIST_QUERIES.items():
-        large = listing_reads(airflow_engine, query)
-        assert large.count == small[name].count, f"{name}:\n{large}"
-        assert large.most_parameters <= PAGE + 10, f"{name}:\n{large}"
+    assert_reads_do_not_grow(airflow_engine, LIST_QUERIES, listing_reads, max_parameters=PAGE + 10)

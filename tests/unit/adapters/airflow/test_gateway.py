@@ -12,7 +12,7 @@ from taskcenter.adapters.airflow.gateway import RunQueries
 from taskcenter.adapters.store.plans import PlanRepository
 from taskcenter.domain.plans import PlanQuery
 from taskcenter.domain.runs import JobStatus, job_status
-from tests.unit.databases import Statements, add_plans_with_runs, session_for, statements
+from tests.unit.databases import Statements, add_plans_with_runs, assert_reads_do_not_grow, session_for, statements
 
 pytest_plugins = ("tests.unit.database_fixtures",)  # `airflow_engine`: SQLite and PostgreSQL
 
@@ -35,17 +35,7 @@ def page_reads(engine: sa.Engine, query: PlanQuery) -> Statements:
 
 
 def test_a_page_of_runs_reads_as_much_for_300_plans_as_for_20(airflow_engine: sa.Engine) -> None:
-    with session_for(airflow_engine) as db:
-        add_plans_with_runs(db, first=0, count=20)
-        db.commit()
-    small = {name: page_reads(airflow_engine, query) for name, query in RUN_QUERIES.items()}
-    with session_for(airflow_engine) as db:
-        add_plans_with_runs(db, first=20, count=280)
-        db.commit()
-    for name, query in RUN_QUERIES.items():
-        large = page_reads(airflow_engine, query)
-        assert large.count == small[name].count == 2, f"{name}:\n{large}"  # the count and the page
-        assert large.most_parameters <= 8, f"{name}:\n{large}"
+    assert_reads_do_not_grow(airflow_engine, RUN_QUERIES, page_reads, max_parameters=8, statements_each=2)  # the count and the page
 
 
 def test_a_page_of_runs_is_newest_first_and_filters_as_the_views_show_the_runs(airflow_engine: sa.Engine) -> None:
