@@ -27,6 +27,7 @@ from tests.unit.databases import (
     RunRow,
     Statements,
     add_plans_with_runs,
+    assert_reads_do_not_grow,
     kinds,
     pause_after,
     session_for,
@@ -216,17 +217,7 @@ def list_reads(engine: sa.Engine, query: PlanQuery) -> Statements:
 
 
 def test_every_list_reads_as_much_for_300_plans_as_for_20(airflow_engine: sa.Engine) -> None:
-    with session_for(airflow_engine) as db:
-        add_plans_with_runs(db, first=0, count=20)
-        db.commit()
-    small = {name: list_reads(airflow_engine, query) for name, query in LIST_QUERIES.items()}
-    with session_for(airflow_engine) as db:
-        add_plans_with_runs(db, first=20, count=280)
-        db.commit()
-    for name, query in LIST_QUERIES.items():
-        large = list_reads(airflow_engine, query)
-        assert large.count == small[name].count, f"{name}:\n{large}"
-        assert large.most_parameters <= MOST_PARAMETERS, f"{name}:\n{large}"
+    assert_reads_do_not_grow(airflow_engine, LIST_QUERIES, list_reads, max_parameters=MOST_PARAMETERS)
 
 
 def latest_statuses(runs: list[RunRow], plan_ids: list[int]) -> dict[int, str]:
