@@ -237,7 +237,7 @@ class AirflowStack:
                 name=name,
                 command=self._command(name),
                 log_file=self.log_dir / f"{name}.log",
-                environ=component_environ(self.settings, name),
+                environ=component_environ(name),
             )
             for name in COMPONENTS
         ]

@@ -142,7 +142,7 @@ def _remove_legacy_plan_files(settings: HomeSettings) -> None:
         legacy.rmdir()
 
 
-def component_environ(settings: HomeSettings, component: str) -> dict[str, str]:
+def component_environ(component: str) -> dict[str, str]:
     """Options of one component that differ from the home's airflow.cfg (Airflow reads
     `AIRFLOW__SECTION__OPTION` before the file), for the plans' own dag-processor."""
     if component != PLAN_PROCESSOR:

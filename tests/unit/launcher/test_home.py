@@ -81,13 +81,12 @@ def test_an_external_database_url_wins(tmp_path: Path) -> None:
     assert settings.embedded_postgres is None
 
 
-def test_only_the_plan_processor_never_parses_on_a_timer(tmp_path: Path) -> None:
-    settings = HomeSettings(home=tmp_path)
-    options = component_environ(settings, PLAN_PROCESSOR)
+def test_only_the_plan_processor_never_parses_on_a_timer() -> None:
+    options = component_environ(PLAN_PROCESSOR)
     assert int(options["AIRFLOW__DAG_PROCESSOR__MIN_FILE_PROCESS_INTERVAL"]) >= 365 * 24 * 3600
     assert options["AIRFLOW__DAG_PROCESSOR__PRINT_STATS_INTERVAL"] == "0"
     for component in ("dag-processor", "scheduler", "api-server", "triggerer"):
-        assert component_environ(settings, component) == {}
+        assert component_environ(component) == {}
 
 
 def test_plan_files_of_an_earlier_version_leave_the_dags_folder(tmp_path: Path) -> None:
