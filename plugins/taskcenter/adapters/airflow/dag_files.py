@@ -1,8 +1,8 @@
 """Materializes plans as DAG files: one generated file per plan, written atomically.
 
 The DB is the source of truth; the files are derived. After writing, a
-`DagPriorityParsingRequest` makes the dag-processor parse the file at once (about a second)
-instead of at the next bundle refresh (minutes). `reconcile` rewrites every plan's file and
+`DagPriorityParsingRequest` makes the plan-processor parse the file at once, woken when the
+request commits (`parse_wakeup`), instead of at the next bundle refresh (minutes). `reconcile` rewrites every plan's file and
 removes files of plans that no longer exist (start-up, `taskcenter reconcile`).
 """
 
@@ -93,16 +93,21 @@ class PlanDagFiles:
 
     def write(self, spec: dict[str, Any]) -> bool:
         """Write the plan's file if its content changed; True when it was (re)written."""
+        return self.write_content(spec["plan_id"], render(spec))
+
+    def write_content(self, plan_id: int, content: str) -> bool:
+        """Write a rendered file if it differs from what is there; True when it was (re)written."""
         self.folder.mkdir(parents=True, exist_ok=True)
-        target = self.path(spec["plan_id"])
-        content = render(spec)
-        try:
-            if target.read_text(encoding="utf-8") == content:
-                return False
-        except FileNotFoundError:
-            pass
-        self._replace(target, content)
+        if self.read(plan_id) == content:
+            return False
+        self._replace(self.path(plan_id), content)
         return True
+
+    def read(self, plan_id: int) -> str | None:
+        try:
+            return self.path(plan_id).read_text(encoding="utf-8")
+        except FileNotFoundError:
+            return None
 
     def _replace(self, target: Path, content: str) -> None:
         """Write atomically: a parser sees the old file or the new one, never half of one."""
@@ -138,8 +143,10 @@ class PlanDagFiles:
         """Queue a priority parse; a request still pending for the same file is reused (same key)."""
         from airflow.models.dagbag import DagPriorityParsingRequest
 
+        from taskcenter.adapters.airflow.parse_wakeup import wake_on_commit
         from taskcenter.adapters.store.transactions import savepoint
 
+        plan_ids = list(plan_ids)
         for plan_id in plan_ids:
             relative = self.relative_path(plan_id)
             key = hashlib.md5(f"{self.bundle_name}:{relative}".encode()).hexdigest()  # Airflow's own key
@@ -153,6 +160,8 @@ class PlanDagFiles:
                     session.flush()
             except IntegrityError:
                 pass
+        if plan_ids:
+            wake_on_commit(session, bundle_path=self.bundle_path)
 
 
 def configured_dag_files() -> PlanDagFiles:
