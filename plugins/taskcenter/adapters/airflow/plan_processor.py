@@ -12,6 +12,14 @@ out of reach by the launcher). Three things differ from `airflow dag-processor -
   file, and reads every DAG row of the bundle, before each requested parse, in case the request
   came with new files of a versioned bundle; each plan's file is written before its request is
   queued). New and removed files are still found at the bundle's refresh interval.
+- A committed parse request wakes the loop at once (`parse_wakeup`: PostgreSQL `NOTIFY`, or a
+  datagram on SQLite) instead of being found by the next poll, up to a second later.
+- Airflow syncs a DAG's FAB permissions (`DAG:<id>`, `DAG Run:<id>`, 7 actions, ~20 queries) after
+  every parse; here that is skipped when all of them are already there (one query). It was about a
+  quarter of the processor's CPU per plan change. A DAG with `access_control` still syncs each time.
+- A plan's DAG is created paused or not as its plan is enabled *when the DAG row is created*,
+  not as the parsed file said: a file can be parsed after a newer write of the plan, whose pause
+  found no DAG row to set (see `create_plan_dags_as_their_plans_are`).
 - Before the parse processes are forked, one DAG of each job type is built and serialized, so
   every parse inherits taskcenter's modules, the job types' operators and Airflow's lazily
   discovered asset URI handlers instead of loading them again (they were half a parse's CPU;
@@ -24,11 +32,18 @@ See docs/scale.md.
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable, Mapping
+import selectors
+import time
+from collections.abc import Iterable, Iterator, Mapping
 from datetime import datetime, timezone
 from typing import Any
 
 from airflow.dag_processing.manager import DagFileInfo, DagFileProcessorManager, DagFileStat
+
+from taskcenter.adapters.airflow.parse_wakeup import Wakeup, open_wakeup
+
+# How long a broken wake-up channel waits before it is opened again (the loop polls meanwhile).
+REOPEN_WAKEUP_AFTER = 30.0
 
 
 def parsed_since_written(
@@ -53,8 +68,49 @@ def parsed_since_written(
 class PlanFileProcessorManager(DagFileProcessorManager):
     """Airflow's manager, adopting files parsed since their last write instead of parsing them again."""
 
+    _wakeup: Wakeup | None = None
+    _wakeup_opened_at: float = float("-inf")
+
     def request_bundle_refresh(self, bundle_names: str | Iterable[str]) -> None:
         """Parse requests do not force a listing of the bundle (see the module's docstring)."""
+
+    def before_run(self) -> None:
+        super().before_run()
+        self._open_wakeup()
+
+    def after_run(self) -> None:
+        self._close_wakeup()
+        super().after_run()
+
+    def claim_priority_files(self) -> list[DagFileInfo]:
+        if self._wakeup is None and time.monotonic() - self._wakeup_opened_at >= REOPEN_WAKEUP_AFTER:
+            self._open_wakeup()
+        return super().claim_priority_files()
+
+    def _open_wakeup(self) -> None:
+        """Add the wake-up channel to the loop's selector: its `select()` returns when a request commits."""
+        from airflow.configuration import conf
+
+        from taskcenter.adapters.airflow.dag_files import configured_dag_files
+
+        self._wakeup_opened_at = time.monotonic()
+        wakeup = open_wakeup(url=conf.get("database", "sql_alchemy_conn"), bundle_path=configured_dag_files().bundle_path)
+        if wakeup is not None:
+            self.selector.register(wakeup, selectors.EVENT_READ, (self._on_wakeup, self._on_wakeup_closed))
+            self._wakeup = wakeup
+
+    def _on_wakeup(self, wakeup: Wakeup) -> bool:
+        return wakeup.drain()  # False (broken) makes the loop unregister and close it
+
+    def _on_wakeup_closed(self, wakeup: Wakeup) -> None:
+        self.selector.unregister(wakeup)
+        self._wakeup = None
+
+    def _close_wakeup(self) -> None:
+        wakeup = self._wakeup
+        if wakeup is not None:
+            self._on_wakeup_closed(wakeup)
+            wakeup.close()
 
     def _add_new_files_to_queue(self, known_files: dict[str, set[DagFileInfo]]) -> None:
         self._adopt_parsed_files(known_files)
@@ -99,6 +155,87 @@ def _parse_records(bundle_name: str) -> tuple[dict[str, datetime], set[str]]:
     return last_parsed, failed
 
 
+def create_plan_dags_as_their_plans_are() -> None:
+    """Make Airflow's creation of DAG rows pause a plan's DAG as the plan's committed `enabled` says.
+
+    A write of a plan pauses or unpauses its DAG row in the same transaction, if the row exists.
+    Before the first parse it does not, and Airflow creates it from the parsed file's
+    `is_paused_upon_creation`; when that file was older than the last write (a disable, then an
+    enable before the parse of the disable's file committed), the DAG stayed paused under an enabled
+    plan. Here the creation reads the plan's row with a share lock: a write of the plan in progress
+    finishes first (and the row shows it), and a write that starts later waits for the DAG row to
+    be committed and then sets its pause itself. Wraps Airflow's private
+    `airflow.dag_processing.collection._create_orm_dags`, in this process only (a test pins it).
+    """
+    from airflow.dag_processing import collection
+
+    original = getattr(collection, "_create_orm_dags", None)
+    if original is None or getattr(original, "taskcenter_wrapped", False):
+        return
+
+    def create_as_plans_are(bundle_name: str, bundle_version: str | None, dags: Iterable[Any], *, session: Any) -> Iterator[Any]:
+        for orm_dag in original(bundle_name, bundle_version, dags, session=session):
+            enabled = plan_enabled(orm_dag.dag_id, session=session)
+            if enabled is not None:
+                orm_dag.is_paused = not enabled
+            yield orm_dag
+
+    create_as_plans_are.taskcenter_wrapped = True  # type: ignore[attr-defined]
+    collection._create_orm_dags = create_as_plans_are
+
+
+def plan_enabled(dag_id: str, *, session: Any) -> bool | None:
+    """The committed `enabled` of the plan whose DAG this is (None: not a plan's), share-locked."""
+    from sqlalchemy import select
+
+    from taskcenter.adapters.store.models import PlanRow
+
+    return session.scalar(select(PlanRow.enabled).where(PlanRow.dag_id == dag_id).with_for_update(read=True))
+
+
+def sync_dag_permissions_when_missing() -> None:
+    """Make Airflow's per-parse permission sync skip DAGs whose FAB permissions all exist.
+
+    Airflow calls `airflow.dag_processing.collection._sync_dag_perms` (a private function) for
+    every parsed DAG when the auth manager is FAB; this wraps it in this process only. Should an
+    Airflow upgrade rename it, the plan-processor still works as Airflow does (a test pins it).
+    """
+    from airflow.dag_processing import collection
+
+    original = getattr(collection, "_sync_dag_perms", None)
+    if original is None or getattr(original, "taskcenter_wrapped", False):
+        return
+
+    def sync_unless_present(dag: Any, session: Any) -> None:
+        if getattr(dag, "access_control", None) is None and dag_permissions_present(dag.dag_id, session=session):
+            return
+        original(dag, session=session)
+
+    sync_unless_present.taskcenter_wrapped = True  # type: ignore[attr-defined]
+    collection._sync_dag_perms = sync_unless_present
+
+
+def dag_permissions_present(dag_id: str, *, session: Any) -> bool:
+    """Whether every per-DAG permission FAB's `sync_perm_for_dag` creates exists (one query)."""
+    from airflow.providers.fab.auth_manager.models import Action, Permission, Resource
+    from airflow.providers.fab.auth_manager.security_manager.override import FabAirflowSecurityManagerOverride
+    from airflow.providers.fab.www.security import permissions
+    from sqlalchemy import select
+
+    expected = {
+        (action, permissions.resource_name(dag_id, resource))
+        for resource, details in FabAirflowSecurityManagerOverride.RESOURCE_DETAILS_MAP.items()
+        for action in details["actions"]
+    }
+    found = session.execute(
+        select(Action.name, Resource.name)
+        .join(Permission, Permission.action_id == Action.id)
+        .join(Resource, Resource.id == Permission.resource_id)
+        .where(Resource.name.in_({resource for _, resource in expected}))
+    )
+    return expected <= {(action, resource) for action, resource in found}
+
+
 def warm_up() -> None:
     """Build and serialize a plan DAG of every job type, in this process, before any fork."""
     from airflow.serialization.serialized_objects import DagSerialization
@@ -134,6 +271,8 @@ def run_plan_processor(*, bundle_names: list[str]) -> None:
     from airflow.utils.process_utils import set_component_mp_start_method
 
     warm_up()
+    sync_dag_permissions_when_missing()
+    create_plan_dags_as_their_plans_are()
     set_component_mp_start_method("dag_processor")
     runner: Any = DagProcessorJobRunner(
         job=Job(), processor=PlanFileProcessorManager(max_runs=-1, bundle_names_to_parse=bundle_names)
