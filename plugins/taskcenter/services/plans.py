@@ -61,7 +61,9 @@ class RunLike(Protocol):
 
 
 class PlanDags(Protocol):
-    def publish(self, plan: Plan, *, owner: str | None, next_run: datetime | None, emit_finished: bool = False) -> None: ...
+    def publish(
+        self, plan: Plan, *, owner: str | None, next_run: datetime | None, emit_finished: bool = False, row_written: bool = False
+    ) -> None: ...
     def unpublish(self, plan_id: int) -> None: ...
     def paused(self, plan_ids: Iterable[int]) -> Mapping[int, bool]: ...
     def latest_runs(self, plan_ids: Sequence[int]) -> Mapping[int, RunLike]: ...
@@ -275,7 +277,7 @@ class PlanService:
                 now=now,
             )
         assert plan is not None
-        self._publish(plan, now=now, previous_upstreams=existing.upstreams if existing is not None else ())
+        self._publish(plan, now=now, previous_upstreams=existing.upstreams if existing is not None else (), row_written=True)
         self._commit()
         return self._view(plan)
 
@@ -298,7 +300,7 @@ class PlanService:
             user_id=caller.user_id,
             now=now,
         )
-        self._publish(updated, now=now, previous_upstreams=previous)
+        self._publish(updated, now=now, previous_upstreams=previous, row_written=True)
         self._commit()
         return self._view(updated)
 
@@ -306,7 +308,7 @@ class PlanService:
         """Enable or disable: the DAG is (un)paused and its file rewritten; no run for ticks missed while off."""
         now = self._clock()
         plan = self._store.update(self._existing(plan_id).id, enabled=enabled, user_id=caller.user_id, now=now)
-        self._publish_one(plan, now=now)
+        self._publish_one(plan, now=now, row_written=True)
         self._commit()
 
     def delete_plan(self, plan_id: int) -> None:
@@ -398,7 +400,7 @@ class PlanService:
             restored = self._store.update(
                 plan.id, exec_detail=before.exec_detail, enabled=before.enabled, user_id=before.updated_by, now=before.updated_at
             )
-            self._publish_one(restored, now=now)
+            self._publish_one(restored, now=now, row_written=True)
         self._commit()
 
     def _effective(self, plan: Plan | None) -> Plan | None:
@@ -423,8 +425,11 @@ class PlanService:
             return effective.enabled
         return None
 
-    def _publish(self, plan: Plan, *, now: datetime, previous_upstreams: Sequence[EntityRef] = ()) -> None:
-        self._publish_one(plan, now=now)
+    def _publish(
+        self, plan: Plan, *, now: datetime, previous_upstreams: Sequence[EntityRef] = (), row_written: bool = False
+    ) -> None:
+        """Publish the plan (`row_written`: this request wrote its row) and the upstreams it changed."""
+        self._publish_one(plan, now=now, row_written=row_written)
         # An upstream emits its "finished" event only while some plan waits for it: refresh the
         # upstreams this write added or removed (unchanged files are not rewritten).
         for ref in {*plan.upstreams, *previous_upstreams}:
@@ -432,12 +437,18 @@ class PlanService:
             if upstream is not None:
                 self._publish_one(upstream, now=now)
 
-    def _publish_one(self, plan: Plan, *, now: datetime) -> None:
+    def _publish_one(self, plan: Plan, *, now: datetime, row_written: bool = False) -> None:
         owner = None
         if plan.created_by is not None:
             user = self._users.get_many([plan.created_by]).get(plan.created_by)
             owner = user.login_name if user else None
-        self._dags.publish(plan, owner=owner, next_run=next_fire(plan, now=now), emit_finished=self._store.finished_subscribers(plan.ref))
+        self._dags.publish(
+            plan,
+            owner=owner,
+            next_run=next_fire(plan, now=now),
+            emit_finished=self._store.finished_subscribers(plan.ref),
+            row_written=row_written,
+        )
 
     def _existing(self, plan_id: int) -> Plan:
         plan = self._store.get(plan_id)

@@ -49,7 +49,9 @@ class FakeDags:
     started: list[tuple[int, int]] = field(default_factory=list)
     fail_start: bool = False
 
-    def publish(self, plan: Plan, *, owner: str | None, next_run: datetime | None, emit_finished: bool = False) -> None:
+    def publish(
+        self, plan: Plan, *, owner: str | None, next_run: datetime | None, emit_finished: bool = False, row_written: bool = False
+    ) -> None:
         self.published[plan.id] = plan
         self.paused_dags[plan.id] = not plan.enabled
 

@@ -22,7 +22,7 @@ from datetime import datetime, timedelta, timezone
 from sqlalchemy import event
 from sqlalchemy.orm import Session
 
-from taskcenter.adapters.airflow.dag_files import PlanDagFiles
+from taskcenter.adapters.airflow.dag_files import PlanDagFiles, render
 from taskcenter.adapters.airflow.dag_spec import plan_spec
 from taskcenter.adapters.airflow.gateway import AirflowGateway, RunFacts, wait_for_run_end, wait_until
 from taskcenter.adapters.airflow.naming import dag_id_for
@@ -81,15 +81,34 @@ class AirflowPlanDags:
         self._hooks = TransactionHooks(session)
         self._written_at: dict[int, datetime] = {}
 
-    def publish(self, plan: Plan, *, owner: str | None, next_run: datetime | None, emit_finished: bool = False) -> None:
-        """Write the plan's DAG file, ask for an immediate parse, apply its enabled state."""
+    def publish(
+        self,
+        plan: Plan,
+        *,
+        owner: str | None,
+        next_run: datetime | None,
+        emit_finished: bool = False,
+        row_written: bool = False,
+    ) -> None:
+        """Write the plan's DAG file, ask for an immediate parse, apply its enabled state.
+
+        `row_written`: this transaction wrote the plan's row, so no other request can commit a
+        change of the plan before this one ends; after the commit the file is then only checked
+        (`confirm_plan_file`) rather than rendered again from a fresh read.
+        """
         written_at = datetime.now(timezone.utc)
+        content = render(plan_spec(plan, owner=owner, emit_finished=emit_finished))
         with self._files.locked():
-            changed = self._files.write(plan_spec(plan, owner=owner, emit_finished=emit_finished))
+            changed = self._files.write_content(plan.id, content)
         if changed:
             self._written_at[plan.id] = written_at
             resync = lambda: sync_plan_file(self._files, plan.id)  # noqa: E731
-            self._hooks.add(on_commit=resync, on_rollback=resync)
+            confirm = (
+                (lambda: confirm_plan_file(self._files, plan, content=content, emit_finished=emit_finished))
+                if row_written
+                else resync
+            )
+            self._hooks.add(on_commit=confirm, on_rollback=resync)
             self._files.request_parse(self._session, [plan.id])
         elif not self._gateway.is_parsed(dag_id_for(plan.id)):
             self._files.request_parse(self._session, [plan.id])
@@ -165,6 +184,25 @@ def committed_specs(session: Session, plans: Sequence[Plan]) -> list[dict[str, o
         )
         for plan in plans
     ]
+
+
+def confirm_plan_file(files: PlanDagFiles, plan: Plan, *, content: str, emit_finished: bool) -> None:
+    """After the commit of a transaction that wrote the plan's row (and so held it until now):
+    the file it wrote is still the committed state unless another request rewrote the file since
+    (an upstream refresh) or changed who waits for the plan's end meanwhile; then sync it."""
+    from airflow.utils.session import create_session
+
+    from taskcenter.adapters.store.plans import PlanRepository
+
+    try:
+        with files.locked():
+            if files.read(plan.id) == content:
+                with create_session() as session:
+                    if PlanRepository(session).finished_subscribers(plan.ref) == emit_finished:
+                        return
+    except Exception:
+        log.exception("Could not check the DAG file of plan %s", plan.id)
+    sync_plan_file(files, plan.id)
 
 
 def sync_plan_file(files: PlanDagFiles, plan_id: int) -> None:

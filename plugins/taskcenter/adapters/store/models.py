@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, Boolean, DateTime, ForeignKey, Integer, MetaData, String, UniqueConstraint
+from sqlalchemy import JSON, Boolean, DateTime, ForeignKey, Index, Integer, MetaData, String, UniqueConstraint
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 NAMING_CONVENTION = {
@@ -74,7 +74,11 @@ class PlanItemRow(Base):
     """One trigger (任务触发条目) of a plan: a cron entry, a dependency, or a run-now (ONCE)."""
 
     __tablename__ = "taskcenter_plan_item"
-    __table_args__ = {"sqlite_autoincrement": True}
+    __table_args__ = (
+        # Every plan write reads the DEPENDENCY items only (migration 0008).
+        Index("ix_taskcenter_plan_item_trigger", "trigger_type", "trigger_on"),
+        {"sqlite_autoincrement": True},
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     plan_id: Mapped[int] = mapped_column(

@@ -166,13 +166,19 @@ class PlanRepository:
         return edges
 
     def finished_upstreams(self) -> set[EntityRef]:
-        """The entities some plan waits for to *end* in any state (triggerOn FINISHED)."""
-        return {
-            ref
-            for _owner, item in self._dependency_items()
-            if item.trigger_on == DependencyTrigger.FINISHED.value
-            for ref in _to_item(item).trigger_by_jobs
-        }
+        """The entities some plan waits for to *end* in any state (triggerOn FINISHED).
+
+        Read with every plan write: only FINISHED dependency items are read (most plans wait for
+        success, if for anything), not every dependency item.
+        """
+        rows = self._session.scalars(
+            select(PlanItemRow).where(
+                PlanItemRow.trigger_type == TriggerType.DEPENDENCY.value,
+                PlanItemRow.removed_at.is_(None),
+                PlanItemRow.trigger_on == DependencyTrigger.FINISHED.value,
+            )
+        )
+        return {ref for item in rows for ref in _to_item(item).trigger_by_jobs}
 
     def finished_subscribers(self, ref: EntityRef) -> bool:
         """Whether any plan waits for this entity's runs to *end* (triggerOn FINISHED)."""
