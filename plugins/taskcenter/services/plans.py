@@ -143,6 +143,16 @@ def users_in_order(user_ids: Sequence[int], users: UserDirectory) -> list[UserIn
     return [found[i] for i in user_ids if i in found]
 
 
+def run_summary(run: RunLike, *, cancelled: bool, now: datetime) -> RunSummary:
+    return RunSummary(
+        id=run.id,
+        status=job_status(run.state, cancelled=cancelled),
+        start_at=run.start_date,
+        stop_at=run.end_date,
+        cost_time=cost_seconds(run.start_date, run.end_date, now=now),
+    )
+
+
 def check_page(query: PlanQuery) -> None:
     """`offset` >= 0 and `limit` within 1..MAX_PAGE_SIZE, for every listing."""
     if query.offset < 0:
@@ -383,10 +393,14 @@ class PlanService:
             self._take_back_run_now(existing, once=once, created=created, before=before)
             raise
         self._commit()
+        shown: RunLike | None = run
         if sync:
-            self._dags.wait_for_end(run.id, timeout=self._settings.sync_timeout)
+            shown = self._dags.wait_for_end(run.id, timeout=self._settings.sync_timeout)
         view = self._view(existing)
-        return dataclasses.replace(view, items=(once,), context_id=run.id)
+        # The answer describes the run it started (ended, with `sync`), not the plan's newest run:
+        # a cron tick may have started another meanwhile. A sync that timed out shows the newest.
+        latest = view.latest_run if shown is None else self._summary(existing.id, shown)
+        return dataclasses.replace(view, items=(once,), context_id=run.id, latest_run=latest)
 
     def _take_back_run_now(self, plan: Plan, *, once: PlanItem, created: bool, before: Plan | None) -> None:
         """Undo a failed run-now: its ONCE item, the plan it created, or the changes it made."""
@@ -508,6 +522,9 @@ class PlanService:
             return set()
         return self._cancels.cancelled(list(runs.values()))
 
+    def _summary(self, plan_id: int, run: RunLike) -> RunSummary:
+        return run_summary(run, cancelled=run.id in self._cancelled({plan_id: run}), now=self._clock())
+
     def _view(self, plan: Plan) -> PlanView:
         return self._views((plan,))[0]
 
@@ -523,17 +540,7 @@ class PlanService:
             entity = entities[plan.id]
             name = None if entity is None else names.get(entity.key_ref)
             run = runs.get(plan.id)
-            summary = (
-                RunSummary(
-                    id=run.id,
-                    status=job_status(run.state, cancelled=run.id in cancelled),
-                    start_at=run.start_date,
-                    stop_at=run.end_date,
-                    cost_time=cost_seconds(run.start_date, run.end_date, now=now),
-                )
-                if run is not None
-                else None
-            )
+            summary = None if run is None else run_summary(run, cancelled=run.id in cancelled, now=now)
             views.append(
                 PlanView(
                     plan=plan,

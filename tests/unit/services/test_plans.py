@@ -16,7 +16,7 @@ from taskcenter.domain.errors import ConflictError, InvalidInputError, ServiceUn
 from taskcenter.domain.plans import PlanQuery
 from taskcenter.services.plans import PlanService
 from tests.unit.databases import Statements, assert_reads_do_not_grow, session_for, statements
-from tests.unit.services.conftest import ADMIN, NOW, FakeDags, FakeUsers, cron, stored, stored_plans
+from tests.unit.services.conftest import ADMIN, NOW, FakeDags, FakeRun, FakeUsers, cron, stored, stored_plans
 
 pytest_plugins = ("tests.unit.database_fixtures",)  # `airflow_engine`: Airflow's tables too, SQLite and PostgreSQL
 
@@ -110,6 +110,26 @@ def test_run_now_answers_with_the_once_item_and_the_ended_run(service: PlanServi
     assert view.context_id == 100 and dags.started == [(plan.id, once.id)]
     assert view.latest_run is not None and view.latest_run.status.value == "SUCCESSFUL" and view.latest_run.cost_time == 3
     assert [i.cron_desc for i in service.get_plan(plan.id).items] == ["0 0 9 * * ?"]
+
+
+def test_run_now_answers_with_its_own_run_when_a_cron_tick_started_a_newer_one(service: PlanService, dags: FakeDags) -> None:
+    plan = service.write_plan(plan_body(planItems=[cron("*/30 * * * * ?")]), ADMIN).plan
+    tick = FakeRun(id=999, run_id="scheduled__tick", state="running", start_date=NOW)
+    ended = dags.wait_for_end
+
+    def tick_meanwhile(run_pk: int, *, timeout: float) -> FakeRun | None:
+        run = ended(run_pk, timeout=timeout)
+        dags.runs[plan.id] = tick  # the plan's newest run is now the cron's
+        return run
+
+    dags.wait_for_end = tick_meanwhile  # type: ignore[method-assign]
+    view = service.write_plan({**plan_body(planItems=[{"triggerType": "ONCE"}]), "sync": True}, ADMIN)
+    assert view.context_id == 100
+    assert view.latest_run is not None and view.latest_run.id == 100 and view.latest_run.status.value == "SUCCESSFUL"
+
+    unsynced = service.write_plan(plan_body(planItems=[{"triggerType": "ONCE"}]), ADMIN)
+    assert unsynced.latest_run is not None and unsynced.latest_run.id == unsynced.context_id
+    assert unsynced.latest_run.status.value == "PENDING"
 
 
 def test_run_now_on_a_disabled_plan_is_refused_and_stores_nothing(service: PlanService, session: Session, dags: FakeDags) -> None:
