@@ -1248,8 +1248,8 @@ def airflow_component_defaults() -> Any:
         yield dropped
         return
 
-    def without_tuning(settings: Any, name: str) -> dict[str, str]:
-        env = dict(original(settings, name))
+    def without_tuning(name: str) -> dict[str, str]:
+        env = dict(original(name))
         if name in ("scheduler", "dag-processor"):
             for key in [k for k in env if k.startswith(("AIRFLOW__SCHEDULER__", "AIRFLOW__DAG_PROCESSOR__"))]:
                 dropped.append(f"{name}: {key}={env.pop(key)}")
