@@ -148,14 +148,18 @@ class PlanRepository:
         rows = self._session.scalars(select(PlanRow).options(selectinload(PlanRow.triggers)).order_by(PlanRow.id)).all()
         return [_to_plan(row) for row in rows]
 
-    def _dependency_items(self) -> list[tuple[EntityRef, PlanItemRow]]:
-        rows = self._session.execute(
+    def _dependency_items(self, *, trigger_on: DependencyTrigger | None = None) -> list[tuple[EntityRef, PlanItemRow]]:
+        """The live DEPENDENCY items with their plan's entity (`trigger_on`: only those); through
+        the `(trigger_type, trigger_on)` index of migration 0008, not over every item."""
+        statement = (
             select(PlanRow.entity_group, PlanRow.entity_key, PlanItemRow)
             .join(PlanItemRow, PlanItemRow.plan_id == PlanRow.id)
             .where(PlanItemRow.trigger_type == TriggerType.DEPENDENCY.value, PlanItemRow.removed_at.is_(None))
             .order_by(PlanItemRow.id)
         )
-        return [(EntityRef(entity_group=group, entity_key=key), item) for group, key, item in rows]
+        if trigger_on is not None:
+            statement = statement.where(PlanItemRow.trigger_on == trigger_on.value)
+        return [(EntityRef(entity_group=group, entity_key=key), item) for group, key, item in self._session.execute(statement)]
 
     def dependency_edges(self) -> dict[EntityRef, list[EntityRef]]:
         """plan entity -> its upstream entities, for every plan with DEPENDENCY triggers."""
@@ -171,14 +175,8 @@ class PlanRepository:
         Read with every plan write: only FINISHED dependency items are read (most plans wait for
         success, if for anything), not every dependency item.
         """
-        rows = self._session.scalars(
-            select(PlanItemRow).where(
-                PlanItemRow.trigger_type == TriggerType.DEPENDENCY.value,
-                PlanItemRow.removed_at.is_(None),
-                PlanItemRow.trigger_on == DependencyTrigger.FINISHED.value,
-            )
-        )
-        return {ref for item in rows for ref in _to_item(item).trigger_by_jobs}
+        items = self._dependency_items(trigger_on=DependencyTrigger.FINISHED)
+        return {ref for _owner, item in items for ref in _to_item(item).trigger_by_jobs}
 
     def finished_subscribers(self, ref: EntityRef) -> bool:
         """Whether any plan waits for this entity's runs to *end* (triggerOn FINISHED)."""
