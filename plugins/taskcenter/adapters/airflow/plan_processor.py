@@ -2,7 +2,7 @@
 
 A plan's DAG file changes only when the plan does, and every change queues a parse request, so
 this processor never re-parses an unchanged file on a timer (`min_file_process_interval` is set
-out of reach by the launcher). Three things differ from `airflow dag-processor --bundle-name`:
+out of reach by the launcher). What differs from `airflow dag-processor --bundle-name`:
 
 - On start, a file that Airflow already parsed since its last write (`DagModel.last_parsed_time`
   at or after the file's mtime, no import error) is adopted as parsed instead of parsed again.
@@ -34,7 +34,7 @@ from __future__ import annotations
 import os
 import selectors
 import time
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from datetime import datetime, timezone
 from typing import Any
 
@@ -155,6 +155,22 @@ def _parse_records(bundle_name: str) -> tuple[dict[str, datetime], set[str]]:
     return last_parsed, failed
 
 
+def _wrap_collection(name: str, wrap: Callable[[Callable[..., Any]], Callable[..., Any]]) -> None:
+    """Replace `airflow.dag_processing.collection.<name>` by `wrap(original)`, once, in this process.
+
+    Both functions wrapped here are private to Airflow; tests pin their signatures, and a name
+    that is gone leaves Airflow's behaviour as it is.
+    """
+    from airflow.dag_processing import collection
+
+    original = getattr(collection, name, None)
+    if original is None or getattr(original, "taskcenter_wrapped", False):
+        return
+    wrapped = wrap(original)
+    wrapped.taskcenter_wrapped = True  # type: ignore[attr-defined]
+    setattr(collection, name, wrapped)
+
+
 def create_plan_dags_as_their_plans_are() -> None:
     """Make Airflow's creation of DAG rows pause a plan's DAG as the plan's committed `enabled` says.
 
@@ -164,24 +180,20 @@ def create_plan_dags_as_their_plans_are() -> None:
     enable before the parse of the disable's file committed), the DAG stayed paused under an enabled
     plan. Here the creation reads the plan's row with a share lock: a write of the plan in progress
     finishes first (and the row shows it), and a write that starts later waits for the DAG row to
-    be committed and then sets its pause itself. Wraps Airflow's private
-    `airflow.dag_processing.collection._create_orm_dags`, in this process only (a test pins it).
+    be committed and then sets its pause itself. Wraps `_create_orm_dags`.
     """
-    from airflow.dag_processing import collection
 
-    original = getattr(collection, "_create_orm_dags", None)
-    if original is None or getattr(original, "taskcenter_wrapped", False):
-        return
+    def wrap(original: Callable[..., Iterator[Any]]) -> Callable[..., Iterator[Any]]:
+        def create_as_plans_are(bundle_name: str, bundle_version: str | None, dags: Iterable[Any], *, session: Any) -> Iterator[Any]:
+            for orm_dag in original(bundle_name, bundle_version, dags, session=session):
+                enabled = plan_enabled(orm_dag.dag_id, session=session)
+                if enabled is not None:
+                    orm_dag.is_paused = not enabled
+                yield orm_dag
 
-    def create_as_plans_are(bundle_name: str, bundle_version: str | None, dags: Iterable[Any], *, session: Any) -> Iterator[Any]:
-        for orm_dag in original(bundle_name, bundle_version, dags, session=session):
-            enabled = plan_enabled(orm_dag.dag_id, session=session)
-            if enabled is not None:
-                orm_dag.is_paused = not enabled
-            yield orm_dag
+        return create_as_plans_are
 
-    create_as_plans_are.taskcenter_wrapped = True  # type: ignore[attr-defined]
-    collection._create_orm_dags = create_as_plans_are
+    _wrap_collection("_create_orm_dags", wrap)
 
 
 def plan_enabled(dag_id: str, *, session: Any) -> bool | None:
@@ -196,23 +208,18 @@ def plan_enabled(dag_id: str, *, session: Any) -> bool | None:
 def sync_dag_permissions_when_missing() -> None:
     """Make Airflow's per-parse permission sync skip DAGs whose FAB permissions all exist.
 
-    Airflow calls `airflow.dag_processing.collection._sync_dag_perms` (a private function) for
-    every parsed DAG when the auth manager is FAB; this wraps it in this process only. Should an
-    Airflow upgrade rename it, the plan-processor still works as Airflow does (a test pins it).
+    Airflow calls `_sync_dag_perms` for every parsed DAG when the auth manager is FAB.
     """
-    from airflow.dag_processing import collection
 
-    original = getattr(collection, "_sync_dag_perms", None)
-    if original is None or getattr(original, "taskcenter_wrapped", False):
-        return
+    def wrap(original: Callable[..., None]) -> Callable[..., None]:
+        def sync_unless_present(dag: Any, session: Any) -> None:
+            if getattr(dag, "access_control", None) is None and dag_permissions_present(dag.dag_id, session=session):
+                return
+            original(dag, session=session)
 
-    def sync_unless_present(dag: Any, session: Any) -> None:
-        if getattr(dag, "access_control", None) is None and dag_permissions_present(dag.dag_id, session=session):
-            return
-        original(dag, session=session)
+        return sync_unless_present
 
-    sync_unless_present.taskcenter_wrapped = True  # type: ignore[attr-defined]
-    collection._sync_dag_perms = sync_unless_present
+    _wrap_collection("_sync_dag_perms", wrap)
 
 
 def dag_permissions_present(dag_id: str, *, session: Any) -> bool:
