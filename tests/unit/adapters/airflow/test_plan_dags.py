@@ -58,13 +58,19 @@ def synced(engine: sa.Engine, monkeypatch: pytest.MonkeyPatch) -> list[int]:
     return calls
 
 
-def test_a_file_still_as_written_is_left_alone(engine: sa.Engine, tmp_path: Path, synced: list[int]) -> None:
+def written_plan(engine: sa.Engine, tmp_path: Path) -> tuple[PlanDagFiles, Plan, str]:
+    """A committed plan whose file holds what its request rendered (the state after its commit)."""
     files = PlanDagFiles(bundle_name="taskcenter-plans", bundle_path=tmp_path, subfolder="")
     with session_for(engine) as db:
         plan = create(db, "1")
         db.commit()
     content = render(plan_spec(plan, owner=None))
     files.write_content(plan.id, content)
+    return files, plan, content
+
+
+def test_a_file_still_as_written_is_left_alone(engine: sa.Engine, tmp_path: Path, synced: list[int]) -> None:
+    files, plan, content = written_plan(engine, tmp_path)
 
     plan_dags.confirm_plan_file(files, plan, content=content, emit_finished=False)
     assert synced == []
@@ -77,12 +83,7 @@ def test_a_file_still_as_written_is_left_alone(engine: sa.Engine, tmp_path: Path
 def test_a_plan_that_started_waiting_for_its_end_meanwhile_is_synced(
     engine: sa.Engine, tmp_path: Path, synced: list[int]
 ) -> None:
-    files = PlanDagFiles(bundle_name="taskcenter-plans", bundle_path=tmp_path, subfolder="")
-    with session_for(engine) as db:
-        upstream = create(db, "1")
-        db.commit()
-    content = render(plan_spec(upstream, owner=None))
-    files.write_content(upstream.id, content)
+    files, upstream, content = written_plan(engine, tmp_path)
     with session_for(engine) as db:  # another request, committed before ours: waits for the end
         waiting = ItemRequest(
             trigger_type=TriggerType.DEPENDENCY, trigger_by_jobs=(upstream.ref,), trigger_on=DependencyTrigger.FINISHED
