@@ -111,12 +111,13 @@ def test_dependency_configured_to_follow_any_end_runs_after_a_failure(tc: Runnin
     assert downstream["planItems"][0]["triggerOn"] == "FINISHED"
     # The upstream's DAG now also reports any end (a teardown task), without changing its run state.
     tc.wait_for_dag(f"taskcenter_plan_{upstream['id']}")
+    # (Both files are parsed at once; the upstream's rewrite came while its first parse ran.)
     deadline = time.monotonic() + 10
-    while time.monotonic() < deadline:
-        tasks = tc.request("GET", f"/api/v2/dags/taskcenter_plan_{upstream['id']}/tasks").json().get("tasks", [])
-        if {t["task_id"] for t in tasks} == {"job", "finished"}:
-            break
+    tasks: list[dict[str, Any]] = []
+    while {t["task_id"] for t in tasks} != {"job", "finished"}:
+        assert time.monotonic() < deadline, f"the upstream's DAG was not re-parsed with its end task: {tasks}"
         time.sleep(0.3)
+        tasks = tc.request("GET", f"/api/v2/dags/taskcenter_plan_{upstream['id']}/tasks").json().get("tasks", [])
     failed = run_now(tc, "PIPELINE", "1")
     assert ok(tc.request("GET", f"/api/schedules/{failed['id']}"))["data"]["jobStatus"] == "FAILED"
     wait_for_runs(tc, f"taskcenter_plan_{downstream['id']}", lambda rs: any(r["state"] == "success" for r in rs), timeout=40)

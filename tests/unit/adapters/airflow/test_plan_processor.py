@@ -183,3 +183,40 @@ def test_airflow_still_creates_dag_rows_where_the_plan_processor_wraps_it() -> N
     parameters = inspect.signature(collection._create_orm_dags).parameters
     assert list(parameters) == ["bundle_name", "bundle_version", "dags", "session"]
     assert parameters["session"].kind is inspect.Parameter.KEYWORD_ONLY
+
+
+def test_a_file_requested_while_its_parse_runs_is_parsed_again_after_it(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Airflow pops a queued file that is being parsed and drops it: a newer write would be lost."""
+    from taskcenter.adapters.airflow import plan_processor
+
+    busy, waiting = (DagFileInfo(rel_path=Path(n), bundle_name="b", bundle_path=tmp_path) for n in ("plan_1.py", "plan_2.py"))
+    started: list[DagFileInfo] = []
+    monkeypatch.setattr(plan_processor.DagFileProcessorManager, "_create_process", lambda self, file: started.append(file) or object())
+    manager = plan_processor.PlanFileProcessorManager(max_runs=1)
+    manager._parallelism = 2
+    manager._processors[busy] = object()  # type: ignore[assignment]
+    manager._file_queue[busy] = None  # requested again while that parse runs
+    manager._file_queue[waiting] = None
+
+    manager._start_new_processes()
+    assert started == [waiting]
+    assert list(manager._file_queue) == [busy]  # still queued, first in line
+
+    del manager._processors[busy]  # that parse ended
+    manager._start_new_processes()
+    assert started == [waiting, busy] and not manager._file_queue
+
+
+def test_the_bundle_is_scanned_for_changes_once_per_listing_not_on_every_pass(monkeypatch: pytest.MonkeyPatch) -> None:
+    from taskcenter.adapters.airflow import plan_processor
+
+    scans: list[int] = []
+    monkeypatch.setattr(plan_processor.DagFileProcessorManager, "prepare_file_queue", lambda self, known_files: scans.append(1))
+    manager = plan_processor.PlanFileProcessorManager(max_runs=1)
+    manager.prepare_file_queue({})
+    manager.prepare_file_queue({})  # an idle pass: nothing listed since
+    assert len(scans) == 1
+    manager._add_new_files_to_queue({})  # Airflow listed the bundle again
+    manager.prepare_file_queue({})
+    manager.prepare_file_queue({})
+    assert len(scans) == 2
