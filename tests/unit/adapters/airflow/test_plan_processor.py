@@ -220,3 +220,33 @@ def test_the_bundle_is_scanned_for_changes_once_per_listing_not_on_every_pass(mo
     manager.prepare_file_queue({})
     manager.prepare_file_queue({})
     assert len(scans) == 2
+
+
+def test_a_parse_process_does_not_pay_for_the_number_of_plans(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A fork formats the manager (its old signal handler's owner), and each pass read every queued
+    file's bundle: both were O(plans) and made each parse slower as plans grew."""
+    import signal
+
+    from airflow.dag_processing.manager import DagFileStat
+
+    from taskcenter.adapters.airflow import plan_processor
+
+    files = [DagFileInfo(rel_path=Path(f"plan_{i}.py"), bundle_name="b", bundle_path=tmp_path) for i in range(2000)]
+    manager = plan_processor.PlanFileProcessorManager(max_runs=1)
+    for file in files:
+        manager._file_stats[file] = DagFileStat(num_dags=1)
+        manager._file_queue[file] = None
+    assert len(repr(manager)) < 100
+    previous = signal.signal(signal.SIGUSR2, manager._exit_gracefully)
+    try:
+        assert len(repr(signal.signal(signal.SIGUSR2, signal.SIG_DFL))) < 200  # what a fork's reset formats
+    finally:
+        signal.signal(signal.SIGUSR2, previous)
+
+    asked: list[int] = []
+    started: list[DagFileInfo] = []
+    monkeypatch.setattr(plan_processor.DagFileProcessorManager, "_get_team_names", lambda self, bundles: asked.append(len(manager._file_queue)) or {})
+    monkeypatch.setattr(plan_processor.DagFileProcessorManager, "_create_process", lambda self, file: started.append(file) or object())
+    manager._parallelism = 2
+    manager._start_new_processes()
+    assert asked == [2] and started == files[:2] and list(manager._file_queue) == files[2:]
