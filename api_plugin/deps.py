@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 from collections.abc import Callable
 from functools import cache
 from typing import Annotated
@@ -24,6 +25,8 @@ from taskcenter.adapters.users import FabUserDirectory
 from taskcenter.services.contexts import ContextService
 from taskcenter.services.plans import Caller, PlanService, PlanSettings
 
+log = logging.getLogger(__name__)
+
 
 @cache
 def _dag_files() -> PlanDagFiles:
@@ -35,8 +38,7 @@ def _settings() -> PlanSettings:
 
     from taskcenter.adapters.jobs import configured_runners
 
-    raw = conf.get("taskcenter", "job_classes", fallback="") or ""
-    declared = json.loads(raw) if raw.strip() else {}
+    declared = _declared_job_classes(conf.get("taskcenter", "job_classes", fallback="") or "")
     runners = configured_runners()
     return PlanSettings(
         parse_timeout=conf.getfloat("taskcenter", "parse_timeout", fallback=30.0),
@@ -44,6 +46,22 @@ def _settings() -> PlanSettings:
         # A job class is accepted only with a runner registered for it: no plan that cannot run.
         job_classes={job_class: group for job_class, group in declared.items() if job_class in runners},
     )
+
+
+@cache
+def _declared_job_classes(raw: str) -> dict[str, str]:
+    """`[taskcenter] job_classes` (a JSON object: job class -> entity group or "*"). A malformed
+    value is logged once and ignored (the built-in job classes still work), not a 500 per create."""
+    if not raw.strip():
+        return {}
+    try:
+        declared = json.loads(raw)
+        if isinstance(declared, dict) and all(isinstance(k, str) and isinstance(v, str) for k, v in declared.items()):
+            return declared
+    except ValueError:
+        pass
+    log.error("[taskcenter] job_classes is not a JSON object of job class -> entity group; ignored: %.200s", raw)
+    return {}
 
 
 def committing(session: Session, request: Request) -> Callable[[], None]:

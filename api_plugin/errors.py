@@ -72,10 +72,13 @@ async def _on_validation_error(_request: Request, exc: RequestValidationError) -
     if kind == "extra_forbidden":
         msg = f"{field}: unknown field"
     elif kind == "json_invalid":
+        code, field = ErrorCode.BAD_REQUEST, "body"
         msg = f"body: malformed JSON ({first.get('ctx', {}).get('error', 'parse error')})"
-        field = "body"
+    elif kind == "missing" and field == "body":
+        code, msg = ErrorCode.BAD_REQUEST, "body: a JSON object is required"
     else:
-        msg = f"{field}: {first.get('msg', 'invalid value')}"
+        # pydantic's message, without the echo of the input (`input_value` is never sent)
+        msg = f"{field}: {str(first.get('msg', 'invalid value')).removeprefix('Value error, ')}"
     return failure(status_code=400, code=code, msg=msg, field=field)
 
 

@@ -31,6 +31,7 @@ import anyio
 from api_plugin.envelope import failure
 from taskcenter.adapters.store.transactions import DbFailure, classify
 from taskcenter.domain.errors import ErrorCode
+from taskcenter.domain.limits import MAX_BODY_BYTES
 
 log = logging.getLogger(__name__)
 
@@ -69,6 +70,12 @@ class RequestGuard:
             await self.app(scope, receive, send)
             return
         body = await _read_body(receive)
+        if body is None:
+            too_large = failure(
+                status_code=413, code=ErrorCode.BAD_REQUEST, msg=f"body: larger than {MAX_BODY_BYTES // 1024} KiB", field="body"
+            )
+            await too_large(scope, receive, send)
+            return
         for number in range(1, self.attempts + 1):
             attempt = Attempt(number=number)
             response = _ResponseState(send)
@@ -115,12 +122,17 @@ def _answer(kind: DbFailure | None, exc: Exception, *, where: str, partial: bool
     return failure(status_code=500, code=ErrorCode.INTERNAL, msg=f"internal error: {type(exc).__name__}")
 
 
-async def _read_body(receive: Receive) -> list[Message]:
-    """The request's body messages, kept so that the request can be run again."""
+async def _read_body(receive: Receive) -> list[Message] | None:
+    """The request's body messages, kept so that the request can be run again (None: the body is
+    larger than any request of this API needs, `MAX_BODY_BYTES`; reading stops there)."""
     messages: list[Message] = []
+    size = 0
     while True:
         message = await receive()
         messages.append(message)
+        size += len(message.get("body", b""))
+        if size > MAX_BODY_BYTES:
+            return None
         if message["type"] != "http.request" or not message.get("more_body", False):
             return messages
 

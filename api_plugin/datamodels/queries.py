@@ -12,6 +12,7 @@ from typing import Annotated
 
 from fastapi import Depends, Query
 
+from taskcenter.domain import limits
 from taskcenter.domain.errors import InvalidInputError
 from taskcenter.domain.plan_requests import entity_group as parse_entity_group
 from taskcenter.domain.plans import PlanQuery
@@ -30,8 +31,10 @@ class Filters:
     creators: str | None
     statuses: tuple[str, ...]
 
-    def query(self, *, offset: int = 0, limit: int = DEFAULT_LIMIT) -> PlanQuery:
+    def query(self, *, offset: int = 0, limit: int = DEFAULT_LIMIT, plan_ids: frozenset[int] | None = None) -> PlanQuery:
+        """The domain query; `plan_ids`: the plans the caller may read (None: all)."""
         return PlanQuery(
+            plan_ids=plan_ids,
             offset=offset,
             limit=limit,
             entity_key=self.entity_key,
@@ -42,15 +45,28 @@ class Filters:
         )
 
 
+MAX_CREATORS = 1000
+
+
 def _creators(text: str | None) -> tuple[int, ...]:
     if not text:
         return ()
-    try:
-        return tuple(int(v) for v in text.split(",") if v.strip())
-    except ValueError:
+    values = [v.strip() for v in text.split(",") if v.strip()]
+    if len(values) > MAX_CREATORS or not all(v.isascii() and v.isdigit() and int(v) <= limits.MAX_ID for v in values):
         raise InvalidInputError(
-            "entityCreatedByList: a comma-separated list of user ids", field="entityCreatedByList"
-        ) from None
+            f"entityCreatedByList: a comma-separated list of at most {MAX_CREATORS} user ids", field="entityCreatedByList"
+        )
+    return tuple(int(v) for v in values)
+
+
+def _text(value: str | None, *, field: str, max_length: int) -> str | None:
+    """A filter value as the plan columns hold them: bounded, no NUL, valid Unicode."""
+    if value is None:
+        return None
+    problem = limits.text_problem(value) or (f"at most {max_length} characters" if len(value) > max_length else None)
+    if problem:
+        raise InvalidInputError(f"{field}: {problem}", field=field)
+    return value
 
 
 def _filters(
@@ -64,9 +80,9 @@ def _filters(
     # The contexts endpoints take `jobStatus` and `jobStatusList`; both combine.
     statuses = parse_statuses(job_status, field="jobStatus") + parse_statuses(job_status_list, field="jobStatusList")
     return Filters(
-        entity_key=entity_key,
-        entity_group=entity_group,
-        q=q,
+        entity_key=_text(entity_key, field="entityKey", max_length=limits.ENTITY_KEY_LENGTH),
+        entity_group=_text(entity_group, field="entityGroup", max_length=limits.ENTITY_GROUP_LENGTH),
+        q=_text(q, field="q", max_length=limits.QUERY_TEXT_LENGTH),
         creators=entity_created_by_list,
         statuses=tuple(dict.fromkeys(statuses)),
     )
@@ -78,8 +94,19 @@ class Page:
     limit: int
 
 
-def _page(offset: Annotated[int, Query()] = 0, limit: Annotated[int, Query()] = DEFAULT_LIMIT) -> Page:
-    return Page(offset=offset, limit=limit)
+def _page(offset: Annotated[str, Query()] = "0", limit: Annotated[str, Query()] = str(DEFAULT_LIMIT)) -> Page:
+    return Page(offset=_count(offset, field="offset"), limit=_count(limit, field="limit"))
+
+
+def _count(text: str, *, field: str) -> int:
+    """`offset` and `limit`: plain decimals within 64 bits (their ranges are checked by the services)."""
+    digits = text.removeprefix("-")
+    if not (digits.isascii() and digits.isdigit() and len(digits) <= 19):
+        raise InvalidInputError(f"{field}: must be a whole number", field=field)
+    value = int(text)
+    if not -limits.MAX_ID <= value <= limits.MAX_ID:
+        raise InvalidInputError(f"{field}: must be a whole number", field=field)
+    return value
 
 
 FiltersDep = Annotated[Filters, Depends(_filters)]

@@ -6,11 +6,13 @@ silently lost); the meaning of each value is checked by the domain (`plan_reques
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt, StrictStr
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StrictBool, StrictInt, StrictStr, StringConstraints
 
 from api_plugin.datamodels.common import format_datetime
+from taskcenter.domain import limits
+from taskcenter.domain.plan_requests import MAX_RETRY_TIMES
 from taskcenter.domain.plans import DependencyTrigger, PlanItem, TriggerType
 from taskcenter.services.plans import PlanView
 from taskcenter.domain.users import UserInfo
@@ -20,37 +22,62 @@ class _Body(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
+def _storable(value: str) -> str:
+    problem = limits.text_problem(value)
+    if problem:
+        raise ValueError(problem)
+    return value
+
+
+def _job_params(value: dict[str, Any]) -> dict[str, Any]:
+    problem = limits.job_params_problem(value)
+    if problem:
+        raise ValueError(problem)
+    return value
+
+
+def Text(max_length: int) -> Any:  # noqa: N802 - a type
+    """A JSON string the columns can store: at most `max_length` characters, no NUL, valid Unicode."""
+    return Annotated[StrictStr, StringConstraints(max_length=max_length), AfterValidator(_storable)]
+
+
+Id = Annotated[StrictInt, Field(ge=0, le=limits.MAX_ID)]
+
+
 class EntityRefBody(_Body):
-    entityGroup: StrictStr
-    entityKey: StrictStr
+    entityGroup: Text(limits.ENTITY_GROUP_LENGTH)
+    entityKey: Text(limits.ENTITY_KEY_LENGTH)
 
 
 class PlanItemBody(_Body):
-    id: StrictInt | None = None
-    planId: StrictInt | None = None
-    triggerType: StrictStr
-    cronDesc: StrictStr | None = None
-    cronType: StrictStr | None = None
-    timeZone: StrictStr | None = None
-    triggerByJobs: list[EntityRefBody] | None = None
-    triggerOn: StrictStr | None = None  # extension: SUCCESSFUL (default) or FINISHED
+    id: Id | None = None
+    planId: Id | None = None
+    triggerType: Text(limits.TRIGGER_TYPE_LENGTH)
+    cronDesc: Text(limits.CRON_DESC_LENGTH) | None = None
+    cronType: Text(limits.CRON_TYPE_LENGTH) | None = None
+    timeZone: Text(limits.TIME_ZONE_LENGTH) | None = None
+    triggerByJobs: Annotated[list[EntityRefBody], Field(max_length=limits.MAX_UPSTREAMS)] | None = None
+    triggerOn: Text(limits.TRIGGER_TYPE_LENGTH) | None = None  # extension: SUCCESSFUL (default) or FINISHED
     # Read-only fields a client may send back as it read them; they are not changed by a write.
-    createdAt: StrictStr | None = None
-    createdBy: StrictInt | None = None
-    updatedAt: StrictStr | None = None
-    updatedBy: StrictInt | None = None
+    createdAt: Text(limits.DATETIME_TEXT_LENGTH) | None = None
+    createdBy: Id | None = None
+    updatedAt: Text(limits.DATETIME_TEXT_LENGTH) | None = None
+    updatedBy: Id | None = None
 
 
 class ExecDetailBody(_Body):
-    jobClass: StrictStr | None = None
-    jobParams: dict[str, Any] | None = None
-    retryTimes: StrictInt | None = Field(default=None, ge=0)
+    jobClass: Text(limits.JOB_CLASS_LENGTH) | None = None
+    jobParams: Annotated[dict[str, Any], AfterValidator(_job_params)] | None = None
+    retryTimes: StrictInt | None = Field(default=None, ge=0, le=MAX_RETRY_TIMES)
+
+
+PlanItems = Annotated[list[PlanItemBody], Field(max_length=limits.MAX_PLAN_ITEMS)]
 
 
 class CreatePlanBody(_Body):
-    entityGroup: StrictStr
-    entityKey: StrictStr
-    planItems: list[PlanItemBody] | None = None
+    entityGroup: Text(limits.ENTITY_GROUP_LENGTH)
+    entityKey: Text(limits.ENTITY_KEY_LENGTH)
+    planItems: PlanItems | None = None
     enabled: StrictBool | None = None
     execDetail: ExecDetailBody | None = None
     sync: StrictBool = False
@@ -59,13 +86,13 @@ class CreatePlanBody(_Body):
 class UpdatePlanBody(_Body):
     """Only `planItems` and `enabled` can change (spec 1.2.5)."""
 
-    planItems: list[PlanItemBody] | None = None
+    planItems: PlanItems | None = None
     enabled: StrictBool | None = None
 
 
 class CancelBody(_Body):
-    entityGroup: StrictStr
-    entityKey: StrictStr
+    entityGroup: Text(limits.ENTITY_GROUP_LENGTH)
+    entityKey: Text(limits.ENTITY_KEY_LENGTH)
 
 
 class EmptyBody(_Body):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Path, Query
+from fastapi import APIRouter, Depends, Path, Query
 
 from api_plugin.blocking import run_waiting
 from api_plugin.datamodels.contexts import context_to_wire
@@ -12,25 +12,31 @@ from api_plugin.datamodels.queries import FiltersDep, PageDep
 from api_plugin.datamodels.schedules import user_to_wire
 from api_plugin.deps import ContextServiceDep
 from api_plugin.envelope import success
-from api_plugin.security import requires
+from api_plugin.strict_json import StrictJsonRoute
+from api_plugin.datamodels.paths import parse_path_id
+from api_plugin.security import ReadablePlansDep, requires
 
-router = APIRouter(prefix="/api/contexts", tags=["contexts"])
+router = APIRouter(prefix="/api/contexts", tags=["contexts"], route_class=StrictJsonRoute)
 
-ContextId = Annotated[int, Path(alias="contextId")]
+def _context_id(context_id: Annotated[str, Path(alias="contextId")]) -> int:
+    return parse_path_id(context_id, field="contextId", what="context")
+
+
+ContextId = Annotated[int, Depends(_context_id)]
 Block = Annotated[bool, Query()]
 
 
 @router.get("", dependencies=[requires("GET", "RUN")])
-def list_contexts(service: ContextServiceDep, filters: FiltersDep, page: PageDep) -> dict[str, Any]:
-    """1.2.12: runs of the matching plans, newest first."""
-    listing = service.list(filters.query(offset=page.offset, limit=page.limit))
+def list_contexts(service: ContextServiceDep, filters: FiltersDep, page: PageDep, readable: ReadablePlansDep) -> dict[str, Any]:
+    """1.2.12: runs of the matching plans the caller may read, newest first."""
+    listing = service.list(filters.query(offset=page.offset, limit=page.limit, plan_ids=readable))
     return success([context_to_wire(v) for v in listing.views], totalHits=listing.total, offset=page.offset)
 
 
 @router.get("/users", dependencies=[requires("GET", "RUN")])
-def context_users(service: ContextServiceDep, filters: FiltersDep) -> dict[str, Any]:
+def context_users(service: ContextServiceDep, filters: FiltersDep, readable: ReadablePlansDep) -> dict[str, Any]:
     """1.2.13: the creators of the entities of the plans with matching runs."""
-    return success([user_to_wire(u) for u in service.users(filters.query())])
+    return success([user_to_wire(u) for u in service.users(filters.query(plan_ids=readable))])
 
 
 @router.get("/{contextId}/logs", dependencies=[requires("GET", "TASK_LOGS")])

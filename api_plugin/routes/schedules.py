@@ -4,36 +4,47 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Body, Path
+from fastapi import APIRouter, Body, Depends, Path
 
 from api_plugin.blocking import run_waiting
 from api_plugin.datamodels.queries import FiltersDep, PageDep
 from api_plugin.datamodels.schedules import CancelBody, CreatePlanBody, EmptyBody, UpdatePlanBody, plan_to_wire, user_to_wire
 from api_plugin.deps import ContextServiceDep, PlanServiceDep, ServiceCallerDep
 from api_plugin.envelope import success
-from api_plugin.security import CallerDep, authorize, requires
+from api_plugin.strict_json import StrictJsonRoute
+from api_plugin.datamodels.paths import parse_path_id
+from api_plugin.plan_targets import PlanTargetsDep
+from api_plugin.security import CallerDep, ReadablePlansDep, authorize, authorize_entity, requires
 from taskcenter.domain.plan_requests import entity_group as parse_entity_group
 from taskcenter.domain.plans import EntityRef
 
-router = APIRouter(prefix="/api/schedules", tags=["schedules"])
+router = APIRouter(prefix="/api/schedules", tags=["schedules"], route_class=StrictJsonRoute)
 
-ScheduleId = Annotated[int, Path(alias="scheduleId")]
+def _schedule_id(schedule_id: Annotated[str, Path(alias="scheduleId")]) -> int:
+    return parse_path_id(schedule_id, field="scheduleId", what="plan")
+
+
+ScheduleId = Annotated[int, Depends(_schedule_id)]
 NoBody = Annotated[EmptyBody | None, Body()]
 
 
-@router.post("", dependencies=[requires("PUT")])
-async def create_schedule(body: CreatePlanBody, service: PlanServiceDep, caller: ServiceCallerDep, api_caller: CallerDep) -> dict[str, Any]:
+@router.post("")
+async def create_schedule(
+    body: CreatePlanBody, service: PlanServiceDep, caller: ServiceCallerDep, api_caller: CallerDep, targets: PlanTargetsDep
+) -> dict[str, Any]:
     """1.2.1: create or replace the entity's plan; only ONCE items: run it now (`sync`: until it ends)."""
+    ref = EntityRef(entity_group=parse_entity_group(body.entityGroup).value, entity_key=body.entityKey)
+    plan_id = authorize_entity(api_caller, targets, ref, method="PUT")  # a new plan: edit of every DAG
     if body.planItems and all(item.triggerType == "ONCE" for item in body.planItems):
-        authorize(api_caller, method="POST", entity="RUN")
+        authorize(api_caller, method="POST", entity="RUN", plan_id=plan_id)
     view = await run_waiting(service.write_plan, body.model_dump(exclude_unset=True), caller)
     return success(plan_to_wire(view))
 
 
 @router.get("", dependencies=[requires("GET")])
-def list_schedules(service: PlanServiceDep, filters: FiltersDep, page: PageDep) -> dict[str, Any]:
-    """1.2.9: a page of plans; the totals cover every matching plan."""
-    listing = service.list_plans(filters.query(offset=page.offset, limit=page.limit))
+def list_schedules(service: PlanServiceDep, filters: FiltersDep, page: PageDep, readable: ReadablePlansDep) -> dict[str, Any]:
+    """1.2.9: a page of plans; the totals cover every matching plan the caller may read."""
+    listing = service.list_plans(filters.query(offset=page.offset, limit=page.limit, plan_ids=readable))
     return success(
         [plan_to_wire(view) for view in listing.views],
         totalHits=listing.total,
@@ -44,15 +55,18 @@ def list_schedules(service: PlanServiceDep, filters: FiltersDep, page: PageDep) 
 
 
 @router.get("/users", dependencies=[requires("GET")])
-def schedule_users(service: PlanServiceDep, filters: FiltersDep) -> dict[str, Any]:
+def schedule_users(service: PlanServiceDep, filters: FiltersDep, readable: ReadablePlansDep) -> dict[str, Any]:
     """1.2.10: the users who created the entities of the matching plans."""
-    return success([user_to_wire(u) for u in service.users(filters.query())])
+    return success([user_to_wire(u) for u in service.users(filters.query(plan_ids=readable))])
 
 
-@router.post("/cancel", dependencies=[requires("PUT", "RUN")])
-def cancel_by_entity(body: CancelBody, service: ContextServiceDep, caller: ServiceCallerDep) -> dict[str, Any]:
+@router.post("/cancel")
+def cancel_by_entity(
+    body: CancelBody, service: ContextServiceDep, caller: ServiceCallerDep, api_caller: CallerDep, targets: PlanTargetsDep
+) -> dict[str, Any]:
     """1.2.3: cancel the running and pending runs of the entity's plan."""
     ref = EntityRef(entity_group=parse_entity_group(body.entityGroup).value, entity_key=body.entityKey)
+    authorize_entity(api_caller, targets, ref, method="PUT", entity="RUN")
     service.cancel_entity(ref, caller)
     return success(include_data=False)
 

@@ -130,3 +130,5 @@ class PlanQuery:
     q: str | None = None
     entity_created_by: tuple[int, ...] = ()
     job_statuses: tuple[str, ...] = ()
+    # The plans the caller may read (None: every plan); a list and its totals show no other.
+    plan_ids: frozenset[int] | None = None

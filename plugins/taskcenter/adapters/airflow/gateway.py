@@ -124,6 +124,14 @@ class AirflowGateway:
         except DagNotFound:
             pass
 
+    def clear_import_errors(self, *, bundle_name: str, relative_path: str) -> None:
+        from airflow.models.errors import ParseImportError
+        from sqlalchemy import delete
+
+        self._session.execute(
+            delete(ParseImportError).where(ParseImportError.bundle_name == bundle_name, ParseImportError.filename == relative_path)
+        )
+
     # -- runs ----------------------------------------------------------------------------------
 
     def latest_runs(self, dag_ids: Iterable[str]) -> dict[str, RunFacts]:
@@ -143,6 +151,15 @@ class AirflowGateway:
 
         run = self._session.get(DagRun, run_pk, populate_existing=True)
         return None if run is None else _run_facts(run)
+
+    def plan_of_run(self, run_pk: int) -> int | None:
+        """The plan whose DAG ran this run (None: no such run, or not a plan's), for authorization."""
+        from airflow.models.dagrun import DagRun
+
+        from taskcenter.adapters.airflow.naming import plan_id_of
+
+        dag_id = self._session.scalar(select(DagRun.dag_id).where(DagRun.id == run_pk))
+        return None if dag_id is None else plan_id_of(dag_id)
 
     def trigger(self, dag_id: str, *, conf: dict[str, Any], user_name: str | None) -> RunFacts:
         """Create a manual run now.

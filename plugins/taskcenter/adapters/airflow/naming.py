@@ -16,7 +16,7 @@ def plan_id_of(dag_id: str) -> int | None:
     if not dag_id.startswith(DAG_ID_PREFIX):
         return None
     tail = dag_id[len(DAG_ID_PREFIX) :]
-    return int(tail) if tail.isdigit() else None
+    return int(tail) if tail.isascii() and tail.isdigit() else None
 
 
 def file_name_for(plan_id: int) -> str:

@@ -123,6 +123,8 @@ class AirflowPlanDags:
         still sees the file or no longer sees the DAG.
         """
         self._gateway.delete_dag(dag_id_for(plan_id))
+        # Airflow clears a DAG's import errors with its row; a file that never imported has none.
+        self._gateway.clear_import_errors(bundle_name=self._files.bundle_name, relative_path=self._files.relative_path(plan_id))
         self._hooks.add(on_commit=lambda: self._files.remove(plan_id))
 
     def paused(self, plan_ids: Iterable[int]) -> dict[int, bool]:

@@ -21,13 +21,14 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Select, bindparam, case, delete, func, or_, select, update
+from sqlalchemy import Select, bindparam, case, delete, false, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, aliased, selectinload
 from sqlalchemy.orm.attributes import flag_modified, set_committed_value
 from sqlalchemy.orm.exc import StaleDataError
 
 from taskcenter.adapters.airflow.naming import dag_id_for
+from taskcenter.domain.limits import TITLE_LENGTH
 from taskcenter.adapters.store.models import LockRow, PlanItemRow, PlanRow
 from taskcenter.adapters.store.transactions import savepoint
 from taskcenter.domain.errors import ConflictError, NotFoundError
@@ -61,6 +62,12 @@ class PlanRepository:
             .options(selectinload(PlanRow.triggers))
         )
         return None if row is None else _to_plan(row)
+
+    def id_of(self, ref: EntityRef) -> int | None:
+        """The id of the entity's plan, if it has one (one indexed read, for authorization)."""
+        return self._session.scalar(
+            select(PlanRow.id).where(PlanRow.entity_group == ref.entity_group, PlanRow.entity_key == ref.entity_key)
+        )
 
     def get_many(self, plan_ids: Sequence[int]) -> list[Plan]:
         """These plans, in id order (one query for the plans, one for their triggers)."""
@@ -222,7 +229,7 @@ class PlanRepository:
             job_class=exec_detail.job_class,
             job_params=dict(exec_detail.job_params),
             retry_times=exec_detail.retry_times,
-            title=title,
+            title=_title(title),
             entity_created_by=entity_created_by,
             created_at=now,
             created_by=user_id,
@@ -283,7 +290,7 @@ class PlanRepository:
             row.job_params = dict(exec_detail.job_params)
             row.retry_times = exec_detail.retry_times
             changed = True
-        for name, value in (("enabled", enabled), ("title", title), ("entity_created_by", entity_created_by)):
+        for name, value in (("enabled", enabled), ("title", _title(title)), ("entity_created_by", entity_created_by)):
             if value is not None and getattr(row, name) != value:
                 setattr(row, name, value)
                 changed = True
@@ -382,13 +389,18 @@ def listed_plans(query: PlanQuery) -> list[Any]:
     """SQL conditions on `PlanRow`: the plans a list shows, for every list of plans or of their runs.
 
     The one place that decides which plans a list may show: the plan listing and its totals, the
-    run listing and both `/users` endpoints all filter through here. (A restriction to the plans
-    the caller may read goes here too, once, when lists follow the user's DAG permissions.)
+    run listing and both `/users` endpoints all filter through here, so the restriction to the
+    plans the caller may read (`plan_ids`, from the auth manager) applies to every one of them.
     Each filter is a condition with a fixed number of parameters, on an indexed column where one
     can serve: `(entity_group, entity_key)`, `entity_key`, `entity_created_by`. `q` is a substring
     search (LIKE '%...%'), which no B-tree index serves; it scans the plan table, not the runs.
     """
     conditions: list[Any] = []
+    if query.plan_ids is not None:
+        # A caller granted some DAGs, not all: a list as long as their grant (ids rendered inline,
+        # so SQLite's limit on bound parameters does not apply); None, for all DAGs, costs nothing.
+        readable = bindparam("readable_plans", sorted(query.plan_ids), expanding=True, literal_execute=True)
+        conditions.append(PlanRow.id.in_(readable) if query.plan_ids else false())
     if query.entity_group is not None:
         conditions.append(PlanRow.entity_group == query.entity_group)
     if query.entity_key is not None:
@@ -401,6 +413,11 @@ def listed_plans(query: PlanQuery) -> list[Any]:
     if query.entity_created_by:
         conditions.append(PlanRow.entity_created_by.in_(query.entity_created_by))
     return conditions
+
+
+def _title(title: str | None) -> str | None:
+    """The catalog's title as the column keeps it (a copy for search; the views show the catalog's)."""
+    return None if title is None else title[:TITLE_LENGTH]
 
 
 def _new_item(request: ItemRequest, *, user_id: int | None, now: datetime) -> PlanItemRow:

@@ -202,6 +202,8 @@ LIST_QUERIES = {
     "entityCreatedByList": PlanQuery(entity_created_by=(1, 3), limit=PAGE),
     "jobStatusList": PlanQuery(job_statuses=("RUNNING", "CANCELLED", "NONE"), limit=PAGE),
     "every filter": PlanQuery(q="plan", entity_group="DATASET", entity_created_by=(2,), job_statuses=("FAILED", "PENDING"), limit=PAGE),
+    "the plans a caller may read": PlanQuery(plan_ids=frozenset({1, 4, 7, 12}), limit=PAGE),
+    "no plan a caller may read": PlanQuery(plan_ids=frozenset(), limit=PAGE),
 }
 
 
@@ -273,3 +275,26 @@ def test_a_new_plan_names_its_dag_without_a_new_revision(engine: sa.Engine) -> N
     with session_for(engine) as db:
         row = db.execute(sa.text("SELECT dag_id, revision FROM taskcenter_plan WHERE id = :id"), {"id": plan.id}).one()
     assert tuple(row) == (dag_id_for(plan.id), 1)
+
+
+def test_lists_show_only_the_plans_a_caller_may_read(airflow_engine: sa.Engine) -> None:
+    with session_for(airflow_engine) as db:
+        add_plans_with_runs(db, first=0, count=12)
+        db.commit()
+    with session_for(airflow_engine) as db:
+        store = PlanRepository(db)
+        everything = store.all()
+        readable = frozenset(p.id for p in everything[::3])
+        query = PlanQuery(plan_ids=readable, limit=1000)
+        assert [p.id for p in store.page(query)] == sorted(readable)
+        assert store.totals(query, groups=DATASET_COVERING_GROUPS)[0] == len(readable)
+        creators = {p.entity_created_by for p in everything if p.id in readable and p.entity_created_by is not None}
+        assert set(store.entity_creators(query)) == creators
+        assert set(store.entity_creators(query, by_runs=True)) <= creators
+        assert [p.id for p in store.page(PlanQuery(plan_ids=readable, entity_group="DATASET", limit=1000))] == [
+            p.id for p in everything if p.id in readable and p.entity_group == "DATASET"
+        ]
+        nothing = PlanQuery(plan_ids=frozenset(), limit=1000)
+        assert store.page(nothing) == [] and store.totals(nothing, groups=DATASET_COVERING_GROUPS) == (0, [])
+        assert store.entity_creators(nothing) == [] and store.entity_creators(nothing, by_runs=True) == []
+        assert len(store.page(PlanQuery(limit=1000))) == len(everything)  # None: every plan
