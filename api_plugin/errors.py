@@ -9,6 +9,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from api_plugin.datamodels.schedules import ITEM_FIELD_KINDS
 from api_plugin.envelope import failure
 from api_plugin.guard import RequestGuard
 from taskcenter.domain.errors import (
@@ -49,9 +50,13 @@ def status_for(error: TaskCenterError) -> int:
     return 400
 
 
+# The kinds of plan item: pydantic names the variant of the union in an error's location.
+_ITEM_KINDS = {"CRON_JOB", "DEPENDENCY", "ONCE"}
+
+
 def _field_of(location: tuple[Any, ...]) -> str:
-    """`("body", "planItems", 0, "cronDesc")` -> `planItems[0].cronDesc`."""
-    parts = [p for p in location if p not in ("body", "query", "path", "header")]
+    """`("body", "planItems", 0, "CRON_JOB", "cronDesc")` -> `planItems[0].cronDesc`."""
+    parts = [p for p in location if p not in ("body", "query", "path", "header") and p not in _ITEM_KINDS]
     text = ""
     for part in parts:
         text += f"[{part}]" if isinstance(part, int) else (f".{part}" if text else str(part))
@@ -76,6 +81,12 @@ async def _on_validation_error(_request: Request, exc: RequestValidationError) -
         msg = f"body: malformed JSON ({first.get('ctx', {}).get('error', 'parse error')})"
     elif kind == "missing" and field == "body":
         code, msg = ErrorCode.BAD_REQUEST, "body: a JSON object is required"
+    elif kind in ("union_tag_invalid", "union_tag_not_found"):
+        field += ".triggerType"
+        msg = f"{field}: must be one of {', '.join(sorted(_ITEM_KINDS))}"
+    elif kind == "none_required" and field.rpartition(".")[2] in ITEM_FIELD_KINDS:
+        name = field.rpartition(".")[2]
+        msg = f"{field}: only {ITEM_FIELD_KINDS[name]} items have {name}"
     else:
         # pydantic's message, without the echo of the input (`input_value` is never sent)
         msg = f"{field}: {str(first.get('msg', 'invalid value')).removeprefix('Value error, ')}"

@@ -6,14 +6,14 @@ silently lost); the meaning of each value is checked by the domain (`plan_reques
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StrictBool, StrictInt, StrictStr, StringConstraints
 
 from api_plugin.datamodels.common import format_datetime
 from taskcenter.domain import limits
-from taskcenter.domain.plan_requests import MAX_RETRY_TIMES
-from taskcenter.domain.plans import DependencyTrigger, PlanItem, TriggerType
+from taskcenter.domain.plan_requests import MAX_RETRY_TIMES, ExecDetailInput, ItemInput, RefInput, UpdatePlan, WritePlan
+from taskcenter.domain.plans import CronType, DependencyTrigger, PlanItem, TriggerType
 from taskcenter.services.plans import PlanView
 from taskcenter.domain.users import UserInfo
 
@@ -48,21 +48,76 @@ class EntityRefBody(_Body):
     entityGroup: Text(limits.ENTITY_GROUP_LENGTH)
     entityKey: Text(limits.ENTITY_KEY_LENGTH)
 
+    def to_input(self) -> RefInput:
+        return RefInput(entity_group=self.entityGroup, entity_key=self.entityKey)
 
-class PlanItemBody(_Body):
+
+class _ItemBody(_Body):
+    """Fields every plan item has. The read-only ones a client may send back as it read them;
+    a write does not change them. Another kind's fields may be sent as null, as read."""
+
     id: Id | None = None
     planId: Id | None = None
-    triggerType: Text(limits.TRIGGER_TYPE_LENGTH)
-    cronDesc: Text(limits.CRON_DESC_LENGTH) | None = None
-    cronType: Text(limits.CRON_TYPE_LENGTH) | None = None
-    timeZone: Text(limits.TIME_ZONE_LENGTH) | None = None
-    triggerByJobs: Annotated[list[EntityRefBody], Field(max_length=limits.MAX_UPSTREAMS)] | None = None
-    triggerOn: Text(limits.TRIGGER_TYPE_LENGTH) | None = None  # extension: SUCCESSFUL (default) or FINISHED
-    # Read-only fields a client may send back as it read them; they are not changed by a write.
     createdAt: Text(limits.DATETIME_TEXT_LENGTH) | None = None
     createdBy: Id | None = None
     updatedAt: Text(limits.DATETIME_TEXT_LENGTH) | None = None
     updatedBy: Id | None = None
+
+
+class CronItemBody(_ItemBody):
+    """A Quartz cron trigger (a 5-field Unix cron is accepted too, docs/cron.md)."""
+
+    triggerType: Literal["CRON_JOB"]
+    cronDesc: Text(limits.CRON_DESC_LENGTH) | None = None
+    cronType: Annotated[Text(limits.CRON_TYPE_LENGTH), Field(json_schema_extra={"enum": [t.value for t in CronType]})] | None = None
+    timeZone: Text(limits.TIME_ZONE_LENGTH) | None = None
+    triggerByJobs: None = None
+    triggerOn: None = None
+
+    def to_input(self) -> ItemInput:
+        return ItemInput(
+            trigger_type=self.triggerType, id=self.id, cron_desc=self.cronDesc, cron_type=self.cronType, time_zone=self.timeZone
+        )
+
+
+class DependencyItemBody(_ItemBody):
+    """Runs after any of `triggerByJobs` succeeded (or, `triggerOn: FINISHED`, ended)."""
+
+    triggerType: Literal["DEPENDENCY"]
+    triggerByJobs: Annotated[list[EntityRefBody], Field(max_length=limits.MAX_UPSTREAMS)] | None = None
+    # extension: SUCCESSFUL (default) or FINISHED; the domain checks the value (its message lists them)
+    triggerOn: Annotated[Text(limits.TRIGGER_TYPE_LENGTH), Field(json_schema_extra={"enum": [t.value for t in DependencyTrigger]})] | None = None
+    cronDesc: None = None
+    cronType: None = None
+    timeZone: None = None
+
+    def to_input(self) -> ItemInput:
+        refs = None if self.triggerByJobs is None else tuple(ref.to_input() for ref in self.triggerByJobs)
+        return ItemInput(trigger_type=self.triggerType, id=self.id, trigger_by_jobs=refs, trigger_on=self.triggerOn)
+
+
+class OnceItemBody(_ItemBody):
+    """Run now (`POST /api/schedules` only); not stored as a trigger."""
+
+    triggerType: Literal["ONCE"]
+    cronDesc: None = None
+    cronType: None = None
+    timeZone: None = None
+    triggerByJobs: None = None
+    triggerOn: None = None
+
+    def to_input(self) -> ItemInput:
+        return ItemInput(trigger_type=self.triggerType, id=self.id)
+
+
+PlanItemBody = Annotated[CronItemBody | DependencyItemBody | OnceItemBody, Field(discriminator="triggerType")]
+PlanItems = Annotated[list[PlanItemBody], Field(max_length=limits.MAX_PLAN_ITEMS)]
+# Which kind of item has each kind-specific field, for the 400 on another kind's item.
+ITEM_FIELD_KINDS = {"cronDesc": "CRON_JOB", "cronType": "CRON_JOB", "timeZone": "CRON_JOB", "triggerByJobs": "DEPENDENCY", "triggerOn": "DEPENDENCY"}
+
+
+def _items(items: list[Any] | None) -> tuple[ItemInput, ...] | None:
+    return None if items is None else tuple(item.to_input() for item in items)
 
 
 class ExecDetailBody(_Body):
@@ -70,8 +125,8 @@ class ExecDetailBody(_Body):
     jobParams: Annotated[dict[str, Any], AfterValidator(_job_params)] | None = None
     retryTimes: StrictInt | None = Field(default=None, ge=0, le=MAX_RETRY_TIMES)
 
-
-PlanItems = Annotated[list[PlanItemBody], Field(max_length=limits.MAX_PLAN_ITEMS)]
+    def to_input(self) -> ExecDetailInput:
+        return ExecDetailInput(job_class=self.jobClass, job_params=self.jobParams, retry_times=self.retryTimes)
 
 
 class CreatePlanBody(_Body):
@@ -82,12 +137,28 @@ class CreatePlanBody(_Body):
     execDetail: ExecDetailBody | None = None
     sync: StrictBool = False
 
+    def to_command(self) -> WritePlan:
+        return WritePlan(
+            entity_group=self.entityGroup,
+            entity_key=self.entityKey,
+            items=_items(self.planItems),
+            enabled=self.enabled,
+            exec_detail=None if self.execDetail is None else self.execDetail.to_input(),
+            sync=self.sync,
+        )
+
 
 class UpdatePlanBody(_Body):
     """Only `planItems` and `enabled` can change (spec 1.2.5)."""
 
     planItems: PlanItems | None = None
     enabled: StrictBool | None = None
+
+    def to_command(self) -> UpdatePlan:
+        # `planItems` sent (even null: remove all) replaces them; absent keeps them.
+        return UpdatePlan(
+            replace_items="planItems" in self.model_fields_set, items=_items(self.planItems) or (), enabled=self.enabled
+        )
 
 
 class CancelBody(_Body):

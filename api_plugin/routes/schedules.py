@@ -37,7 +37,7 @@ async def create_schedule(
     plan_id = authorize_entity(api_caller, targets, ref, method="PUT")  # a new plan: edit of every DAG
     if body.planItems and all(item.triggerType == "ONCE" for item in body.planItems):
         authorize(api_caller, method="POST", entity="RUN", plan_id=plan_id)
-    view = await run_waiting(service.write_plan, body.model_dump(exclude_unset=True), caller)
+    view = await run_waiting(service.write_plan, body.to_command(), caller)
     return success(plan_to_wire(view))
 
 
@@ -87,7 +87,7 @@ def get_schedule(schedule_id: ScheduleId, service: PlanServiceDep) -> dict[str, 
 @router.put("/{scheduleId}", dependencies=[requires("PUT")])
 def update_schedule(schedule_id: ScheduleId, body: UpdatePlanBody, service: PlanServiceDep, caller: ServiceCallerDep) -> dict[str, Any]:
     """1.2.5: replace planItems as a whole and/or set enabled."""
-    view = service.update_plan(schedule_id, body.model_dump(exclude_unset=True), caller)
+    view = service.update_plan(schedule_id, body.to_command(), caller)
     return success(plan_to_wire(view))
 
 

@@ -1,7 +1,7 @@
 """What a client asks for when it writes a plan, validated in the domain.
 
-The HTTP layer checks shapes and types (pydantic, unknown fields rejected); this module checks
-meaning: a known entity group, a job class that fits it, parsable Quartz expressions in valid
+The HTTP layer checks shapes and types (pydantic, unknown fields rejected) and hands over the
+typed inputs below (`WritePlan`, `UpdatePlan`), once; this module checks meaning: a known entity group, a job class that fits it, parsable Quartz expressions in valid
 zones, well-formed dependencies. Errors name the field as the client wrote it
 (`planItems[1].cronDesc`), and nothing is stored when any check fails.
 """
@@ -20,6 +20,55 @@ from taskcenter.domain.plans import CronType, DependencyTrigger, EntityGroup, En
 
 DEFAULT_TIME_ZONE = "Asia/Shanghai"
 MAX_RETRY_TIMES = 100
+
+
+@dataclass(frozen=True, kw_only=True)
+class RefInput:
+    """An entity as a request names it (`triggerByJobs[]`), before its group is checked."""
+
+    entity_group: str
+    entity_key: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class ItemInput:
+    """One plan item as the client sent it: JSON types checked by the HTTP layer, meaning here."""
+
+    trigger_type: str
+    id: int | None = None
+    cron_desc: str | None = None
+    cron_type: str | None = None
+    time_zone: str | None = None
+    trigger_by_jobs: tuple[RefInput, ...] | None = None
+    trigger_on: str | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class ExecDetailInput:
+    job_class: str | None = None
+    job_params: Mapping[str, Any] | None = None
+    retry_times: int | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class WritePlan:
+    """`POST /api/schedules`: create or replace the entity's plan, or (only ONCE items) run it now."""
+
+    entity_group: str
+    entity_key: str
+    items: tuple[ItemInput, ...] | None = None  # None: not sent (an existing plan keeps its items)
+    enabled: bool | None = None
+    exec_detail: ExecDetailInput | None = None
+    sync: bool = False
+
+
+@dataclass(frozen=True, kw_only=True)
+class UpdatePlan:
+    """`PUT /api/schedules/{id}`: `items` replaces them all when `replace_items` (null or [] removes all)."""
+
+    replace_items: bool = False
+    items: tuple[ItemInput, ...] = ()
+    enabled: bool | None = None
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -49,9 +98,9 @@ def entity_key(value: str, *, field_name: str = "entityKey") -> str:
     return value
 
 
-def validate_exec_detail(group: EntityGroup, key: str, detail: Mapping[str, Any], *, allowed_job_classes: Mapping[str, str] | None = None) -> ExecDetail:
+def validate_exec_detail(group: EntityGroup, key: str, detail: ExecDetailInput, *, allowed_job_classes: Mapping[str, str] | None = None) -> ExecDetail:
     """`execDetail`: the group's job class (or one registered for it), its jobParams, retryTimes >= 0."""
-    job_class = detail.get("jobClass")
+    job_class = detail.job_class
     expected = DEFAULT_JOB_CLASS[group]
     registered = dict(allowed_job_classes or {})
     if job_class is None:
@@ -62,7 +111,7 @@ def validate_exec_detail(group: EntityGroup, key: str, detail: Mapping[str, Any]
             field="execDetail.jobClass",
         )
     defaults = default_job_params(group, key)
-    params = detail.get("jobParams")
+    params = detail.job_params
     if params is None:
         params = defaults
     for name, value in defaults.items():
@@ -73,64 +122,61 @@ def validate_exec_detail(group: EntityGroup, key: str, detail: Mapping[str, Any]
                 f"execDetail.jobParams.{name}: must name the plan's entity ({value!r}), got {params[name]!r}",
                 field=f"execDetail.jobParams.{name}",
             )
-    retry_times = detail.get("retryTimes")
-    retry_times = 0 if retry_times is None else retry_times
+    retry_times = 0 if detail.retry_times is None else detail.retry_times
     if not 0 <= retry_times <= MAX_RETRY_TIMES:
         raise InvalidInputError(f"execDetail.retryTimes: must be between 0 and {MAX_RETRY_TIMES}", field="execDetail.retryTimes")
     return ExecDetail(job_class=job_class, job_params=dict(params), retry_times=retry_times)
 
 
-def validate_item(raw: Mapping[str, Any], *, index: int, owner: EntityRef | None, now: datetime) -> ItemRequest:
+def validate_item(raw: ItemInput, *, index: int, owner: EntityRef | None, now: datetime) -> ItemRequest:
     where = f"planItems[{index}]"
     try:
-        trigger = TriggerType(raw.get("triggerType"))
+        trigger = TriggerType(raw.trigger_type)
     except ValueError:
         allowed = ", ".join(t.value for t in TriggerType)
         raise InvalidInputError(f"{where}.triggerType: must be one of {allowed}", field=f"{where}.triggerType") from None
-    item_id = raw.get("id")
+    item_id = raw.id
     if trigger is TriggerType.CRON_JOB:
         return _cron_item(raw, where=where, item_id=item_id, now=now)
-    for name in ("cronDesc", "cronType", "timeZone"):
-        if raw.get(name) is not None:
+    for name, value in (("cronDesc", raw.cron_desc), ("cronType", raw.cron_type), ("timeZone", raw.time_zone)):
+        if value is not None:
             raise InvalidInputError(f"{where}.{name}: only CRON_JOB items have {name}", field=f"{where}.{name}")
-    if trigger is not TriggerType.DEPENDENCY and raw.get("triggerOn") is not None:
+    if trigger is not TriggerType.DEPENDENCY and raw.trigger_on is not None:
         raise InvalidInputError(f"{where}.triggerOn: only DEPENDENCY items have triggerOn", field=f"{where}.triggerOn")
     if trigger is TriggerType.ONCE:
-        if raw.get("triggerByJobs"):
+        if raw.trigger_by_jobs:
             raise InvalidInputError(f"{where}.triggerByJobs: only DEPENDENCY items have triggerByJobs", field=f"{where}.triggerByJobs")
         return ItemRequest(id=item_id, trigger_type=trigger)
-    refs = raw.get("triggerByJobs") or []
+    refs = raw.trigger_by_jobs or ()
     if not refs:
         raise InvalidInputError(f"{where}.triggerByJobs: a DEPENDENCY item needs at least one upstream", field=f"{where}.triggerByJobs")
     upstreams: list[EntityRef] = []
     for position, ref in enumerate(refs):
         ref_field = f"{where}.triggerByJobs[{position}]"
         upstream = EntityRef(
-            entity_group=entity_group(ref.get("entityGroup") or "", field_name=f"{ref_field}.entityGroup").value,
-            entity_key=entity_key(ref.get("entityKey") or "", field_name=f"{ref_field}.entityKey"),
+            entity_group=entity_group(ref.entity_group, field_name=f"{ref_field}.entityGroup").value,
+            entity_key=entity_key(ref.entity_key, field_name=f"{ref_field}.entityKey"),
         )
         if owner is not None and upstream == owner:
             raise InvalidInputError(f"{ref_field}: a plan cannot depend on itself", field=ref_field)
         if upstream not in upstreams:
             upstreams.append(upstream)
-    when = raw.get("triggerOn")
-    when = DependencyTrigger.SUCCESSFUL.value if when is None else when
+    when = DependencyTrigger.SUCCESSFUL.value if raw.trigger_on is None else raw.trigger_on
     if when not in DependencyTrigger.__members__:
         allowed = ", ".join(t.value for t in DependencyTrigger)
         raise InvalidInputError(f"{where}.triggerOn: must be one of {allowed}", field=f"{where}.triggerOn")
     return ItemRequest(id=item_id, trigger_type=trigger, trigger_by_jobs=tuple(upstreams), trigger_on=DependencyTrigger(when))
 
 
-def _cron_item(raw: Mapping[str, Any], *, where: str, item_id: int | None, now: datetime) -> ItemRequest:
-    if raw.get("triggerByJobs"):
+def _cron_item(raw: ItemInput, *, where: str, item_id: int | None, now: datetime) -> ItemRequest:
+    if raw.trigger_by_jobs:
         raise InvalidInputError(f"{where}.triggerByJobs: only DEPENDENCY items have triggerByJobs", field=f"{where}.triggerByJobs")
-    if raw.get("triggerOn") is not None:
+    if raw.trigger_on is not None:
         raise InvalidInputError(f"{where}.triggerOn: only DEPENDENCY items have triggerOn", field=f"{where}.triggerOn")
-    cron_desc = raw.get("cronDesc")
+    cron_desc = raw.cron_desc
     if not cron_desc or not cron_desc.strip():
         raise InvalidInputError(f"{where}.cronDesc: a CRON_JOB item needs a Quartz cron expression", field=f"{where}.cronDesc")
-    time_zone = raw.get("timeZone")
-    time_zone = DEFAULT_TIME_ZONE if time_zone is None else time_zone  # "" is not a zone: refused below
+    time_zone = DEFAULT_TIME_ZONE if raw.time_zone is None else raw.time_zone  # "" is not a zone: refused below
     try:
         zone = parse_zone(time_zone)
     except InvalidZoneError as exc:
@@ -147,15 +193,14 @@ def _cron_item(raw: Mapping[str, Any], *, where: str, item_id: int | None, now: 
             f"{where}.cronDesc: {cron_desc!r} never fires after now in {time_zone} (a past year, or a date that does not exist)",
             field=f"{where}.cronDesc",
         )
-    cron_type = raw.get("cronType")
-    cron_type = CronType.CRON.value if cron_type is None else cron_type
+    cron_type = CronType.CRON.value if raw.cron_type is None else raw.cron_type
     if cron_type not in CronType.__members__:
         allowed = ", ".join(t.value for t in CronType)
         raise InvalidInputError(f"{where}.cronType: must be one of {allowed}", field=f"{where}.cronType")
     return ItemRequest(id=item_id, trigger_type=TriggerType.CRON_JOB, cron_desc=cron_desc, cron_type=cron_type, time_zone=time_zone)
 
 
-def validate_items(raw_items: Sequence[Mapping[str, Any]] | None, *, owner: EntityRef | None, now: datetime, allow_once: bool) -> tuple[ItemRequest, ...]:
+def validate_items(raw_items: Sequence[ItemInput] | None, *, owner: EntityRef | None, now: datetime, allow_once: bool) -> tuple[ItemRequest, ...]:
     items = tuple(validate_item(raw, index=i, owner=owner, now=now) for i, raw in enumerate(raw_items or ()))
     once = [i for i, item in enumerate(items) if item.trigger_type is TriggerType.ONCE]
     if once and not allow_once:

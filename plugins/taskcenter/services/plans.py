@@ -22,6 +22,8 @@ from taskcenter.domain.errors import ConflictError, ErrorCode, InvalidInputError
 from taskcenter.domain.jobs import default_exec_detail
 from taskcenter.domain.plan_requests import (
     ItemRequest,
+    UpdatePlan,
+    WritePlan,
     entity_group,
     entity_key,
     validate_exec_detail,
@@ -225,10 +227,10 @@ class PlanService:
 
     # -- writes --------------------------------------------------------------------------------
 
-    def write_plan(self, body: Mapping[str, Any], caller: Caller) -> PlanView:
+    def write_plan(self, command: WritePlan, caller: Caller) -> PlanView:
         """`POST /api/schedules`: create or replace the entity's plan, or run it now (ONCE)."""
         try:
-            return self._write_plan(body, caller)
+            return self._write_plan(command, caller)
         except NotFoundError:
             # The entity's plan was deleted while this request changed it; sent again, the request
             # creates a new plan. (It names no id, so "not found" would be the wrong answer.)
@@ -236,23 +238,23 @@ class PlanService:
                 "the plan was deleted by another request at the same time; retry to create it anew"
             ) from None
 
-    def _write_plan(self, body: Mapping[str, Any], caller: Caller) -> PlanView:
+    def _write_plan(self, command: WritePlan, caller: Caller) -> PlanView:
         now = self._clock()
-        group = entity_group(body.get("entityGroup") or "")
-        key = entity_key(body.get("entityKey") or "")
+        group = entity_group(command.entity_group)
+        key = entity_key(command.entity_key)
         ref = EntityRef(entity_group=group.value, entity_key=key)
         entity = self._entity(ref)
         detail = (
-            validate_exec_detail(group, key, body["execDetail"], allowed_job_classes=self._settings.job_classes)
-            if body.get("execDetail") is not None
+            validate_exec_detail(group, key, command.exec_detail, allowed_job_classes=self._settings.job_classes)
+            if command.exec_detail is not None
             else None
         )
-        items = validate_items(body["planItems"], owner=ref, now=now, allow_once=True) if body.get("planItems") is not None else None
-        enabled = body.get("enabled")
+        items = validate_items(command.items, owner=ref, now=now, allow_once=True) if command.items is not None else None
+        enabled = command.enabled
         stored = self._store.get_by_entity(ref)
         existing = self._effective(stored)
         if items and all(i.trigger_type is TriggerType.ONCE for i in items):
-            return self._run_now(ref, entity, existing, detail, enabled, caller, now, sync=bool(body.get("sync")))
+            return self._run_now(ref, entity, existing, detail, enabled, caller, now, sync=command.sync)
         if items is not None:
             self._check_items_belong(existing, items)
             self._check_dependencies(ref, items)
@@ -291,21 +293,21 @@ class PlanService:
         self._commit()
         return self._view(plan)
 
-    def update_plan(self, plan_id: int, body: Mapping[str, Any], caller: Caller) -> PlanView:
+    def update_plan(self, plan_id: int, command: UpdatePlan, caller: Caller) -> PlanView:
         """`PUT /api/schedules/{id}`: replace planItems as a whole (empty or null removes all), set enabled."""
         now = self._clock()
         stored = self._existing(plan_id)
         plan = self._effective(stored)
         assert plan is not None
         items: tuple[ItemRequest, ...] | None = None
-        if "planItems" in body:
-            items = validate_items(body["planItems"], owner=plan.ref, now=now, allow_once=False)
+        if command.replace_items:
+            items = validate_items(command.items, owner=plan.ref, now=now, allow_once=False)
             self._check_items_belong(plan, items)
             self._check_dependencies(plan.ref, items)
         previous = plan.upstreams
         updated = self._store.update(
             plan.id,
-            enabled=self._enabled_to_store(body.get("enabled"), stored=stored, effective=plan),
+            enabled=self._enabled_to_store(command.enabled, stored=stored, effective=plan),
             items=items,
             user_id=caller.user_id,
             now=now,

@@ -5,12 +5,26 @@ from datetime import datetime, timezone
 import pytest
 
 from taskcenter.domain.errors import InvalidInputError
-from taskcenter.domain.plan_requests import DEFAULT_TIME_ZONE, validate_exec_detail, validate_items
+from taskcenter.domain.plan_requests import DEFAULT_TIME_ZONE, ExecDetailInput, ItemInput, RefInput, validate_exec_detail, validate_items
 from taskcenter.domain.plans import EntityGroup, EntityRef, TriggerType
 
 NOW = datetime(2026, 11, 25, 10, 0, tzinfo=timezone.utc)
 OWNER = EntityRef(entity_group="NOTEBOOK", entity_key="1")
 NOTEBOOK_JOB = "com.hengshi.nangaparbat.schedulejob.NotebookJob"
+
+
+def item_input(raw: dict) -> ItemInput:
+    """The typed input the HTTP layer hands over for this JSON item."""
+    refs = raw.get("triggerByJobs")
+    return ItemInput(
+        trigger_type=raw["triggerType"],
+        id=raw.get("id"),
+        cron_desc=raw.get("cronDesc"),
+        cron_type=raw.get("cronType"),
+        time_zone=raw.get("timeZone"),
+        trigger_by_jobs=None if refs is None else tuple(RefInput(entity_group=r["entityGroup"], entity_key=r["entityKey"]) for r in refs),
+        trigger_on=raw.get("triggerOn"),
+    )
 
 
 def field_of(call) -> str:
@@ -21,7 +35,7 @@ def field_of(call) -> str:
 
 
 def test_cron_item_defaults() -> None:
-    (item,) = validate_items([{"triggerType": "CRON_JOB", "cronDesc": "0 0 9 * * ?"}], owner=OWNER, now=NOW, allow_once=False)
+    (item,) = validate_items([item_input({"triggerType": "CRON_JOB", "cronDesc": "0 0 9 * * ?"})], owner=OWNER, now=NOW, allow_once=False)
     assert item.trigger_type is TriggerType.CRON_JOB and item.time_zone == DEFAULT_TIME_ZONE and item.cron_type == "CRON"
 
 
@@ -41,23 +55,23 @@ def test_cron_item_defaults() -> None:
     ],
 )
 def test_invalid_items_name_their_field(raw: dict, field: str) -> None:
-    assert field_of(lambda: validate_items([raw], owner=OWNER, now=NOW, allow_once=False)) == field
+    assert field_of(lambda: validate_items([item_input(raw)], owner=OWNER, now=NOW, allow_once=False)) == field
 
 
 def test_once_rules() -> None:
-    once = {"triggerType": "ONCE"}
-    cron = {"triggerType": "CRON_JOB", "cronDesc": "0 0 9 * * ?"}
+    once = item_input({"triggerType": "ONCE"})
+    cron = item_input({"triggerType": "CRON_JOB", "cronDesc": "0 0 9 * * ?"})
     assert validate_items([once], owner=OWNER, now=NOW, allow_once=True)[0].trigger_type is TriggerType.ONCE
     assert field_of(lambda: validate_items([once], owner=OWNER, now=NOW, allow_once=False)) == "planItems[0].triggerType"
     assert field_of(lambda: validate_items([cron, once], owner=OWNER, now=NOW, allow_once=True)) == "planItems[1].triggerType"
 
 
 def test_exec_detail() -> None:
-    detail = validate_exec_detail(EntityGroup.NOTEBOOK, "1", {"jobClass": NOTEBOOK_JOB, "jobParams": {"notebook": 1}, "retryTimes": 2})
+    detail = validate_exec_detail(EntityGroup.NOTEBOOK, "1", ExecDetailInput(job_class=NOTEBOOK_JOB, job_params={"notebook": 1}, retry_times=2))
     assert (detail.job_class, detail.job_params, detail.retry_times) == (NOTEBOOK_JOB, {"notebook": 1}, 2)
-    assert validate_exec_detail(EntityGroup.DATASET, "1-2", {}).job_params == {"app": 1, "dataset": 2}
-    assert field_of(lambda: validate_exec_detail(EntityGroup.PIPELINE, "1", {"jobClass": NOTEBOOK_JOB})) == "execDetail.jobClass"
-    assert field_of(lambda: validate_exec_detail(EntityGroup.NOTEBOOK, "1", {"jobParams": {"notebook": 2}})) == "execDetail.jobParams.notebook"
-    assert field_of(lambda: validate_exec_detail(EntityGroup.NOTEBOOK, "1", {"retryTimes": -1})) == "execDetail.retryTimes"
-    custom = validate_exec_detail(EntityGroup.NOTEBOOK, "1", {"jobClass": "x.Custom"}, allowed_job_classes={"x.Custom": "NOTEBOOK"})
+    assert validate_exec_detail(EntityGroup.DATASET, "1-2", ExecDetailInput()).job_params == {"app": 1, "dataset": 2}
+    assert field_of(lambda: validate_exec_detail(EntityGroup.PIPELINE, "1", ExecDetailInput(job_class=NOTEBOOK_JOB))) == "execDetail.jobClass"
+    assert field_of(lambda: validate_exec_detail(EntityGroup.NOTEBOOK, "1", ExecDetailInput(job_params={"notebook": 2}))) == "execDetail.jobParams.notebook"
+    assert field_of(lambda: validate_exec_detail(EntityGroup.NOTEBOOK, "1", ExecDetailInput(retry_times=-1))) == "execDetail.retryTimes"
+    custom = validate_exec_detail(EntityGroup.NOTEBOOK, "1", ExecDetailInput(job_class="x.Custom"), allowed_job_classes={"x.Custom": "NOTEBOOK"})
     assert custom.job_class == "x.Custom"

@@ -20,12 +20,27 @@ from taskcenter.adapters.catalog.file_catalog import DEMO_CATALOG, FileEntityCat
 from taskcenter.adapters.store.models import Base, LockRow
 from taskcenter.adapters.store.plans import PLAN_GRAPH_LOCK, PlanRepository
 from taskcenter.domain.errors import ServiceUnavailableError
+from taskcenter.domain.plan_requests import UpdatePlan, WritePlan
 from taskcenter.domain.plans import Plan
 from taskcenter.domain.users import Role, UserInfo
 from taskcenter.services.plans import Caller, PlanService
 
 NOW = datetime(2026, 12, 1, 10, 0, 5, tzinfo=timezone.utc)
 ADMIN = Caller(user_id=1, name="admin")
+
+
+def write_command(body: dict[str, Any]) -> WritePlan:
+    """The command the HTTP layer makes of this `POST /api/schedules` body."""
+    from api_plugin.datamodels.schedules import CreatePlanBody
+
+    return CreatePlanBody.model_validate(body).to_command()
+
+
+def update_command(body: dict[str, Any]) -> UpdatePlan:
+    """The command the HTTP layer makes of this `PUT /api/schedules/{id}` body."""
+    from api_plugin.datamodels.schedules import UpdatePlanBody
+
+    return UpdatePlanBody.model_validate(body).to_command()
 
 
 @dataclass

@@ -25,7 +25,7 @@ from taskcenter.domain.errors import ConflictError, NotFoundError
 from taskcenter.services.contexts import ContextService
 from taskcenter.services.plans import PlanService
 from tests.unit.databases import after_first_call, kinds, pause_after, session_for, side_by_side
-from tests.unit.services.conftest import ADMIN, NOW, FakeDags, FakeUsers, cron
+from tests.unit.services.conftest import ADMIN, NOW, cron, FakeDags, FakeUsers, update_command, write_command
 
 BODY = {"entityGroup": "NOTEBOOK", "entityKey": "1"}
 RUN_NOW = {**BODY, "planItems": [{"triggerType": "ONCE"}]}
@@ -58,7 +58,7 @@ def dags() -> FakeDags:
 @pytest.fixture
 def plan_id(engine: sa.Engine, dags: FakeDags) -> int:
     with session_for(engine) as db:
-        return plans(db, dags).write_plan({**BODY, "planItems": [cron("0 0 9 * * ?")]}, ADMIN).plan.id
+        return plans(db, dags).write_plan(write_command({**BODY, "planItems": [cron("0 0 9 * * ?")]}), ADMIN).plan.id
 
 
 def at_once(engine: sa.Engine, dags: FakeDags, *requests: Callable[[PlanService], Any]) -> tuple[list[Any], list[BaseException]]:
@@ -81,11 +81,11 @@ def at_once(engine: sa.Engine, dags: FakeDags, *requests: Callable[[PlanService]
 
 
 REQUESTS: dict[str, Callable[[PlanService, int], Any]] = {
-    "update": lambda s, i: s.update_plan(i, {"planItems": [cron("0 0 8 * * ?")]}, ADMIN),
-    "replace": lambda s, i: s.write_plan({**BODY, "planItems": [cron("0 0 7 * * ?")]}, ADMIN),
+    "update": lambda s, i: s.update_plan(i, update_command({"planItems": [cron("0 0 8 * * ?")]}), ADMIN),
+    "replace": lambda s, i: s.write_plan(write_command({**BODY, "planItems": [cron("0 0 7 * * ?")]}), ADMIN),
     "enable": lambda s, i: s.set_enabled(i, enabled=True, caller=ADMIN),
     "disable": lambda s, i: s.set_enabled(i, enabled=False, caller=ADMIN),
-    "run-now": lambda s, i: s.write_plan(RUN_NOW, ADMIN),
+    "run-now": lambda s, i: s.write_plan(write_command(RUN_NOW), ADMIN),
     "delete": lambda s, i: s.delete_plan(i),
 }
 PAIRS = [
@@ -116,7 +116,7 @@ def test_two_writes_of_one_plan_at_once_are_served_or_conflict(engine: sa.Engine
 
 def test_two_creates_of_one_entity_at_once_make_one_plan(engine: sa.Engine, dags: FakeDags) -> None:
     body = {**BODY, "planItems": [cron("0 0 9 * * ?")]}
-    served, errors = at_once(engine, dags, lambda s: s.write_plan(body, ADMIN), lambda s: s.write_plan(body, ADMIN))
+    served, errors = at_once(engine, dags, lambda s: s.write_plan(write_command(body), ADMIN), lambda s: s.write_plan(write_command(body), ADMIN))
     assert kinds(errors) in ([], ["ConflictError"])
     assert len(stored_plans(engine)) == 1
 

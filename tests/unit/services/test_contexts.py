@@ -18,7 +18,7 @@ from taskcenter.domain.plans import EntityRef, PlanQuery
 from taskcenter.services.contexts import ContextService
 from taskcenter.services.plans import PlanService
 from tests.unit.databases import Statements, assert_reads_do_not_grow, session_for, statements
-from tests.unit.services.conftest import ADMIN, NOW, FakeUsers, cron
+from tests.unit.services.conftest import ADMIN, NOW, cron, FakeUsers, update_command, write_command
 
 pytest_plugins = ("tests.unit.database_fixtures",)  # `airflow_engine`: Airflow's tables too, SQLite and PostgreSQL
 
@@ -95,7 +95,7 @@ def contexts(session: Session, runs: Runs, outputs: Outputs | None = None) -> Co
 
 @pytest.mark.parametrize("ends", [True, False])
 def test_block_waits_for_the_end_at_most_the_timeout(service: PlanService, session: Session, runs: Runs, ends: bool) -> None:
-    plan = service.write_plan({"entityGroup": "NOTEBOOK", "entityKey": "1", "planItems": []}, ADMIN).plan
+    plan = service.write_plan(write_command({"entityGroup": "NOTEBOOK", "entityKey": "1", "planItems": []}), ADMIN).plan
     runs.by_id[5] = Run(id=5, plan_id=plan.id, run_id="manual__1")
     outputs = Outputs(ends=ends)
     waited = contexts(session, runs, outputs).logs(5, block=True)
@@ -108,9 +108,9 @@ def test_block_waits_for_the_end_at_most_the_timeout(service: PlanService, sessi
 
 def test_a_run_names_the_trigger_that_started_it(service: PlanService, session: Session, runs: Runs) -> None:
     for group, key in (("PIPELINE", "1"), ("DB_BATCH_SYNC", "1")):
-        service.write_plan({"entityGroup": group, "entityKey": key, "planItems": []}, ADMIN)
+        service.write_plan(write_command({"entityGroup": group, "entityKey": key, "planItems": []}), ADMIN)
     plan = service.write_plan(
-        {"entityGroup": "NOTEBOOK", "entityKey": "2", "planItems": [cron("0 0 9 * * ?"), DEPENDS_ON_PIPELINE, DEPENDS_ON_SYNC]}, ADMIN
+        write_command({"entityGroup": "NOTEBOOK", "entityKey": "2", "planItems": [cron("0 0 9 * * ?"), DEPENDS_ON_PIPELINE, DEPENDS_ON_SYNC]}), ADMIN
     ).plan
     session.commit()
     session.expire_all()  # read back as stored
@@ -130,14 +130,14 @@ def test_a_run_names_the_trigger_that_started_it(service: PlanService, session: 
     assert service_.get(3).item == on_pipeline  # nothing known: the plan's first dependency
     assert service_.get(4).item == on_pipeline
     # A trigger a later write replaced is still named by the runs it fired.
-    service.update_plan(plan.id, {"planItems": []}, ADMIN)
+    service.update_plan(plan.id, update_command({"planItems": []}), ADMIN)
     session.expire_all()
     assert service_.get(1).item.cron_desc == "0 0 9 * * ?"
 
 
 def test_a_listing_leaves_out_the_runs_of_a_plan_deleted_meanwhile(service: PlanService, session: Session, runs: Runs) -> None:
     """A concurrent delete commits between the read of the runs and the read of their plans."""
-    plan = service.write_plan({"entityGroup": "NOTEBOOK", "entityKey": "1", "planItems": []}, ADMIN).plan
+    plan = service.write_plan(write_command({"entityGroup": "NOTEBOOK", "entityKey": "1", "planItems": []}), ADMIN).plan
     run = Run(id=5, plan_id=plan.id, run_id="manual__1")
     runs.page = lambda **_: (1, [run])  # type: ignore[attr-defined] - read before the delete
     service.delete_plan(plan.id)

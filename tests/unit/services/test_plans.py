@@ -16,7 +16,7 @@ from taskcenter.domain.errors import ConflictError, InvalidInputError, ServiceUn
 from taskcenter.domain.plans import PlanQuery
 from taskcenter.services.plans import PlanService
 from tests.unit.databases import Statements, assert_reads_do_not_grow, session_for, statements
-from tests.unit.services.conftest import ADMIN, NOW, FakeDags, FakeRun, FakeUsers, cron, stored, stored_plans
+from tests.unit.services.conftest import ADMIN, NOW, cron, FakeDags, FakeRun, FakeUsers, stored, stored_plans, update_command, write_command
 
 pytest_plugins = ("tests.unit.database_fixtures",)  # `airflow_engine`: Airflow's tables too, SQLite and PostgreSQL
 
@@ -45,36 +45,36 @@ def test_a_rejected_write_stores_and_publishes_nothing(
     service: PlanService, session: Session, dags: FakeDags, body: dict[str, Any], field: str
 ) -> None:
     with pytest.raises(InvalidInputError) as raised:
-        service.write_plan(body, ADMIN)
+        service.write_plan(write_command(body), ADMIN)
     assert raised.value.field == field and field in raised.value.message
     session.rollback()  # what the request's session does with a failed request
     assert stored_plans(session) == [] and dags.published == {}
 
 
 def test_a_dependency_cycle_is_refused_and_nothing_changes(service: PlanService, session: Session) -> None:
-    upstream = service.write_plan(plan_body("PIPELINE", "1"), ADMIN).plan
+    upstream = service.write_plan(write_command(plan_body("PIPELINE", "1")), ADMIN).plan
     depends_on = lambda group, key: [{"triggerType": "DEPENDENCY", "triggerByJobs": [{"entityGroup": group, "entityKey": key}]}]  # noqa: E731
-    service.write_plan(plan_body("NOTEBOOK", "2", planItems=depends_on("PIPELINE", "1")), ADMIN)
+    service.write_plan(write_command(plan_body("NOTEBOOK", "2", planItems=depends_on("PIPELINE", "1"))), ADMIN)
     with pytest.raises(InvalidInputError, match="dependency cycle") as raised:
-        service.update_plan(upstream.id, {"planItems": depends_on("NOTEBOOK", "2")}, ADMIN)
+        service.update_plan(upstream.id, update_command({"planItems": depends_on("NOTEBOOK", "2")}), ADMIN)
     assert "PIPELINE 1" in raised.value.message and "NOTEBOOK 2" in raised.value.message
     session.rollback()
     assert stored(session, upstream.id).items == ()
 
 
 def test_a_write_that_changes_nothing_keeps_updated_at(service: PlanService, session: Session) -> None:
-    plan_id = service.write_plan(plan_body(planItems=[cron("0 0 9 * * ?")]), ADMIN).plan.id
+    plan_id = service.write_plan(write_command(plan_body(planItems=[cron("0 0 9 * * ?")])), ADMIN).plan.id
     first = stored(session, plan_id)
     (item,) = first.items
     service._clock = lambda: NOW.replace(hour=11)  # type: ignore[method-assign]
-    service.write_plan(plan_body(planItems=[{"id": item.id, **cron("0 0 9 * * ?")}]), ADMIN)
+    service.write_plan(write_command(plan_body(planItems=[{"id": item.id, **cron("0 0 9 * * ?")}])), ADMIN)
     assert stored(session, plan_id) == first
 
 
 def test_a_replaced_trigger_is_kept_for_the_runs_it_fired(service: PlanService, session: Session) -> None:
-    plan = service.write_plan(plan_body(planItems=[cron("0 0 9 * * ?")]), ADMIN).plan
+    plan = service.write_plan(write_command(plan_body(planItems=[cron("0 0 9 * * ?")])), ADMIN).plan
     (old,) = plan.items
-    updated = service.update_plan(plan.id, {"planItems": [cron("0 30 9 * * ?")]}, ADMIN).plan
+    updated = service.update_plan(plan.id, update_command({"planItems": [cron("0 30 9 * * ?")]}), ADMIN).plan
     assert [i.cron_desc for i in updated.items] == ["0 30 9 * * ?"]
     kept = PlanRepository(session).item(old.id)
     assert kept is not None and kept.cron_desc == "0 0 9 * * ?"
@@ -83,19 +83,19 @@ def test_a_replaced_trigger_is_kept_for_the_runs_it_fired(service: PlanService, 
 def test_run_now_that_airflow_cannot_start_takes_back_the_plan_it_created(service: PlanService, session: Session, dags: FakeDags) -> None:
     dags.fail_start = True
     with pytest.raises(ServiceUnavailableError):
-        service.write_plan(plan_body(planItems=[{"triggerType": "ONCE"}]), ADMIN)
+        service.write_plan(write_command(plan_body(planItems=[{"triggerType": "ONCE"}])), ADMIN)
     session.rollback()
     assert stored_plans(session) == []
     assert dags.unpublished and dags.published == {}
 
 
 def test_run_now_that_airflow_cannot_start_restores_the_plan_it_changed(service: PlanService, session: Session, dags: FakeDags) -> None:
-    plan = stored(session, service.write_plan(plan_body(planItems=[cron("0 0 9 * * ?")]), ADMIN).plan.id)
+    plan = stored(session, service.write_plan(write_command(plan_body(planItems=[cron("0 0 9 * * ?")])), ADMIN).plan.id)
     dags.fail_start = True
     service._clock = lambda: NOW.replace(hour=11)  # type: ignore[method-assign]
     body = plan_body(planItems=[{"triggerType": "ONCE"}], execDetail={"jobClass": NOTEBOOK_JOB, "jobParams": {"notebook": 1}, "retryTimes": 2})
     with pytest.raises(ServiceUnavailableError):
-        service.write_plan(body, ADMIN)
+        service.write_plan(write_command(body), ADMIN)
     session.rollback()
     (after,) = stored_plans(session)
     assert after == plan  # execDetail, updatedAt, triggers: all as before
@@ -103,8 +103,8 @@ def test_run_now_that_airflow_cannot_start_restores_the_plan_it_changed(service:
 
 
 def test_run_now_answers_with_the_once_item_and_the_ended_run(service: PlanService, dags: FakeDags) -> None:
-    plan = service.write_plan(plan_body(planItems=[cron("0 0 9 * * ?")]), ADMIN).plan
-    view = service.write_plan({**plan_body(planItems=[{"triggerType": "ONCE"}]), "sync": True}, ADMIN)
+    plan = service.write_plan(write_command(plan_body(planItems=[cron("0 0 9 * * ?")])), ADMIN).plan
+    view = service.write_plan(write_command({**plan_body(planItems=[{"triggerType": "ONCE"}]), "sync": True}), ADMIN)
     (once,) = view.items
     assert once.trigger_type.value == "ONCE" and once.plan_id == plan.id
     assert view.context_id == 100 and dags.started == [(plan.id, once.id)]
@@ -113,7 +113,7 @@ def test_run_now_answers_with_the_once_item_and_the_ended_run(service: PlanServi
 
 
 def test_run_now_answers_with_its_own_run_when_a_cron_tick_started_a_newer_one(service: PlanService, dags: FakeDags) -> None:
-    plan = service.write_plan(plan_body(planItems=[cron("*/30 * * * * ?")]), ADMIN).plan
+    plan = service.write_plan(write_command(plan_body(planItems=[cron("*/30 * * * * ?")])), ADMIN).plan
     tick = FakeRun(id=999, run_id="scheduled__tick", state="running", start_date=NOW)
     ended = dags.wait_for_end
 
@@ -123,40 +123,40 @@ def test_run_now_answers_with_its_own_run_when_a_cron_tick_started_a_newer_one(s
         return run
 
     dags.wait_for_end = tick_meanwhile  # type: ignore[method-assign]
-    view = service.write_plan({**plan_body(planItems=[{"triggerType": "ONCE"}]), "sync": True}, ADMIN)
+    view = service.write_plan(write_command({**plan_body(planItems=[{"triggerType": "ONCE"}]), "sync": True}), ADMIN)
     assert view.context_id == 100
     assert view.latest_run is not None and view.latest_run.id == 100 and view.latest_run.status.value == "SUCCESSFUL"
 
-    unsynced = service.write_plan(plan_body(planItems=[{"triggerType": "ONCE"}]), ADMIN)
+    unsynced = service.write_plan(write_command(plan_body(planItems=[{"triggerType": "ONCE"}])), ADMIN)
     assert unsynced.latest_run is not None and unsynced.latest_run.id == unsynced.context_id
     assert unsynced.latest_run.status.value == "PENDING"
 
 
 def test_run_now_on_a_disabled_plan_is_refused_and_stores_nothing(service: PlanService, session: Session, dags: FakeDags) -> None:
-    plan = stored(session, service.write_plan(plan_body(enabled=False), ADMIN).plan.id)
+    plan = stored(session, service.write_plan(write_command(plan_body(enabled=False)), ADMIN).plan.id)
     with pytest.raises(ConflictError, match="disabled"):
-        service.write_plan(plan_body(planItems=[{"triggerType": "ONCE"}]), ADMIN)
+        service.write_plan(write_command(plan_body(planItems=[{"triggerType": "ONCE"}])), ADMIN)
     session.rollback()
     assert dags.started == []
     assert stored(session, plan.id) == plan
 
 
 def test_a_paused_dag_disables_the_plan_and_the_next_write_records_it(service: PlanService, session: Session, dags: FakeDags) -> None:
-    plan = service.write_plan(plan_body(planItems=[cron("0 0 9 * * ?")]), ADMIN).plan
+    plan = service.write_plan(write_command(plan_body(planItems=[cron("0 0 9 * * ?")])), ADMIN).plan
     dags.paused_dags[plan.id] = True  # paused in the Airflow UI
     view = service.get_plan(plan.id)
     assert view.plan.enabled is False and view.next_start_at is None
     with pytest.raises(ConflictError):
-        service.write_plan(plan_body(planItems=[{"triggerType": "ONCE"}]), ADMIN)
+        service.write_plan(write_command(plan_body(planItems=[{"triggerType": "ONCE"}])), ADMIN)
     session.rollback()
-    service.update_plan(plan.id, {"planItems": [cron("0 0 10 * * ?")]}, ADMIN)
+    service.update_plan(plan.id, update_command({"planItems": [cron("0 0 10 * * ?")]}), ADMIN)
     assert PlanRepository(session).get(plan.id).enabled is False
     assert dags.paused_dags[plan.id] is True
 
 
 def test_listing_totals_count_each_dataset_once(service: PlanService) -> None:
     for group, key in (("DATASET", "1-1"), ("APP_REFRESH", "1"), ("SCREENSHOT", "1"), ("NOTEBOOK", "1")):
-        service.write_plan(plan_body(group, key), ADMIN)
+        service.write_plan(write_command(plan_body(group, key)), ADMIN)
     listing = service.list_plans(PlanQuery(offset=0, limit=2))
     assert listing.total == 4 and len(listing.views) == 2
     catalog = service._catalog
