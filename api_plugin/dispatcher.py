@@ -2,8 +2,8 @@
 
 Airflow's `fastapi_apps` mounts cannot serve the bare `/api/schedules` (a Starlette mount only
 matches `prefix/...`) and a mount at `/api` would hide `/api/v2`. So a root middleware sends
-exactly `/api/schedules[/...]` and `/api/contexts[/...]` to the compat app and everything else,
-untouched, to Airflow.
+exactly `/api/schedules[/...]`, `/api/contexts[/...]` and `/api/taskcenter[/...]` (the compat app's
+OpenAPI document) to the compat app and everything else, untouched, to Airflow.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from typing import Any
 Scope = MutableMapping[str, Any]
 ASGIApp = Callable[[Scope, Callable[[], Awaitable[Any]], Callable[[Any], Awaitable[None]]], Awaitable[None]]
 
-COMPAT_PREFIXES = ("/api/schedules", "/api/contexts")
+COMPAT_PREFIXES = ("/api/schedules", "/api/contexts", "/api/taskcenter")
 
 
 def is_compat_path(path: str) -> bool:

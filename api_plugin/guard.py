@@ -119,7 +119,7 @@ def _answer(kind: DbFailure | None, exc: Exception, *, where: str, partial: bool
             headers={"Retry-After": "1"},
         )
     log.error("Unhandled error on %s", where, exc_info=exc)
-    return failure(status_code=500, code=ErrorCode.INTERNAL, msg=f"internal error: {type(exc).__name__}")
+    return failure(status_code=500, code=ErrorCode.INTERNAL, msg="internal error; the api-server's log has the details")
 
 
 async def _read_body(receive: Receive) -> list[Message] | None:

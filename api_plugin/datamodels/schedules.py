@@ -13,7 +13,7 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StrictBool, S
 from api_plugin.datamodels.common import format_datetime
 from taskcenter.domain import limits
 from taskcenter.domain.plan_requests import MAX_RETRY_TIMES, ExecDetailInput, ItemInput, RefInput, UpdatePlan, WritePlan
-from taskcenter.domain.plans import CronType, DependencyTrigger, PlanItem, TriggerType
+from taskcenter.domain.plans import CronType, DependencyTrigger, EntityGroup, PlanItem, TriggerType
 from taskcenter.services.plans import PlanView
 from taskcenter.domain.users import UserInfo
 
@@ -44,8 +44,12 @@ def Text(max_length: int) -> Any:  # noqa: N802 - a type
 Id = Annotated[StrictInt, Field(ge=0, le=limits.MAX_ID)]
 
 
+# The entity groups, in the published schema (the domain checks the value and names them all).
+EntityGroupText = Annotated[Text(limits.ENTITY_GROUP_LENGTH), Field(json_schema_extra={"enum": [g.value for g in EntityGroup]})]
+
+
 class EntityRefBody(_Body):
-    entityGroup: Text(limits.ENTITY_GROUP_LENGTH)
+    entityGroup: EntityGroupText
     entityKey: Text(limits.ENTITY_KEY_LENGTH)
 
     def to_input(self) -> RefInput:
@@ -130,7 +134,7 @@ class ExecDetailBody(_Body):
 
 
 class CreatePlanBody(_Body):
-    entityGroup: Text(limits.ENTITY_GROUP_LENGTH)
+    entityGroup: EntityGroupText
     entityKey: Text(limits.ENTITY_KEY_LENGTH)
     planItems: PlanItems | None = None
     enabled: StrictBool | None = None
@@ -162,7 +166,7 @@ class UpdatePlanBody(_Body):
 
 
 class CancelBody(_Body):
-    entityGroup: Text(limits.ENTITY_GROUP_LENGTH)
+    entityGroup: EntityGroupText
     entityKey: Text(limits.ENTITY_KEY_LENGTH)
 
 

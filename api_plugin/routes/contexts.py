@@ -8,6 +8,7 @@ from fastapi import APIRouter, Depends, Path, Query
 
 from api_plugin.blocking import run_waiting
 from api_plugin.datamodels.contexts import context_to_wire
+from api_plugin.datamodels.responses import ContextEnvelope, ContextListEnvelope, LogsEnvelope, ResultsEnvelope, UsersEnvelope, answers
 from api_plugin.datamodels.queries import FiltersDep, PageDep
 from api_plugin.datamodels.schedules import user_to_wire
 from api_plugin.deps import ContextServiceDep
@@ -26,34 +27,34 @@ ContextId = Annotated[int, Depends(_context_id)]
 Block = Annotated[bool, Query()]
 
 
-@router.get("", dependencies=[requires("GET", "RUN")])
+@router.get("", dependencies=[requires("GET", "RUN")], **answers(ContextListEnvelope))
 def list_contexts(service: ContextServiceDep, filters: FiltersDep, page: PageDep, readable: ReadablePlansDep) -> dict[str, Any]:
     """1.2.12: runs of the matching plans the caller may read, newest first."""
     listing = service.list(filters.query(offset=page.offset, limit=page.limit, plan_ids=readable))
     return success([context_to_wire(v) for v in listing.views], totalHits=listing.total, offset=page.offset)
 
 
-@router.get("/users", dependencies=[requires("GET", "RUN")])
+@router.get("/users", dependencies=[requires("GET", "RUN")], **answers(UsersEnvelope))
 def context_users(service: ContextServiceDep, filters: FiltersDep, readable: ReadablePlansDep) -> dict[str, Any]:
     """1.2.13: the creators of the entities of the plans with matching runs."""
     return success([user_to_wire(u) for u in service.users(filters.query(plan_ids=readable))])
 
 
-@router.get("/{contextId}/logs", dependencies=[requires("GET", "TASK_LOGS")])
+@router.get("/{contextId}/logs", dependencies=[requires("GET", "TASK_LOGS")], **answers(LogsEnvelope))
 async def context_logs(context_id: ContextId, service: ContextServiceDep, block: Block = True) -> dict[str, Any]:
     """1.2.14: logs per subKey; block=true waits (bounded by [taskcenter] logs_block_timeout) for the end."""
     output = await run_waiting(service.logs, context_id, block=block)
     return success([{"subKey": p.sub_key, "logs": list(p.logs)} for p in output.parts], done=output.done)
 
 
-@router.get("/{contextId}/results", dependencies=[requires("GET", "XCOM")])
+@router.get("/{contextId}/results", dependencies=[requires("GET", "XCOM")], **answers(ResultsEnvelope))
 async def context_results(context_id: ContextId, service: ContextServiceDep, block: Block = True) -> dict[str, Any]:
     """1.2.15: results per subKey as {"schema": [...], "data": [[...]]}."""
     output = await run_waiting(service.results, context_id, block=block)
     return success([{"subKey": p.sub_key, "result": p.result} for p in output.parts], done=output.done)
 
 
-@router.get("/{contextId}", dependencies=[requires("GET", "RUN")])
+@router.get("/{contextId}", dependencies=[requires("GET", "RUN")], **answers(ContextEnvelope))
 def get_context(context_id: ContextId, service: ContextServiceDep) -> dict[str, Any]:
     """1.2.11."""
     return success(context_to_wire(service.get(context_id)))

@@ -7,6 +7,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Body, Depends, Path
 
 from api_plugin.blocking import run_waiting
+from api_plugin.datamodels.responses import EmptyEnvelope, PlanEnvelope, PlanListEnvelope, UsersEnvelope, answers
 from api_plugin.datamodels.queries import FiltersDep, PageDep
 from api_plugin.datamodels.schedules import CancelBody, CreatePlanBody, EmptyBody, UpdatePlanBody, plan_to_wire, user_to_wire
 from api_plugin.deps import ContextServiceDep, PlanServiceDep, ServiceCallerDep
@@ -28,7 +29,7 @@ ScheduleId = Annotated[int, Depends(_schedule_id)]
 NoBody = Annotated[EmptyBody | None, Body()]
 
 
-@router.post("")
+@router.post("", **answers(PlanEnvelope))
 async def create_schedule(
     body: CreatePlanBody, service: PlanServiceDep, caller: ServiceCallerDep, api_caller: CallerDep, targets: PlanTargetsDep
 ) -> dict[str, Any]:
@@ -41,7 +42,7 @@ async def create_schedule(
     return success(plan_to_wire(view))
 
 
-@router.get("", dependencies=[requires("GET")])
+@router.get("", dependencies=[requires("GET")], **answers(PlanListEnvelope))
 def list_schedules(service: PlanServiceDep, filters: FiltersDep, page: PageDep, readable: ReadablePlansDep) -> dict[str, Any]:
     """1.2.9: a page of plans; the totals cover every matching plan the caller may read."""
     listing = service.list_plans(filters.query(offset=page.offset, limit=page.limit, plan_ids=readable))
@@ -54,13 +55,13 @@ def list_schedules(service: PlanServiceDep, filters: FiltersDep, page: PageDep, 
     )
 
 
-@router.get("/users", dependencies=[requires("GET")])
+@router.get("/users", dependencies=[requires("GET")], **answers(UsersEnvelope))
 def schedule_users(service: PlanServiceDep, filters: FiltersDep, readable: ReadablePlansDep) -> dict[str, Any]:
     """1.2.10: the users who created the entities of the matching plans."""
     return success([user_to_wire(u) for u in service.users(filters.query(plan_ids=readable))])
 
 
-@router.post("/cancel")
+@router.post("/cancel", **answers(EmptyEnvelope))
 def cancel_by_entity(
     body: CancelBody, service: ContextServiceDep, caller: ServiceCallerDep, api_caller: CallerDep, targets: PlanTargetsDep
 ) -> dict[str, Any]:
@@ -71,41 +72,41 @@ def cancel_by_entity(
     return success(include_data=False)
 
 
-@router.put("/{scheduleId}/cancel", dependencies=[requires("PUT", "RUN")])
+@router.put("/{scheduleId}/cancel", dependencies=[requires("PUT", "RUN")], **answers(EmptyEnvelope))
 def cancel_schedule(schedule_id: ScheduleId, service: ContextServiceDep, caller: ServiceCallerDep, _: NoBody = None) -> dict[str, Any]:
     """1.2.2: cancel the running and pending runs of the plan; the plan and its triggers stay."""
     service.cancel_plan(schedule_id, caller)
     return success(include_data=False)
 
 
-@router.get("/{scheduleId}", dependencies=[requires("GET")])
+@router.get("/{scheduleId}", dependencies=[requires("GET")], **answers(PlanEnvelope))
 def get_schedule(schedule_id: ScheduleId, service: PlanServiceDep) -> dict[str, Any]:
     """1.2.8."""
     return success(plan_to_wire(service.get_plan(schedule_id)))
 
 
-@router.put("/{scheduleId}", dependencies=[requires("PUT")])
+@router.put("/{scheduleId}", dependencies=[requires("PUT")], **answers(PlanEnvelope))
 def update_schedule(schedule_id: ScheduleId, body: UpdatePlanBody, service: PlanServiceDep, caller: ServiceCallerDep) -> dict[str, Any]:
     """1.2.5: replace planItems as a whole and/or set enabled."""
     view = service.update_plan(schedule_id, body.to_command(), caller)
     return success(plan_to_wire(view))
 
 
-@router.post("/{scheduleId}/enable", dependencies=[requires("PUT")])
+@router.post("/{scheduleId}/enable", dependencies=[requires("PUT")], **answers(EmptyEnvelope))
 def enable_schedule(schedule_id: ScheduleId, service: PlanServiceDep, caller: ServiceCallerDep, _: NoBody = None) -> dict[str, Any]:
     """1.2.6."""
     service.set_enabled(schedule_id, enabled=True, caller=caller)
     return success(include_data=False)
 
 
-@router.post("/{scheduleId}/disable", dependencies=[requires("PUT")])
+@router.post("/{scheduleId}/disable", dependencies=[requires("PUT")], **answers(EmptyEnvelope))
 def disable_schedule(schedule_id: ScheduleId, service: PlanServiceDep, caller: ServiceCallerDep, _: NoBody = None) -> dict[str, Any]:
     """1.2.7."""
     service.set_enabled(schedule_id, enabled=False, caller=caller)
     return success(include_data=False)
 
 
-@router.delete("/{scheduleId}", dependencies=[requires("DELETE")])
+@router.delete("/{scheduleId}", dependencies=[requires("DELETE")], **answers(EmptyEnvelope))
 def delete_schedule(schedule_id: ScheduleId, service: PlanServiceDep) -> dict[str, Any]:
     """1.2.4: the plan, its DAG file and its DAG (runs included) go."""
     service.delete_plan(schedule_id)

@@ -16,6 +16,7 @@ from api_plugin.dispatcher import CompatDispatcher, is_compat_path
         ("/api/schedules/12/cancel", True),
         ("/api/contexts", True),
         ("/api/contexts/users", True),
+        ("/api/taskcenter/openapi.json", True),
         ("/api/schedulesX", False),
         ("/api/contextsfoo/1", False),
         ("/api/v2/version", False),

@@ -122,7 +122,7 @@ def test_an_unexpected_error_is_a_500_envelope_without_its_text(client: TestClie
     response = client.get("/api/schedules/1")
     assert response.status_code == 500
     body = response.json()
-    assert body["code"] == 50000 and body["msg"] == "internal error: RuntimeError" and body["data"] is None
+    assert body["code"] == 50000 and body["msg"] == "internal error; the api-server's log has the details" and body["data"] is None
     assert DB_TEXT not in response.text
 
 

@@ -188,10 +188,10 @@ class AirflowGateway:
                     session=self._session,
                 )
                 self._session.flush()
-            except DagRunAlreadyExists as exc:
-                raise ConflictError(f"a run started at the same instant already exists: {exc}") from None
-            except DagNotFound as exc:
-                raise ServiceUnavailableError(f"the plan's DAG is not available in Airflow yet: {exc}") from None
+            except DagRunAlreadyExists:
+                raise ConflictError("a run of the plan started at the same instant already exists; retry") from None
+            except DagNotFound:
+                raise ServiceUnavailableError("the plan's DAG is not available in Airflow yet; retry") from None
             except DBAPIError as exc:
                 self._session.rollback()
                 log.warning("Triggering %s failed (attempt %d of %d)", dag_id, attempt, TRIGGER_ATTEMPTS, exc_info=True)
