@@ -17,7 +17,8 @@ GLOBAL_DAGS = "DAGs"  # FAB's resource for every DAG
 
 
 def _plan(tc: RunningTaskCenter, group: str, key: str, job_class: str = SUCCEED, params: dict[str, Any] | None = None) -> dict[str, Any]:
-    body = {"entityGroup": group, "entityKey": key, "planItems": [], "execDetail": {"jobClass": job_class, "jobParams": params or {}, "retryTimes": 0}}
+    job_params = {group.lower(): int(key), **(params or {})}  # the entity's own parameter, as the domain requires
+    body = {"entityGroup": group, "entityKey": key, "planItems": [], "execDetail": {"jobClass": job_class, "jobParams": job_params, "retryTimes": 0}}
     return ok(tc.request("POST", "/api/schedules", json=body))["data"]
 
 

@@ -23,6 +23,15 @@ def file_name_for(plan_id: int) -> str:
     return f"plan_{plan_id}.py"
 
 
+def plan_id_of_file(relative_path: str) -> int | None:
+    """The plan whose generated file this is (`.../plan_<id>.py`), else None."""
+    name = relative_path.rpartition("/")[2]
+    if not (name.startswith("plan_") and name.endswith(".py")):
+        return None
+    digits = name[len("plan_") : -len(".py")]
+    return int(digits) if digits.isascii() and digits.isdigit() else None
+
+
 def asset_uri_for(ref: EntityRef) -> str:
     """The asset a plan's run emits when it succeeds; keyed by entity, so hand-written DAGs can use it."""
     return f"{ASSET_URI_PREFIX}{ref.entity_group}/{ref.entity_key}"

@@ -12,6 +12,8 @@ out of reach by the launcher). What differs from `airflow dag-processor --bundle
   file, and reads every DAG row of the bundle, before each requested parse, in case the request
   came with new files of a versioned bundle; each plan's file is written before its request is
   queued). New and removed files are still found at the bundle's refresh interval.
+- The parse of a file whose plan was deleted while it ran is dropped, not persisted (it would
+  bring the deleted plan's DAG back and leave an import error; see `persist_parsing_result`).
 - A file whose parse is requested while it is being parsed is parsed again once that parse ends.
   Airflow drops such a request (its queue pops the file and skips it as already in progress), so a
   write that came during the parse of the previous one (a plan, then at once a plan that depends on
@@ -125,6 +127,23 @@ class PlanFileProcessorManager(DagFileProcessorManager):
         if wakeup is not None:
             self._on_wakeup_closed(wakeup)
             wakeup.close()
+
+    def persist_parsing_result(self, *, relative_fileloc: str | None, session: Any, **kwargs: Any) -> None:
+        """Persist a parse as Airflow does, unless the file's plan was deleted meanwhile.
+
+        A delete removes the plan's DAG rows and import errors in its transaction and the file
+        after its commit; a parse of the file that was already running would otherwise bring the
+        DAG row back (unpaused, as its file says) and record an import error for the vanished
+        file. The plan's row is read share-locked, so a delete either waits for this persist (and
+        removes what it wrote) or has committed (and the result is dropped).
+        """
+        from taskcenter.adapters.airflow.naming import plan_id_of_file
+
+        plan_id = plan_id_of_file(relative_fileloc or "")
+        if plan_id is not None and not plan_exists(plan_id, session=session):
+            self.log.info("Dropped the parse of %s: its plan was deleted meanwhile", relative_fileloc)
+            return
+        super().persist_parsing_result(relative_fileloc=relative_fileloc, session=session, **kwargs)
 
     def _add_new_files_to_queue(self, known_files: dict[str, set[DagFileInfo]]) -> None:
         # Airflow calls this after each listing of the bundle: the next empty queue scans it again.
@@ -256,6 +275,15 @@ def plan_enabled(dag_id: str, *, session: Any) -> bool | None:
     from taskcenter.adapters.store.models import PlanRow
 
     return session.scalar(select(PlanRow.enabled).where(PlanRow.dag_id == dag_id).with_for_update(read=True))
+
+
+def plan_exists(plan_id: int, *, session: Any) -> bool:
+    """Whether the plan's row is there (share-locked until the session's transaction ends)."""
+    from sqlalchemy import select
+
+    from taskcenter.adapters.store.models import PlanRow
+
+    return session.scalar(select(PlanRow.id).where(PlanRow.id == plan_id).with_for_update(read=True)) is not None
 
 
 def sync_dag_permissions_when_missing() -> None:

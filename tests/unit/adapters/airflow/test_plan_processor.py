@@ -250,3 +250,30 @@ def test_a_parse_process_does_not_pay_for_the_number_of_plans(tmp_path: Path, mo
     manager._parallelism = 2
     manager._start_new_processes()
     assert asked == [2] and started == files[:2] and list(manager._file_queue) == files[2:]
+
+
+def test_the_parse_of_a_deleted_plans_file_is_dropped_not_persisted(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A parse that ran while the plan was deleted would bring its DAG row back."""
+    import sqlalchemy as sa
+    from sqlalchemy.orm import Session
+
+    from taskcenter.adapters.airflow import plan_processor
+    from taskcenter.adapters.store.models import Base, PlanRow
+
+    engine = sa.create_engine(f"sqlite:///{tmp_path / 'plans.db'}")
+    Base.metadata.create_all(engine)
+    now = datetime(2026, 12, 2, tzinfo=timezone.utc)
+    with Session(engine) as db:
+        db.add(PlanRow(id=7, entity_group="NOTEBOOK", entity_key="7", dag_id="taskcenter_plan_7", enabled=True,
+                       job_class="j", job_params={}, retry_times=0, created_at=now, updated_at=now))
+        db.commit()
+    persisted: list[str | None] = []
+    monkeypatch.setattr(
+        plan_processor.DagFileProcessorManager, "persist_parsing_result",
+        lambda self, *, relative_fileloc, session, **kwargs: persisted.append(relative_fileloc),
+    )
+    manager = plan_processor.PlanFileProcessorManager(max_runs=1)
+    with Session(engine) as db:
+        for relative in ("plan_7.py", "sub/plan_7.py", "plan_8.py", "users_dag.py", None):
+            manager.persist_parsing_result(relative_fileloc=relative, session=db, bundle_name="b")
+    assert persisted == ["plan_7.py", "sub/plan_7.py", "users_dag.py", None]  # plan 8 is gone
