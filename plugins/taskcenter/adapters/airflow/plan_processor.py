@@ -134,8 +134,8 @@ class PlanFileProcessorManager(DagFileProcessorManager):
         A delete removes the plan's DAG rows and import errors in its transaction and the file
         after its commit; a parse of the file that was already running would otherwise bring the
         DAG row back (unpaused, as its file says) and record an import error for the vanished
-        file. The plan's row is read share-locked, so a delete either waits for this persist (and
-        removes what it wrote) or has committed (and the result is dropped).
+        file. The plan's row is locked (`plan_exists`), so a delete either waits for this persist
+        (and removes what it wrote) or has committed (and the result is dropped).
         """
         from taskcenter.adapters.airflow.naming import plan_id_of_file
 
@@ -278,11 +278,16 @@ def plan_enabled(dag_id: str, *, session: Any) -> bool | None:
 
 
 def plan_exists(plan_id: int, *, session: Any) -> bool:
-    """Whether the plan's row is there (share-locked until the session's transaction ends)."""
-    from sqlalchemy import select
+    """Whether the plan's row is there, locked against its delete until the transaction ends."""
+    from sqlalchemy import select, update
 
     from taskcenter.adapters.store.models import PlanRow
 
+    if session.get_bind().dialect.name == "sqlite":
+        # No row locks: a write takes the database's write lock for the rest of the transaction,
+        # so a delete of the plan either committed before (0 rows) or waits for this one.
+        plans = PlanRow.__table__
+        return session.execute(update(plans).where(plans.c.id == plan_id).values(id=plans.c.id)).rowcount > 0
     return session.scalar(select(PlanRow.id).where(PlanRow.id == plan_id).with_for_update(read=True)) is not None
 
 
