@@ -36,8 +36,12 @@ def _post_raw(tc: RunningTaskCenter, path: str, text: str | bytes) -> Any:
     return tc.http.post(tc.url(path), data=text, headers=headers, timeout=60)
 
 
-@pytest.mark.parametrize("template", [HUGE, "9" * 40, "²", "{id}.0", "+{id}", "%20{id}", "0{id}", "-{id}", "{id}e0", "0x{id}"])
-def test_an_id_that_is_not_a_plain_int64_names_nothing(tc: RunningTaskCenter, template: str) -> None:
+@pytest.mark.parametrize(
+    "template, status, code",
+    [(HUGE, 404, 40400), ("9" * 40, 404, 40400)]
+    + [(t, 400, 40001) for t in ("²", "{id}.0", "+{id}", "%20{id}", "0{id}", "-{id}", "{id}e0", "0x{id}", "abc")],
+)
+def test_an_id_that_is_not_a_plain_int64_names_nothing(tc: RunningTaskCenter, template: str, status: int, code: int) -> None:
     plan = ok(tc.request("POST", "/api/schedules", json={**NOTEBOOK, "planItems": []}))["data"]
     raw_id = template.format(id=plan["id"])  # read loosely, most of these would name the plan
     for method, path in (
@@ -52,7 +56,7 @@ def test_an_id_that_is_not_a_plain_int64_names_nothing(tc: RunningTaskCenter, te
         ("GET", f"/api/contexts/{raw_id}/results?block=false"),
     ):
         body = {"enabled": False} if method == "PUT" and not path.endswith("cancel") else None
-        _refused(tc.request(method, path, json=body), status=404, code=40400)
+        assert _refused(tc.request(method, path, json=body), status=status, code=code)["field"] in ("scheduleId", "contextId")
     assert ok(tc.request("GET", f"/api/schedules/{plan['id']}"))["data"]["enabled"] is True
 
 

@@ -9,7 +9,7 @@ import pytest
 
 from api_plugin import security
 from api_plugin.datamodels.paths import MAX_ID, parse_path_id
-from taskcenter.domain.errors import NotFoundError, PermissionDeniedError
+from taskcenter.domain.errors import InvalidInputError, NotFoundError, PermissionDeniedError
 from taskcenter.domain.plans import EntityRef
 
 
@@ -87,10 +87,15 @@ def test_a_path_id_is_a_plain_decimal_within_int64(text: str, expected: int) -> 
     assert parse_path_id(text, field="scheduleId", what="plan") == expected
 
 
-@pytest.mark.parametrize(
-    "text", ["", "+1", "-1", " 1", "1 ", "1.0", "01", "1_000", "²", "١", "0x1", "1e3", str(MAX_ID + 1), "9" * 400]
-)
-def test_anything_else_names_no_plan(text: str) -> None:
+@pytest.mark.parametrize("text", ["", "+1", "-1", " 1", "1 ", "1.0", "01", "1_000", "²", "١", "0x1", "1e3", "abc"])
+def test_anything_but_a_plain_decimal_is_malformed(text: str) -> None:
+    with pytest.raises(InvalidInputError) as refused:
+        parse_path_id(text, field="scheduleId", what="plan")
+    assert refused.value.field == "scheduleId" and len(refused.value.message) < 120
+
+
+@pytest.mark.parametrize("text", [str(MAX_ID + 1), "9" * 400])
+def test_a_number_past_int64_names_no_plan(text: str) -> None:
     with pytest.raises(NotFoundError) as refused:
         parse_path_id(text, field="scheduleId", what="plan")
     assert refused.value.field == "scheduleId" and len(refused.value.message) < 120
