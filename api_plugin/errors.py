@@ -22,6 +22,7 @@ from taskcenter.domain.errors import (
     ServiceUnavailableError,
     TaskCenterError,
 )
+from taskcenter.domain.plans import TriggerType
 
 _STATUS_BY_ERROR: tuple[tuple[type[TaskCenterError], int], ...] = (
     (AuthenticationError, 401),
@@ -51,7 +52,7 @@ def status_for(error: TaskCenterError) -> int:
 
 
 # The kinds of plan item: pydantic names the variant of the union in an error's location.
-_ITEM_KINDS = {"CRON_JOB", "DEPENDENCY", "ONCE"}
+_ITEM_KINDS = {kind.value for kind in TriggerType}
 
 
 def _field_of(location: tuple[Any, ...]) -> str:

@@ -63,7 +63,7 @@ def _text(value: str | None, *, field: str, max_length: int) -> str | None:
     """A filter value as the plan columns hold them: bounded, no NUL, valid Unicode."""
     if value is None:
         return None
-    problem = limits.text_problem(value) or (f"at most {max_length} characters" if len(value) > max_length else None)
+    problem = limits.text_problem(value, max_length=max_length)
     if problem:
         raise InvalidInputError(f"{field}: {problem}", field=field)
     return value

@@ -12,7 +12,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-JobStatusName = Literal["NONE", "PENDING", "RUNNING", "SUCCESSFUL", "FAILED", "CANCELLED"]
+from taskcenter.domain.plans import DependencyTrigger
+from taskcenter.domain.runs import JobStatus
 
 
 class _Out(BaseModel):
@@ -43,7 +44,7 @@ class CronItemOut(_ItemOut):
 class DependencyItemOut(_ItemOut):
     triggerType: Literal["DEPENDENCY"]
     triggerByJobs: list[EntityRefOut]
-    triggerOn: Literal["SUCCESSFUL", "FINISHED"]
+    triggerOn: DependencyTrigger
 
 
 class OnceItemOut(_ItemOut):
@@ -78,7 +79,7 @@ class PlanOut(_Out):
     execFrequency: str | None
     startAt: str | None
     stopAt: str | None
-    jobStatus: JobStatusName
+    jobStatus: JobStatus
     costTime: int | None
     contextId: int | None
     nextStartAt: str | None
@@ -99,7 +100,7 @@ class ContextOut(_Out):
     planId: int
     entityGroup: str
     entityKey: str
-    jobStatus: JobStatusName
+    jobStatus: JobStatus
     createdAt: str | None
     createdBy: int | None
     scheduledAt: str | None

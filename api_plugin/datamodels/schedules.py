@@ -6,6 +6,7 @@ silently lost); the meaning of each value is checked by the domain (`plan_reques
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StrictBool, StrictInt, StrictStr, StringConstraints
@@ -22,23 +23,21 @@ class _Body(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
-def _storable(value: str) -> str:
-    problem = limits.text_problem(value)
-    if problem:
-        raise ValueError(problem)
-    return value
+def _refusing(problem_of: Callable[[Any], str | None]) -> AfterValidator:
+    """A pydantic validator from a `limits` check (what it returns is the message of the 400)."""
 
+    def validate(value: Any) -> Any:
+        problem = problem_of(value)
+        if problem:
+            raise ValueError(problem)
+        return value
 
-def _job_params(value: dict[str, Any]) -> dict[str, Any]:
-    problem = limits.job_params_problem(value)
-    if problem:
-        raise ValueError(problem)
-    return value
+    return AfterValidator(validate)
 
 
 def Text(max_length: int) -> Any:  # noqa: N802 - a type
     """A JSON string the columns can store: at most `max_length` characters, no NUL, valid Unicode."""
-    return Annotated[StrictStr, StringConstraints(max_length=max_length), AfterValidator(_storable)]
+    return Annotated[StrictStr, StringConstraints(max_length=max_length), _refusing(limits.text_problem)]
 
 
 Id = Annotated[StrictInt, Field(ge=0, le=limits.MAX_ID)]
@@ -126,7 +125,7 @@ def _items(items: list[Any] | None) -> tuple[ItemInput, ...] | None:
 
 class ExecDetailBody(_Body):
     jobClass: Text(limits.JOB_CLASS_LENGTH) | None = None
-    jobParams: Annotated[dict[str, Any], AfterValidator(_job_params)] | None = None
+    jobParams: Annotated[dict[str, Any], _refusing(limits.job_params_problem)] | None = None
     retryTimes: StrictInt | None = Field(default=None, ge=0, le=MAX_RETRY_TIMES)
 
     def to_input(self) -> ExecDetailInput:

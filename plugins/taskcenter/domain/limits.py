@@ -34,14 +34,16 @@ MAX_JOB_PARAMS_DEPTH = 16
 MAX_BODY_BYTES = 1024 * 1024
 
 
-def text_problem(value: str) -> str | None:
-    """Why this string cannot be stored (None: it can)."""
+def text_problem(value: str, *, max_length: int | None = None) -> str | None:
+    """Why this string cannot be stored (None: it can); `max_length`: its column's."""
     if "\x00" in value:
         return "must not contain NUL characters"
     try:
         value.encode("utf-8")
     except UnicodeEncodeError:
         return "must be valid Unicode (no lone UTF-16 surrogates)"
+    if max_length is not None and len(value) > max_length:
+        return f"at most {max_length} characters"
     return None
 
 

@@ -15,8 +15,7 @@ def dag_id_for(plan_id: int) -> str:
 def plan_id_of(dag_id: str) -> int | None:
     if not dag_id.startswith(DAG_ID_PREFIX):
         return None
-    tail = dag_id[len(DAG_ID_PREFIX) :]
-    return int(tail) if tail.isascii() and tail.isdigit() else None
+    return _plan_number(dag_id[len(DAG_ID_PREFIX) :])
 
 
 def file_name_for(plan_id: int) -> str:
@@ -28,8 +27,12 @@ def plan_id_of_file(relative_path: str) -> int | None:
     name = relative_path.rpartition("/")[2]
     if not (name.startswith("plan_") and name.endswith(".py")):
         return None
-    digits = name[len("plan_") : -len(".py")]
-    return int(digits) if digits.isascii() and digits.isdigit() else None
+    return _plan_number(name[len("plan_") : -len(".py")])
+
+
+def _plan_number(text: str) -> int | None:
+    """The plan id a DAG id or file name ends with (ASCII digits only: `²` is a digit to Python)."""
+    return int(text) if text.isascii() and text.isdigit() else None
 
 
 def asset_uri_for(ref: EntityRef) -> str:
