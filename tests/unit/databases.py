@@ -196,7 +196,7 @@ def add_plans_with_runs(db: Session, *, first: int, count: int) -> list[RunRow]:
             pk = add_run(db, dag_id_for(plan.id), run_id=run_id, state=state)
             run = RunRow(id=pk, plan_id=plan.id, run_id=run_id, state=state, cancelled=state == "failed" and i % 3 == 0)
             if run.cancelled:
-                cancels.record([run], plan_id=plan.id, user_id=1, now=now)
+                cancels.record([run], plan_id=plan.id, user_id=1, now=now, stopped=[pk])
             runs.append(run)
         if i % 7 == 0:
             add_run(db, "hand_written_etl", run_id=f"scheduled__{i}", state="success")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import enum
+from dataclasses import dataclass
 from datetime import datetime
 
 
@@ -30,6 +31,24 @@ def job_status(run_state: str | None, *, cancelled: bool = False) -> JobStatus:
     if cancelled and run_state in ("failed", "success"):
         return JobStatus.CANCELLED
     return _BY_RUN_STATE.get(str(run_state), JobStatus.PENDING)
+
+
+@dataclass(frozen=True, kw_only=True)
+class CancelStart:
+    """What a cancel request did to a run at once.
+
+    A run whose job is running is asked to stop and ends when its processes are gone; what had
+    not started yet never starts. When the request itself stopped something (`stopped`), the run
+    is CANCELLED once it ends, whatever its running part then does; otherwise it is CANCELLED only
+    if the job stops for the request (a job that finished first keeps its status).
+    """
+
+    ended_run: bool  # nothing of the run had started: the request ended it
+    stopped_tasks: int  # its tasks that had not started and never will
+
+    @property
+    def stopped(self) -> bool:
+        return self.ended_run or self.stopped_tasks > 0
 
 
 def parse_statuses(text: str | None, *, field: str) -> tuple[str, ...]:

@@ -1,8 +1,9 @@
 """Execution contexts (任务执行进度信息): a plan's DAG runs, read, listed and cancelled.
 
 A context is a DAG run of a plan DAG; its id is the run's integer id. Airflow has no cancelled
-state, so cancel ends the run as failed (stopping its task processes) and records the run as
-cancelled in taskcenter's own table; the API shows CANCELLED.
+state: cancel asks the run's job to stop (what has not started never starts), records the request
+in taskcenter's own table, and the run, failed in Airflow once its processes are gone, shows
+CANCELLED when it stopped for the cancel.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from taskcenter.domain.catalog import Entity, EntityCatalog
 from taskcenter.domain.errors import NotFoundError
 from taskcenter.domain.plans import EntityRef, Plan, PlanItem, PlanQuery, TriggerType
 from taskcenter.domain.results import as_table
-from taskcenter.domain.runs import JobStatus, cost_seconds, job_status
+from taskcenter.domain.runs import CancelStart, JobStatus, cost_seconds, job_status
 from taskcenter.domain.schedule import fired_item_ids
 from taskcenter.domain.users import UserInfo
 from taskcenter.services.plans import Caller, check_page, entity_creator_names, users_in_order
@@ -52,7 +53,7 @@ class Runs(Protocol):
     def triggering_entities(self, run_pks: list[int]) -> dict[int, list[EntityRef]]: ...
     def heartbeats(self, run_pks: list[int]) -> dict[int, datetime]: ...
     def unfinished(self, plan_id: int) -> list[RunLike]: ...
-    def fail(self, plan_id: int, run_id: str) -> bool: ...
+    def request_cancel(self, plan_id: int, run_id: str, *, by: str, at: datetime) -> CancelStart | None: ...
 
 
 class Outputs(Protocol):
@@ -62,7 +63,9 @@ class Outputs(Protocol):
 
 
 class Cancels(Protocol):
-    def record(self, runs: Sequence[RunLike], *, plan_id: int, user_id: int | None, now: datetime) -> None: ...
+    def record(
+        self, runs: Sequence[RunLike], *, plan_id: int, user_id: int | None, now: datetime, stopped: Sequence[int] = ()
+    ) -> None: ...
     def cancelled(self, runs: Sequence[RunLike]) -> set[int]: ...
 
 
@@ -186,18 +189,29 @@ class ContextService:
         return self._cancel(plan, caller)
 
     def _cancel(self, plan: Plan, caller: Caller) -> int:
-        """End every PENDING or RUNNING run of the plan as CANCELLED; the plan stays as it is.
+        """Cancel every PENDING or RUNNING run of the plan; the plan stays as it is.
 
+        What has not started never starts; a running job is asked to stop and its run stays
+        RUNNING until the job's processes are gone, then it is CANCELLED (docs/api.md, Cancel).
         Idempotent: a run that ended since it was read (another cancel ended it, or it finished)
         is left as it is and not recorded, so two cancels at once both succeed and the run keeps
         the first one's record; a run that finished first keeps its real status.
         """
+        now = self._clock()
         active = self._runs.unfinished(plan.id)
-        ended = [run for run in active if self._runs.fail(plan.id, run.run_id)]
-        if ended:
-            self._cancels.record(ended, plan_id=plan.id, user_id=caller.user_id, now=self._clock())
+        asked: list[RunLike] = []
+        stopped: list[int] = []
+        for run in active:
+            start = self._runs.request_cancel(plan.id, run.run_id, by=caller.name, at=now)
+            if start is None:
+                continue
+            asked.append(run)
+            if start.stopped:
+                stopped.append(run.id)
+        if asked:
+            self._cancels.record(asked, plan_id=plan.id, user_id=caller.user_id, now=now, stopped=stopped)
         self._commit()
-        return len(ended)
+        return len(asked)
 
     def _views(self, runs: Sequence[RunLike], plans: Mapping[int, Plan]) -> tuple[ContextView, ...]:
         now = self._clock()

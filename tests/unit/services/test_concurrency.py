@@ -10,6 +10,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 import pytest
@@ -22,6 +23,7 @@ from taskcenter.adapters.store.cancels import CancelRepository
 from taskcenter.adapters.store.models import RunCancelRow
 from taskcenter.adapters.store.plans import PlanRepository
 from taskcenter.domain.errors import ConflictError, NotFoundError
+from taskcenter.domain.runs import CancelStart
 from taskcenter.services.contexts import ContextService
 from taskcenter.services.plans import PlanService
 from tests.unit.databases import after_first_call, kinds, pause_after, session_for, side_by_side
@@ -153,8 +155,9 @@ class Run:
 
 
 class RunningOnce:
-    """One running run of the plan. With `claims`, `fail` ends it once, as the real adapter's
-    conditional claim does; without, every cancel that saw it running ends it (again)."""
+    """One running run of the plan, which nothing has started of yet. With `claims`, a cancel
+    request ends it once, as the real adapter's conditional claim does; without, every cancel
+    that saw it running ends it (again)."""
 
     def __init__(self, run: Run, *, claims: bool) -> None:
         self.run = run
@@ -165,13 +168,13 @@ class RunningOnce:
     def unfinished(self, plan_id: int) -> list[Run]:
         return [self.run] if self.run.state == "running" else []
 
-    def fail(self, plan_id: int, run_id: str) -> bool:
+    def request_cancel(self, plan_id: int, run_id: str, *, by: str, at: datetime) -> CancelStart | None:
         with self._lock:
             if self.claims and self.run.state != "running":
-                return False
+                return None
             self.run.state = "failed"
             self.failed.append(run_id)
-            return True
+            return CancelStart(ended_run=True, stopped_tasks=1)
 
 
 @pytest.mark.parametrize("claims", [True, False], ids=["claimed", "unclaimed"])
@@ -198,4 +201,4 @@ def test_two_cancels_of_one_plan_at_once_both_succeed_with_one_record(engine: sa
     assert sorted(results) == ([0, 1] if claims else [1, 1])
     with session_for(engine) as db:
         assert db.scalar(select(func.count()).select_from(RunCancelRow)) == 1
-        assert CancelRepository(db).cancelled([runs.run]) == {41}
+        assert db.scalar(select(RunCancelRow.outcome).where(RunCancelRow.dag_run_id == 41)) == "stopped"

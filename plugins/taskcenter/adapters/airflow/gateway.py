@@ -10,16 +10,19 @@ import logging
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timezone
 from typing import Any
 
-from sqlalchemy import and_, func, select
+from sqlalchemy import and_, func, or_, select
 from sqlalchemy.orm import Session
 
 from taskcenter.domain.errors import ConflictError, ServiceUnavailableError
 from taskcenter.domain.plans import PlanQuery
+from taskcenter.domain.runs import CancelStart
 
 log = logging.getLogger(__name__)
+# Task instance states of work that has not started on a worker (or waits without a process).
+_NOT_STARTED = ("scheduled", "queued", "up_for_retry", "up_for_reschedule", "deferred", "awaiting_input")
 # How often a run-now's trigger is tried when its transaction is aborted for another's sake.
 TRIGGER_ATTEMPTS = 3
 
@@ -297,26 +300,31 @@ class RunQueries:
         )
         return [_run_facts(run) for run in runs]
 
-    def fail(self, plan_id: int, run_id: str) -> bool:
-        """End a run as failed now, if it has not ended yet: running tasks are told to stop (their
-        process is killed). False when the run ended (or went) before this request could end it.
+    def request_cancel(self, plan_id: int, run_id: str, *, by: str, at: datetime) -> CancelStart | None:
+        """Ask a run's job to stop: what has not started never starts, what runs is told to stop.
 
-        The run is claimed first with an UPDATE that matches only while it is queued or running:
-        it waits for a concurrent cancel (or the scheduler's own change of the run) to commit and
-        then sees the run as that left it, on PostgreSQL (a row lock) and SQLite (the write lock)
-        alike. So two cancels at once end the run once and both succeed, a run that finished in
-        the meantime keeps its real state, and the run row is locked before its task instances,
-        in the scheduler's order (no deadlock with it).
+        None when the run ended (or went) before this request could reach it. The run is claimed
+        first with an UPDATE that matches only while it is queued or running: it waits for a
+        concurrent cancel (or the scheduler's own change of the run) to commit and then sees the
+        run as that left it, on PostgreSQL (a row lock) and SQLite (the write lock) alike, and the
+        run row is locked before its task instances, in the scheduler's order (no deadlock).
 
-        The run's own DAG version is used, so a task that exists only in the version the run
-        started with is stopped too.
+        With nothing running the request ends the run itself (Airflow's mark-failed: what has not
+        started is skipped). Otherwise what has not started is skipped now (a queued task that a
+        worker picks up is refused by the execution API), and each running task instance gets the
+        request as an XCom its operator watches (`CANCEL_REQUEST_KEY`): the job stops its
+        processes, writes that it stopped and ends FAILED; the run ends when its last process is
+        gone, and stays RUNNING until then.
+        The run's note says who asked and when, for the Airflow UI.
         """
         from airflow.api.common.mark_tasks import set_dag_run_state_to_failed
         from airflow.models.dagbag import DBDagBag
         from airflow.models.dagrun import DagRun
+        from airflow.models.taskinstance import TaskInstance
+        from airflow.models.xcom import XComModel
         from sqlalchemy import update
 
-        from taskcenter.adapters.airflow.naming import dag_id_for
+        from taskcenter.adapters.airflow.naming import CANCEL_REQUEST_KEY, dag_id_for
 
         dag_id = dag_id_for(plan_id)
         runs = DagRun.__table__
@@ -326,18 +334,40 @@ class RunQueries:
             .values(state=runs.c.state)
         )
         if claimed.rowcount == 0:
-            return False
+            return None
         run = self._session.scalar(
             select(DagRun).where(DagRun.dag_id == dag_id, DagRun.run_id == run_id).execution_options(populate_existing=True)
         )
-        bag = DBDagBag()
-        dag = (bag.get_dag_for_run(run, session=self._session) if run is not None else None) or bag.get_latest_version_of_dag(
-            dag_id, session=self._session
-        )
-        if dag is None:
-            raise ServiceUnavailableError(f"the DAG {dag_id} is not available in Airflow")
-        set_dag_run_state_to_failed(dag=dag, run_id=run_id, commit=True, session=self._session)
-        return True
+        if run is None:
+            return None
+        when = at.astimezone(timezone.utc).strftime("%Y-%m-%d %H:%M:%S UTC")
+        note = f"taskcenter: cancel requested by {by} at {when}"
+        if run.dag_run_note is None:
+            run.note = (note, None)
+        else:  # a note of the UI's, or of an earlier cancel: the cancel's replaces it
+            run.dag_run_note.content, run.dag_run_note.user_id = note, None
+        tis = TaskInstance.__table__
+        of_run = and_(tis.c.dag_id == dag_id, tis.c.run_id == run_id)
+        running = self._session.execute(select(tis.c.task_id, tis.c.map_index).where(of_run, tis.c.state == "running")).all()
+        if not running:
+            bag = DBDagBag()
+            dag = bag.get_dag_for_run(run, session=self._session) or bag.get_latest_version_of_dag(dag_id, session=self._session)
+            if dag is None:
+                raise ServiceUnavailableError(f"the DAG {dag_id} is not available in Airflow")
+            set_dag_run_state_to_failed(dag=dag, run_id=run_id, commit=True, session=self._session)
+            return CancelStart(ended_run=True, stopped_tasks=0)
+        not_started = self._session.execute(
+            update(tis)
+            .where(of_run, or_(tis.c.state.is_(None), tis.c.state.in_(_NOT_STARTED)))
+            .values(state="skipped", end_date=at)
+        ).rowcount
+        request = {"by": by, "at": at.astimezone(timezone.utc).isoformat()}
+        for task_id, map_index in running:
+            XComModel.set(  # stored as the task's own pushes are: a JSON object
+                CANCEL_REQUEST_KEY, request, dag_id=dag_id, task_id=task_id, run_id=run_id, map_index=map_index,
+                serialize=False, session=self._session,
+            )
+        return CancelStart(ended_run=False, stopped_tasks=not_started)
 
 
 def wait_until(predicate: Any, *, timeout: float, interval: float = 0.2) -> bool:

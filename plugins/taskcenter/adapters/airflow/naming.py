@@ -55,3 +55,10 @@ def entity_of_asset_uri(uri: str) -> EntityRef | None:
     if not (sep and group and key):
         return None
     return EntityRef(entity_group=group, entity_key=key)
+
+
+# XCom keys of a cancel (docs/api.md, Cancel): the request, written by the api-server on each
+# running task instance of the run ({"by": login, "at": ISO time}), and the job's own marker that
+# it stopped for it, written by the task before it ends.
+CANCEL_REQUEST_KEY = "taskcenter.cancel"
+CANCEL_STOPPED_KEY = "taskcenter.cancelled"

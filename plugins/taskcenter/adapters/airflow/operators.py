@@ -13,13 +13,17 @@ datasets refresh side by side and each has its own log, tries and result.
 
 from __future__ import annotations
 
+import contextlib
 import re
-from collections.abc import Mapping, Sequence
+import signal
+import threading
+from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from airflow.sdk import BaseOperator
 
+from taskcenter.adapters.jobs.cancel import CancelInterrupt, CancelRequest, CancelWatch
 from taskcenter.domain.jobs import DEFAULT_JOB_CLASS
 from taskcenter.domain.plans import EntityGroup
 
@@ -27,6 +31,8 @@ if TYPE_CHECKING:
     from taskcenter.adapters.jobs.base import JobRun
 
 _UNSAFE = re.compile(r"[^A-Za-z0-9._+=-]")
+# Sent by a task's cancel watch to the task's own main thread (Airflow's runner uses SIGTERM).
+INTERRUPT_SIGNAL = signal.SIGUSR1
 OPTION_NAMES = (
     "engine_conn_id",
     "smtp_conn_id",
@@ -102,7 +108,8 @@ class TaskCenterOperator(BaseOperator):
         self.entity_key = entity_key
         self.plan_id = plan_id
         self.sub_key = sub_key
-        self._job: JobRun | None = None  # while execute runs, for on_kill
+        self._job: JobRun | None = None  # while execute runs, for on_kill and a cancel
+        self._interrupted = False
 
     def run_job(self, job: JobRun) -> Any:
         """The job's work, by its runner; the return value is the task's XCom."""
@@ -137,25 +144,93 @@ class TaskCenterOperator(BaseOperator):
             try_number=ti.try_number,
             context=context,
             options=_options(),
+            cancel=self._cancel_watch(ti, map_index),
         )
         self._job = job
-        try:
-            return self.run_job(job)
-        finally:
-            self._job = None
-            job.close()  # also stops what the runner left running
+        with _cancel_interrupts(self):
+            job.cancel.start()
+            try:
+                result = self.run_job(job)
+            except CancelInterrupt as stop:
+                self._stopped_for_cancel(job, stop, ti)
+            except Exception:
+                self._too_late(job, "failed")
+                raise
+            finally:
+                job.cancel.stop()
+                self._job = None
+                job.close()  # also stops what the runner left running
+        self._too_late(job, "finished")
+        return result
+
+    def _cancel_watch(self, ti: Any, map_index: int | None) -> CancelWatch:
+        """This task's cancel request, read through its own XCom (the task has no DB access)."""
+        from taskcenter.adapters.airflow.naming import CANCEL_REQUEST_KEY
+
+        index = -1 if map_index is None else map_index
+
+        def read() -> CancelRequest | None:
+            return CancelRequest.of(ti.xcom_pull(task_ids=ti.task_id, key=CANCEL_REQUEST_KEY, map_indexes=index))
+
+        main = threading.get_ident()
+
+        def interrupt(request: CancelRequest) -> None:
+            if self._job is not None and not self._interrupted:
+                signal.pthread_kill(main, INTERRUPT_SIGNAL)
+
+        def escalate() -> None:
+            job = self._job
+            if job is not None:
+                stopped = job.processes.terminate()
+                self.log.warning("taskcenter: the job had not stopped 5 s after the cancel; ended its processes %s", stopped)
+
+        return CancelWatch(read=read, log=self.log, on_request=interrupt, escalate=escalate)
+
+    def _on_interrupt(self, signum: int, frame: Any) -> None:
+        """On the main thread, when the watch saw a cancel: stop the job's processes and unwind."""
+        job = self._job
+        request = job.cancel.request if job is not None else None
+        if job is None or request is None or self._interrupted:
+            return  # the job ended meanwhile: nothing to stop
+        self._interrupted = True
+        job.processes.terminate()
+        raise CancelInterrupt(request)
+
+    def _stopped_for_cancel(self, job: JobRun, stop: CancelInterrupt, ti: Any) -> None:
+        """The job stopped for a cancel: its processes end, its marker says so, the try fails for good."""
+        from airflow.sdk.exceptions import AirflowFailException
+
+        from taskcenter.adapters.airflow.naming import CANCEL_STOPPED_KEY
+
+        stopped = job.processes.terminate()
+        ti.xcom_push(key=CANCEL_STOPPED_KEY, value={"by": stop.request.by, "at": stop.request.at})
+        self.log.warning(
+            "taskcenter job %s cancelled: %s%s%s; the run ends CANCELLED",
+            self.job_class, stop.request.describe(),
+            f"; stopped before {stop.before}" if stop.before else "",
+            f"; ended its processes {stopped}" if stopped else "",
+        )
+        raise AirflowFailException(f"cancelled: {stop.request.describe()}") from None
+
+    def _too_late(self, job: JobRun, outcome: str) -> None:
+        """A cancel that reached the job only after it had ended changes nothing; the log says so."""
+        request = job.cancel.request or job.cancel.poll(announce=False)
+        if request is not None:
+            self.log.warning(
+                "taskcenter: %s came too late: the job had %s; the run keeps its status", request.describe(), outcome
+            )
 
     def on_kill(self) -> None:
         """Stop the job at once: the processes it started, then the runner itself.
 
-        Cancel (the server refuses the task's heartbeat) and a worker shutdown stop a task with
-        SIGTERM to its process group, and Airflow's handler only calls `on_kill`: without more
-        the runner would go on until the supervisor's SIGKILL 5 s later, and Chromium or a
-        notebook's kernel, in sessions of their own, would outlive the task. The handler runs on
-        the task's main thread, inside `execute`, so raising here ends the runner there.
-        `SystemExit` is a BaseException, which no runner's `except Exception` swallows, and Airflow
-        fails the try with it like any failure: a cancelled run stays failed (the server ended it
-        already), while a task stopped by a worker shutdown keeps its retries (`retryTimes`).
+        A worker shutdown (or Airflow's own mark-failed: the server refuses the task's heartbeat)
+        stops a task with SIGTERM to its process group, and Airflow's handler only calls
+        `on_kill`: without more the runner would go on until the supervisor's SIGKILL 5 s later,
+        and Chromium or a notebook's kernel, in sessions of their own, would outlive the task. The
+        handler runs on the task's main thread, inside `execute`, so raising here ends the runner
+        there. `SystemExit` is a BaseException, which no runner's `except Exception` swallows, and
+        Airflow fails the try with it like any failure: a task stopped by a worker shutdown keeps
+        its retries (`retryTimes`). A cancel does not come this way (see `_on_interrupt`).
         """
         job = self._job
         if job is None:  # not executing (after an execution timeout, `close` already stopped it)
@@ -166,6 +241,24 @@ class TaskCenterOperator(BaseOperator):
             self.job_class, f"; ended its processes {stopped}" if stopped else "",
         )
         raise SystemExit(f"taskcenter job {self.job_class} for {self.entity_group} {self.entity_key} stopped")
+
+
+@contextlib.contextmanager
+def _cancel_interrupts(operator: TaskCenterOperator) -> Iterator[None]:
+    """While the job runs, the cancel watch may interrupt the main thread (`INTERRUPT_SIGNAL`).
+
+    Only the main thread can install a handler; elsewhere (a test calling `execute` on a thread)
+    the job still stops at its next checkpoint.
+    """
+    operator._interrupted = False
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = signal.signal(INTERRUPT_SIGNAL, operator._on_interrupt)
+    try:
+        yield
+    finally:
+        signal.signal(INTERRUPT_SIGNAL, previous)
 
 
 class TaskCenterJobOperator(TaskCenterOperator):

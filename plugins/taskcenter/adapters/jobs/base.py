@@ -8,7 +8,9 @@ while the run goes on. The operator builds a `JobRun` from the Airflow task cont
 build one with a list as the result sink and no Airflow at all.
 
 A runner that starts a program in a session of its own (Chromium, a notebook's kernel) registers
-it in `job.processes`, so that stopping the task stops that program too.
+it in `job.processes`, so that stopping the task stops that program too. Before each side effect
+(a notebook cell, a pipeline node, a sync batch, a dataset swap, a mail) it calls
+`job.checkpoint(...)`, which stops the job there once the run was cancelled (`jobs/cancel.py`).
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from taskcenter.adapters.jobs.cancel import CancelWatch
 from taskcenter.domain.catalog import Entity, EntityCatalog
 
 RESULT_KEY_PREFIX = "taskcenter.result."
@@ -162,6 +165,8 @@ class JobRun:
     context: Any = None
     options: Mapping[str, str] = field(default_factory=dict)
     processes: ChildProcesses = field(default_factory=ChildProcesses, repr=False, compare=False)
+    # The run's cancel: `checkpoint` before each side effect (docs/api.md, Cancel).
+    cancel: CancelWatch = field(default_factory=CancelWatch.never, repr=False, compare=False)
     _engines: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
 
     def entity(self, group: str, key: Any) -> Entity:
@@ -181,6 +186,11 @@ class JobRun:
         if conn_id not in self._engines:
             self._engines[conn_id] = sql_engine(conn_id)
         return self._engines[conn_id]
+
+    def checkpoint(self, before: str) -> None:
+        """Stop here (`CancelInterrupt`) if the run was cancelled; call it before each side effect,
+        naming it, so that nothing begins after a cancel was acknowledged."""
+        self.cancel.checkpoint(before)
 
     def close(self) -> None:
         """Stop the processes this run left running and dispose the engines it opened."""

@@ -1,6 +1,9 @@
 """Which DAG runs ended through cancel (the API's CANCELLED status).
 
-A record names the run by its integer id and its Airflow run id (SQLite may hand a deleted run's
+A cancel is recorded when it is asked for; the run is CANCELLED once it has ended and either the
+request itself ended it (nothing of it had started: `outcome` "stopped") or its job stopped for
+the cancel (the job's marker, an XCom of the run). A job that finished before the cancel reached
+it keeps its own status. A record names the run by its integer id and its Airflow run id (SQLite may hand a deleted run's
 integer id to a new run) and keeps the run's `clear_number`: a run that is cleared (re-run, e.g. in
 the Airflow UI) after the cancel is that run's new attempt, and no longer CANCELLED.
 """
@@ -35,19 +38,31 @@ def _dialect_insert(dialect: str) -> Any:
 
 
 def is_cancelled_clause(run_pk: Any, run_id: Any, clear_number: Any) -> Any:
-    """SQL: the run these columns name ended through cancel (for filters over DAG runs)."""
+    """SQL: the run these columns name ended through cancel, if it has ended (for filters over DAG runs)."""
     return exists(
         select(RunCancelRow.dag_run_id).where(
             and_(
                 RunCancelRow.dag_run_id == run_pk,
                 RunCancelRow.run_id == run_id,
                 RunCancelRow.clear_number == clear_number,
+                or_(RunCancelRow.outcome == STOPPED, _job_stopped(run_pk)),
             )
         )
     )
 
 
+def _job_stopped(run_pk: Any) -> Any:
+    """SQL: a task of the run left the marker that its job stopped for a cancel."""
+    from airflow.models.xcom import XComModel
+
+    from taskcenter.adapters.airflow.naming import CANCEL_STOPPED_KEY
+
+    return exists(select(XComModel.dag_run_id).where(XComModel.dag_run_id == run_pk, XComModel.key == CANCEL_STOPPED_KEY))
+
+
 _ENDED = ("success", "failed")
+# The request itself ended the run: nothing of it had started.
+STOPPED = "stopped"
 
 
 def job_status_condition(run: Any, statuses: Iterable[str]) -> Any:
@@ -75,8 +90,12 @@ class CancelRepository:
     def __init__(self, session: Session) -> None:
         self._session = session
 
-    def record(self, runs: Iterable[RunKey], *, plan_id: int, user_id: int | None, now: datetime) -> None:
-        """Record runs as cancelled; idempotent, also for two cancels of one run at the same moment.
+    def record(
+        self, runs: Iterable[RunKey], *, plan_id: int, user_id: int | None, now: datetime, stopped: Iterable[int] = ()
+    ) -> None:
+        """Record a cancel of these runs; idempotent, also for two cancels of one run at the same moment.
+
+        `stopped`: the ids of the runs the request itself ended (nothing of them had started).
 
         One upsert per run: a record of the same run and attempt stays as the first cancel wrote
         it (a concurrent insert waits for it and then changes nothing), one of an older run with
@@ -84,6 +103,7 @@ class CancelRepository:
         """
         table = RunCancelRow.__table__
         insert = _dialect_insert(self._session.get_bind().dialect.name)
+        ended = set(stopped)
         for run in runs:
             statement = insert(table).values(
                 dag_run_id=run.id,
@@ -92,27 +112,52 @@ class CancelRepository:
                 plan_id=plan_id,
                 cancelled_at=now,
                 cancelled_by=user_id,
+                outcome=STOPPED if run.id in ended else None,
             )
             new = statement.excluded
             self._session.execute(
                 statement.on_conflict_do_update(
                     index_elements=[table.c.dag_run_id],
-                    set_={name: new[name] for name in ("run_id", "clear_number", "plan_id", "cancelled_at", "cancelled_by")},
+                    set_={
+                        name: new[name]
+                        for name in ("run_id", "clear_number", "plan_id", "cancelled_at", "cancelled_by", "outcome")
+                    },
                     where=or_(table.c.run_id != new.run_id, table.c.clear_number != new.clear_number),
                 )
             )
 
     def cancelled(self, runs: Iterable[RunKey]) -> set[int]:
-        """The integer ids of these runs that ended through cancel (and were not re-run since)."""
+        """The integer ids of these runs that ended through cancel (and were not re-run since).
+
+        A run still going may be among them when its cancel is under way; the status of a run
+        that has not ended is its own (`taskcenter.domain.runs.job_status`).
+        """
         wanted = {run.id: (run.run_id, run.clear_number) for run in runs}
         if not wanted:
             return set()
         rows = self._session.execute(
-            select(RunCancelRow.dag_run_id, RunCancelRow.run_id, RunCancelRow.clear_number).where(
+            select(RunCancelRow.dag_run_id, RunCancelRow.run_id, RunCancelRow.clear_number, RunCancelRow.outcome).where(
                 RunCancelRow.dag_run_id.in_(list(wanted))
             )
         )
-        return {pk for pk, run_id, clear_number in rows if wanted.get(pk) == (run_id, clear_number)}
+        recorded = {pk: outcome for pk, run_id, clear_number, outcome in rows if wanted.get(pk) == (run_id, clear_number)}
+        asked = [pk for pk, outcome in recorded.items() if outcome != STOPPED]
+        if not asked:
+            return set(recorded)
+        from airflow.models.xcom import XComModel
+
+        from taskcenter.adapters.airflow.naming import CANCEL_STOPPED_KEY
+
+        stopped_by_job = set(
+            self._session.scalars(
+                select(XComModel.dag_run_id).where(XComModel.dag_run_id.in_(asked), XComModel.key == CANCEL_STOPPED_KEY)
+            )
+        )
+        return {pk for pk, outcome in recorded.items() if outcome == STOPPED or pk in stopped_by_job}
+
+    def requested(self, run_pk: int) -> RunCancelRow | None:
+        """The cancel asked for this run, if any (whatever its outcome)."""
+        return self._session.get(RunCancelRow, run_pk)
 
     def forget_plan(self, plan_id: int) -> None:
         """Drop the records of a deleted plan (its runs are gone with its DAG)."""

@@ -101,7 +101,7 @@ class PlanItemRow(Base):
 
 
 class RunCancelRow(Base):
-    """A DAG run ended through cancel: Airflow records it as failed; the API shows CANCELLED."""
+    """A cancel of a DAG run: who asked and when, and whether the request itself ended the run."""
 
     __tablename__ = "taskcenter_run_cancel"
 
@@ -113,6 +113,9 @@ class RunCancelRow(Base):
     cancelled_by: Mapped[int | None] = mapped_column(Integer, nullable=True)
     # The run's `clear_number` then: a run cleared (re-run) after the cancel is not CANCELLED.
     clear_number: Mapped[int] = mapped_column(Integer, nullable=False, default=0, server_default="0")
+    # "stopped": the request itself ended the run (nothing of it had started). NULL: the job was
+    # asked to stop; it is CANCELLED once its run ended and its own marker says it stopped.
+    outcome: Mapped[str | None] = mapped_column(String(16), nullable=True)
 
 
 class LockRow(Base):

@@ -22,6 +22,9 @@ from typing import Any
 
 import pytest
 
+from airflow.sdk.exceptions import AirflowFailException
+
+from taskcenter.adapters.airflow.naming import CANCEL_REQUEST_KEY, CANCEL_STOPPED_KEY
 from taskcenter.adapters.airflow.operators import TaskCenterJobOperator, TaskCenterOperator
 
 SPAWN_JOB = "com.example.taskcenter.SpawnJob"
@@ -38,6 +41,9 @@ def spawn_and_wait(job: Any) -> None:
 
 
 class FakeTI:
+    """The task instance as the operator uses it: its own XComs (the cancel request among them)."""
+
+    task_id = "job"
     try_number = 1
     map_index = -1
 
@@ -46,6 +52,23 @@ class FakeTI:
 
     def xcom_push(self, *, key: str, value: Any) -> None:
         self.xcoms[key] = value
+
+    def xcom_pull(self, *, task_ids: str, key: str, map_indexes: int) -> Any:
+        assert (task_ids, map_indexes) == (self.task_id, self.map_index)
+        return self.xcoms.get(key)
+
+    def cancel_once(self, condition: Any, *, by: str = "alice", timeout: float = 10) -> threading.Thread:
+        """What the api-server does on cancel: the request as this task's XCom, once `condition()`."""
+
+        def request() -> None:
+            deadline = time.monotonic() + timeout
+            while not condition() and time.monotonic() < deadline:
+                time.sleep(0.02)
+            self.xcoms[CANCEL_REQUEST_KEY] = {"by": by, "at": "2026-12-03T08:00:00+00:00"}
+
+        thread = threading.Thread(target=request, daemon=True)
+        thread.start()
+        return thread
 
 
 @pytest.fixture
@@ -133,3 +156,61 @@ def test_a_finished_job_leaves_no_registered_process_behind(configured: Path, mo
     )
     assert operator.execute({"ti": FakeTI(), "run_id": "manual__1"}) == "done"
     assert children[0].poll() is not None and _gone(children[0].pid)
+
+
+def _operator() -> TaskCenterJobOperator:
+    return TaskCenterJobOperator(task_id="job", job_class=SPAWN_JOB, job_params={}, entity_group="NOTEBOOK", entity_key="1")
+
+
+def test_a_cancel_stops_the_running_job_and_its_processes_and_says_so(configured: Path) -> None:
+    """The watch sees the request, the main thread is interrupted in the middle of the runner's
+    sleep, the job's own-session child is gone, the marker says it stopped, and the try fails for
+    good (AirflowFailException: no retry)."""
+    ti = FakeTI()
+    sender = ti.cancel_once(lambda: bool(STARTED))
+    started = time.monotonic()
+    with pytest.raises(AirflowFailException, match="cancelled: cancel requested by alice"):
+        _operator().execute({"ti": ti, "run_id": "manual__1"})
+    elapsed = time.monotonic() - started
+    sender.join()
+    (pid,) = STARTED
+    assert _gone(pid)
+    assert elapsed < 5
+    assert ti.xcoms[CANCEL_STOPPED_KEY] == {"by": "alice", "at": "2026-12-03T08:00:00+00:00"}
+
+
+def test_a_cancel_stops_the_job_at_its_next_checkpoint(configured: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Steps with side effects: none begins once the cancel is seen."""
+    steps: list[int] = []
+    ti = FakeTI()
+
+    def stepwise(job: Any) -> None:
+        for step in range(100):
+            job.checkpoint(f"step {step}")
+            steps.append(step)
+            if step == 2:
+                ti.xcoms[CANCEL_REQUEST_KEY] = {"by": "bob", "at": "2026-12-03T08:00:00+00:00"}
+        raise AssertionError("the runner was not stopped")
+
+    monkeypatch.setitem(globals(), "spawn_and_wait", stepwise)
+    with pytest.raises(AirflowFailException, match="cancel requested by bob"):
+        _operator().execute({"ti": ti, "run_id": "manual__1"})
+    assert steps == [0, 1, 2]
+    assert CANCEL_STOPPED_KEY in ti.xcoms
+
+
+def test_a_cancel_that_comes_after_the_job_finished_changes_nothing(
+    configured: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    ti = FakeTI()
+
+    def finishes(job: Any) -> str:
+        ti.xcoms[CANCEL_REQUEST_KEY] = {"by": "carol", "at": "2026-12-03T08:00:00+00:00"}  # as it returns
+        return "done"
+
+    monkeypatch.setitem(globals(), "spawn_and_wait", finishes)
+    assert _operator().execute({"ti": ti, "run_id": "manual__1"}) == "done"
+    assert CANCEL_STOPPED_KEY not in ti.xcoms
+    logged = capsys.readouterr().out  # the task's log (structlog writes it to stdout here)
+    assert "cancel requested by carol at 2026-12-03T08:00:00+00:00 came too late: the job had finished" in logged
+    assert "stopping the job" not in logged

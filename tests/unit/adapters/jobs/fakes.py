@@ -20,6 +20,7 @@ from typing import Any
 import pytest
 
 from taskcenter.adapters.jobs.base import ChildProcesses, JobRun
+from taskcenter.adapters.jobs.cancel import CancelWatch
 from taskcenter.domain.catalog import Entity
 
 # (level, sub_key, text): one log line.
@@ -43,6 +44,9 @@ class FakeLog:
         text = msg % args if args else msg
         self.records.append((level, self.sub_key, text))
         self.timeline.append(("log", self.sub_key, text))
+
+    def debug(self, msg: str, *args: Any) -> None:
+        self._add("debug", msg, *args)
 
     def info(self, msg: str, *args: Any) -> None:
         self._add("info", msg, *args)
@@ -104,6 +108,7 @@ def make_job(
     sub_key: str | None = None,
     plan_id: int | None = None,
     options: Mapping[str, str] | None = None,
+    cancel: CancelWatch | None = None,
 ) -> FakeJob:
     log = FakeLog()
     published: list[tuple[str, Any]] = []
@@ -124,6 +129,7 @@ def make_job(
         sub_key=sub_key,
         plan_id=plan_id,
         options=options or {},
+        cancel=cancel or CancelWatch.never(),
     )
     return FakeJob(job, log, published)
 
