@@ -7,6 +7,7 @@ A pipeline's python node is called as `function(*, params, upstream, log)`: `par
 
 from __future__ import annotations
 
+import time
 from collections.abc import Mapping
 from typing import Any
 
@@ -40,3 +41,13 @@ def _per_city(upstream: Mapping[Any, Any]) -> list[dict[str, Any]] | None:
         if {"city", "orders", "revenue"} <= set(names):
             return [dict(zip(names, row)) for row in result["data"]]
     return None
+
+
+def slow_step(*, params: Mapping[str, Any], upstream: Mapping[Any, Any], log: Any) -> dict[str, Any]:
+    """PIPELINE 3's nodes: about 11 s of work each (`jobParams.stepSeconds`), a log line a second."""
+    seconds = int(params.get("stepSeconds", 11))
+    rows = sum(len(result["data"]) for result in upstream.values() if isinstance(result, Mapping) and "data" in result)
+    for second in range(1, seconds + 1):
+        time.sleep(1)
+        log.info(f"working: {second} of {seconds} s")
+    return table(["seconds", "upstreamRows"], [[seconds, rows]])

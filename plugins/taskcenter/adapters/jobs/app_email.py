@@ -33,7 +33,7 @@ def run(job: JobRun) -> None:
     recipients = recipients_of(definition, job_class=job.job_class)
     subject = subject_of(definition, app_title=entity.title, job_class=job.job_class)
     width, height = screenshot.viewport(definition, job_class=job.job_class)
-    url = screenshot.page_url(definition, job_class=job.job_class)
+    url = screenshot.page_url(definition, job_class=job.job_class, resolve=job.resolve_path)
     # A missing browser or mail connection fails at once, before any data is read.
     browser = screenshot.browser_for(job)
     conn_id = job.option("smtp_conn_id", DEFAULT_CONN_ID)
@@ -60,6 +60,7 @@ def run(job: JobRun) -> None:
         )
 
     files = [shot.path, report_path.resolve()]
+    job.checkpoint(f"the mail to {', '.join(recipients)}")  # a cancelled run sends nothing
     send(
         conn_id=conn_id,
         connection=connection,

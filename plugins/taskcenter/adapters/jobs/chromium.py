@@ -14,6 +14,8 @@ import signal
 import struct
 import subprocess
 import tempfile
+import time
+from collections.abc import Callable
 from pathlib import Path
 
 from taskcenter.adapters.jobs.base import ChildProcesses, MissingToolError
@@ -29,6 +31,8 @@ MAX_SIDE = 16384
 # they hide the line that explains a failure.
 _NOISE = ("dbus/", ": unexpected operator")
 _TAIL_LINES = 15
+# How often a slow render reports that Chromium is still at work.
+PROGRESS_SECONDS = 5.0
 
 
 def find_chromium(*, configured: str = "") -> str:
@@ -53,6 +57,7 @@ def capture(
     timeout: float,
     browser: str | None = None,
     processes: ChildProcesses | None = None,
+    progress: Callable[[float], None] | None = None,
 ) -> None:
     """Render `url` in a `width` x `height` viewport and save it as a PNG at `png_path`.
 
@@ -61,6 +66,7 @@ def capture(
     (refused connection, unknown host) writes no PNG and becomes a RuntimeError with Chromium's
     stderr tail, since Chromium itself exits 0 then. Chromium runs in a session of its own,
     registered in `processes` while it runs, so stopping the task stops the browser too.
+    `progress(seconds)` is called every few seconds while Chromium works (a slow page).
     """
     if url.startswith("-"):  # would be read as a Chromium switch
         raise ValueError(f"not a URL: {url!r}")
@@ -95,7 +101,7 @@ def capture(
             "--mute-audio",
             url,
         ]
-        returncode, stderr = _run(args, timeout=timeout, cwd=profile, processes=processes)
+        returncode, stderr = _run(args, timeout=timeout, cwd=profile, processes=processes, progress=progress)
     if returncode is None:
         raise RuntimeError(f"Chromium did not finish rendering {url} within {timeout:g}s; {_tail(stderr)}")
     if returncode != 0:
@@ -119,7 +125,14 @@ def _is_root() -> bool:
     return hasattr(os, "geteuid") and os.geteuid() == 0
 
 
-def _run(args: list[str], *, timeout: float, cwd: str, processes: ChildProcesses | None) -> tuple[int | None, str]:
+def _run(
+    args: list[str],
+    *,
+    timeout: float,
+    cwd: str,
+    processes: ChildProcesses | None,
+    progress: Callable[[float], None] | None = None,
+) -> tuple[int | None, str]:
     """Run Chromium in its own process group; (None, stderr) when it had to be killed."""
     process = subprocess.Popen(
         args,
@@ -132,15 +145,27 @@ def _run(args: list[str], *, timeout: float, cwd: str, processes: ChildProcesses
     if processes is not None:
         processes.add(process)
     try:
-        return _wait(process, timeout=timeout)
+        return _wait(process, timeout=timeout, progress=progress)
     finally:
         if processes is not None and process.returncode is not None:
             processes.discard(process)  # reaped: its pid may be reused, never signal it again
 
 
-def _wait(process: subprocess.Popen[bytes], *, timeout: float) -> tuple[int | None, str]:
+def _wait(
+    process: subprocess.Popen[bytes], *, timeout: float, progress: Callable[[float], None] | None = None
+) -> tuple[int | None, str]:
+    started = time.monotonic()
+    deadline = started + timeout
     try:
-        output, _ = process.communicate(timeout=timeout)
+        while True:
+            try:
+                output, _ = process.communicate(timeout=max(0.0, min(PROGRESS_SECONDS, deadline - time.monotonic())))
+                break
+            except subprocess.TimeoutExpired:
+                if time.monotonic() >= deadline:
+                    raise
+                if progress is not None:
+                    progress(time.monotonic() - started)
     except subprocess.TimeoutExpired:
         # The renderer and GPU helpers share the group: kill them all, while the leader is unreaped.
         _kill_group(process)

@@ -16,7 +16,10 @@ the embedded SQLite file and on PostgreSQL.
   refresh (no table yet) loads everything.
 
 Every refresh records the table's row count and size in `taskcenter_dataset_stats`, the source of
-the plans' `diskUsage` and `datasetCount`.
+the plans' `diskUsage` and `datasetCount`. Rows are fetched `fetchSize` at a time (default 1,000),
+with an optional `batchPauseSeconds` between fetches to spare a busy source. A cancelled refresh
+changes nothing: it stops before the next batch and before the swap or the append's commit
+(`job.checkpoint`), and its staging table is dropped.
 """
 
 from __future__ import annotations
@@ -24,7 +27,7 @@ from __future__ import annotations
 import re
 import time
 import uuid
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date, datetime, timezone
@@ -35,9 +38,11 @@ from taskcenter.adapters.jobs.base import JobDefinitionError, JobRun, table
 from taskcenter.domain.catalog import Entity, app_datasets
 
 DEFAULT_ENGINE_CONN = "taskcenter_engine"
+Checkpoint = Callable[[str], None]
 STATS_TABLE = "taskcenter_dataset_stats"
 FETCH_BATCH = 1000
 RESULT_ROWS = 100
+MAX_BATCH_PAUSE_SECONDS = 60
 _IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,62}$")
 
 
@@ -50,6 +55,8 @@ class DatasetDefinition:
     table: str
     incremental: bool
     watermark: str | None
+    fetch_size: int = FETCH_BATCH
+    batch_pause: float = 0.0
 
     @classmethod
     def of(cls, entity: Entity) -> DatasetDefinition:
@@ -64,6 +71,13 @@ class DatasetDefinition:
         for name in filter(None, (spec["table"], watermark)):
             if not _IDENTIFIER.match(str(name)):
                 raise JobDefinitionError(f"dataset {entity.key}: {name!r} is not a plain SQL identifier")
+        fetch_size, pause = spec.get("fetchSize", FETCH_BATCH), spec.get("batchPauseSeconds", 0)
+        if isinstance(fetch_size, bool) or not isinstance(fetch_size, int) or not 1 <= fetch_size <= 100_000:
+            raise JobDefinitionError(f"dataset {entity.key}: fetchSize must be an integer from 1 to 100000, got {fetch_size!r}")
+        if isinstance(pause, bool) or not isinstance(pause, int | float) or not 0 <= pause <= MAX_BATCH_PAUSE_SECONDS:
+            raise JobDefinitionError(
+                f"dataset {entity.key}: batchPauseSeconds must be a number from 0 to {MAX_BATCH_PAUSE_SECONDS}, got {pause!r}"
+            )
         return cls(
             key=entity.key,
             title=entity.title,
@@ -72,6 +86,8 @@ class DatasetDefinition:
             table=str(spec["table"]),
             incremental=incremental,
             watermark=str(watermark) if watermark else None,
+            fetch_size=fetch_size,
+            batch_pause=float(pause),
         )
 
 
@@ -110,11 +126,11 @@ def refresh(job: JobRun, entity: Entity) -> dict[str, Any]:
     started = time.monotonic()
     exists = _table_exists(engine, definition.table)
     if definition.incremental and exists:
-        loaded = _append(source, engine, definition, log)
+        loaded = _append(source, engine, definition, log, job.checkpoint)
     else:
         mode = "INCREMENTAL (first load)" if definition.incremental else "ALL"
         log.info("dataset %s (%s): %s refresh from %s into %s", entity.key, definition.title, mode, definition.source, definition.table)
-        loaded = _replace(source, engine, definition, log)
+        loaded = _replace(source, engine, definition, log, job.checkpoint)
     stats = record_stats(engine, definition)
     log.info(
         "dataset %s: %s rows loaded, %s rows in %s (%s bytes) in %.2f s",
@@ -141,13 +157,20 @@ def preview(job: JobRun, entity: Entity, *, limit: int = 20) -> tuple[list[str],
 # -- loading -----------------------------------------------------------------------------------
 
 
-def _batches(source: Any, query: str, params: dict[str, Any]) -> Iterator[tuple[list[str], list[tuple[Any, ...]]]]:
+def _batches(
+    source: Any, query: str, params: dict[str, Any], *, definition: DatasetDefinition, checkpoint: Checkpoint
+) -> Iterator[tuple[list[str], list[tuple[Any, ...]]]]:
     from sqlalchemy import text
 
     with source.connect() as conn:
         result = conn.execution_options(stream_results=True).execute(text(query), params)
         columns = list(result.keys())
-        while rows := result.fetchmany(FETCH_BATCH):
+        fetched = 0
+        while rows := result.fetchmany(definition.fetch_size):
+            fetched += 1
+            if fetched > 1 and definition.batch_pause:
+                time.sleep(definition.batch_pause)
+            checkpoint(f"batch {fetched} of dataset {definition.key}")
             yield columns, [tuple(r) for r in rows]
         if not columns:
             return
@@ -159,12 +182,12 @@ def staging_name(table: str) -> str:
     return f"{table[:36]}__loading_{uuid.uuid4().hex[:16]}"
 
 
-def _replace(source: Any, engine: Any, definition: DatasetDefinition, log: Any) -> int:
+def _replace(source: Any, engine: Any, definition: DatasetDefinition, log: Any, checkpoint: Checkpoint) -> int:
     staging = staging_name(definition.table)
     loaded = 0
     target = None
     try:
-        for columns, rows in _batches(source, definition.query, {}):
+        for columns, rows in _batches(source, definition.query, {}, definition=definition, checkpoint=checkpoint):
             if target is None:
                 target = _create(engine, staging, columns, rows)
             if rows:
@@ -173,6 +196,7 @@ def _replace(source: Any, engine: Any, definition: DatasetDefinition, log: Any) 
                 log.info("dataset %s: %s rows staged", definition.key, loaded)
         if target is None:
             raise JobDefinitionError(f"dataset {definition.key}: the query returned no columns")
+        checkpoint(f"the swap of dataset {definition.key}")
         _swap(engine, staging, definition.table)
     except BaseException:  # also when the task is stopped (on_kill raises SystemExit)
         _drop_quietly(engine, staging, log)
@@ -180,7 +204,7 @@ def _replace(source: Any, engine: Any, definition: DatasetDefinition, log: Any) 
     return loaded
 
 
-def _append(source: Any, engine: Any, definition: DatasetDefinition, log: Any) -> int:
+def _append(source: Any, engine: Any, definition: DatasetDefinition, log: Any, checkpoint: Checkpoint) -> int:
     """Append the rows past the watermark, all in one transaction under the dataset's lock."""
     from sqlalchemy import MetaData, Table, text
 
@@ -194,11 +218,12 @@ def _append(source: Any, engine: Any, definition: DatasetDefinition, log: Any) -
             query, params = f"SELECT * FROM ({definition.query}) q ORDER BY q.{wm}", {}
         else:
             query, params = f"SELECT * FROM ({definition.query}) q WHERE q.{wm} > :mark ORDER BY q.{wm}", {"mark": mark}
-        for columns, rows in _batches(source, query, params):
+        for columns, rows in _batches(source, query, params, definition=definition, checkpoint=checkpoint):
             if rows:
                 conn.execute(target.insert(), [dict(zip(columns, row)) for row in rows])
                 loaded += len(rows)
                 log.info("dataset %s: %s rows appended", definition.key, loaded)
+        checkpoint(f"the commit of dataset {definition.key}'s append")  # raising rolls it back
     return loaded
 
 

@@ -2,7 +2,8 @@
 
 The entity's definition is `{"source": "<conn id>", "target": "<conn id>", "batchSize": 50,
 "tables": [{"name": "orders", "key": "id", "incremental": true}, {"name": "customers"}]}`
-(a table may also be just its name; batchSize defaults to `[taskcenter] sync_batch_size`).
+(a table may also be just its name; batchSize defaults to `[taskcenter] sync_batch_size`;
+`"batchPauseSeconds": 0.5` waits between batches, to spare a busy source or target).
 
 - A missing target table is created from the source table's reflection, with portable generic
   types and the same primary key, so any SQLAlchemy database can be a target.
@@ -13,12 +14,15 @@ The entity's definition is `{"source": "<conn id>", "target": "<conn id>", "batc
 - Rows are read through one streamed (server-side where the driver has it) cursor and written with
   executemany, `batchSize` rows at a time, so memory stays bounded by one batch.
 
-Each table logs and publishes under its own subKey (its name) as soon as it is done.
+Each table logs and publishes under its own subKey (its name) as soon as it is done. A cancelled
+run writes no further batch (`job.checkpoint` before each) and commits nothing more: a full copy's
+transaction is rolled back, an incremental one keeps the batches committed so far.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import time
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -31,7 +35,8 @@ from taskcenter.adapters.jobs.pipeline import describe
 
 GROUP = "DB_BATCH_SYNC"
 RESULT_COLUMNS = ["table", "mode", "rowsCopied", "targetRows", "batches"]
-_PROJECT_FIELDS = {"source", "target", "batchSize", "tables"}
+_PROJECT_FIELDS = {"source", "target", "batchSize", "batchPauseSeconds", "tables"}
+MAX_BATCH_PAUSE_SECONDS = 60
 _TABLE_FIELDS = {"name", "key", "incremental"}
 
 
@@ -57,6 +62,7 @@ class SyncProject:
     target: str
     batch_size: int
     tables: tuple[TableSpec, ...]
+    batch_pause: float = 0.0
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -80,7 +86,9 @@ def run(job: JobRun) -> None:
     for spec in project.tables:
         log = job.step_log(spec.name)
         try:
-            done = sync_table(spec, reflected[spec.name], source=source, target=target, project=project, log=log)
+            done = sync_table(
+                spec, reflected[spec.name], source=source, target=target, project=project, log=log, checkpoint=job.checkpoint
+            )
             row = [spec.name, spec.mode, done.rows_copied, done.target_rows, done.batches]
             job.publish(spec.name, table(RESULT_COLUMNS, [row]))
         except Exception as exc:
@@ -106,20 +114,38 @@ def parse_project(*, project_id: Any, definition: Mapping[str, Any], default_bat
     raw_tables = definition.get("tables")
     if not isinstance(raw_tables, list) or not raw_tables:
         raise JobDefinitionError(f"{where}: 'tables' must be a non-empty list")
+    pause: Any = definition.get("batchPauseSeconds", 0)
+    if isinstance(pause, bool) or not isinstance(pause, int | float) or not 0 <= pause <= MAX_BATCH_PAUSE_SECONDS:
+        raise JobDefinitionError(f"{where}: batchPauseSeconds must be a number from 0 to {MAX_BATCH_PAUSE_SECONDS}, got {pause!r}")
     tables = tuple(_parse_table(raw, where=where) for raw in raw_tables)
     names = [spec.name for spec in tables]
     duplicates = sorted({n for n in names if names.count(n) > 1})
     if duplicates:
         raise JobDefinitionError(f"{where}: table(s) listed twice: {', '.join(duplicates)}")
     return SyncProject(
-        id=project_id, source=definition["source"], target=definition["target"], batch_size=batch_size, tables=tables
+        id=project_id,
+        source=definition["source"],
+        target=definition["target"],
+        batch_size=batch_size,
+        tables=tables,
+        batch_pause=float(pause),
     )
 
 
 def sync_table(
-    spec: TableSpec, source_table: Table, *, source: Any, target: Any, project: SyncProject, log: Any
+    spec: TableSpec,
+    source_table: Table,
+    *,
+    source: Any,
+    target: Any,
+    project: SyncProject,
+    log: Any,
+    checkpoint: Callable[[str], None] = lambda before: None,
 ) -> TableOutcome:
-    """Copy one table in batches; see the module docstring for the full and incremental modes."""
+    """Copy one table in batches; see the module docstring for the full and incremental modes.
+
+    `checkpoint(before)` is called before each batch is written and before the final commit.
+    """
     target_table = _target_table(target, source_table, log=log)
     columns = [c.name for c in source_table.columns]
     missing = [c for c in columns if c not in target_table.c]
@@ -149,12 +175,16 @@ def sync_table(
             writer.execute(delete(target_table))
         rows = reader.execution_options(stream_results=True, max_row_buffer=project.batch_size).execute(query)
         for batch in rows.partitions(project.batch_size):
+            if batches and project.batch_pause:
+                time.sleep(project.batch_pause)
+            checkpoint(f"{spec.name}: batch {batches + 1}")
             writer.execute(statement, [dict(zip(columns, row)) for row in batch])
             if spec.incremental:
                 writer.commit()
             batches += 1
             copied += len(batch)
             log.info(f"{spec.name}: batch {batches}, {copied} rows copied so far")
+        checkpoint(f"{spec.name}: the commit")
         writer.commit()
         target_rows = writer.execute(select(func.count()).select_from(target_table)).scalar_one()
     log.info(f"{spec.name}: done, {copied} rows copied in {batches} batch(es), {target_rows} rows in the target")

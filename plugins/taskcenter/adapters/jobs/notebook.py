@@ -181,7 +181,9 @@ class _CellEvents:
         return f"cell {key} ({n[0]} of {n[1]})" if n else f"cell {key}"
 
     def started(self, *, cell: Any, cell_index: int, **_: Any) -> None:
-        self.current = key = _sub_key(cell, cell_index)
+        key = _sub_key(cell, cell_index)
+        self.job.checkpoint(self.describe(key))  # a cancelled run starts no further cell
+        self.current = key
         self.started_at = time.monotonic()
         log = self.job.step_log(key)
         log.info("%s started", self.describe(key))

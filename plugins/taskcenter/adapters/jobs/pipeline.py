@@ -75,6 +75,7 @@ def run(job: JobRun) -> None:
     for position, node in enumerate(pipeline.nodes, start=1):
         prefix = f"[pipelineId: {pipeline_id} jobId: {job.plan_id or 0} nodeId: {node.id} taskId: {position}]"
         log = job.step_log(str(node.id))
+        job.checkpoint(f"node {node.id} ({node.name})")  # a cancelled run starts no further node
         log.info(f"{prefix} task start")
         try:
             if isinstance(node, SqlNode):

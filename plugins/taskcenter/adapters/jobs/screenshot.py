@@ -8,7 +8,7 @@ folder and rendered from `file://`. Both files stay in the output folder after t
 from __future__ import annotations
 
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -38,7 +38,7 @@ def run(job: JobRun) -> None:
     sub_key = str(app_id)
     log = job.step_log(sub_key)
     width, height = viewport(entity.definition, job_class=job.job_class)
-    url = page_url(entity.definition, job_class=job.job_class)
+    url = page_url(entity.definition, job_class=job.job_class, resolve=job.resolve_path)
     browser = browser_for(job)  # before reading any data: a missing browser fails at once
     folder = job.output_folder()
     if url is None:
@@ -48,6 +48,7 @@ def run(job: JobRun) -> None:
     else:
         log.info("rendering %s for app %s (%s) at %dx%d", url, app_id, entity.title, width, height)
     png_path = folder / f"app-{app_id}.png"
+    job.checkpoint(f"the screenshot of app {app_id}")
     shot = take(job, url=url, png_path=png_path, width=width, height=height, browser=browser, log=log)
     job.publish(sub_key, table(RESULT_COLUMNS, [[str(shot.path), shot.bytes, shot.width, shot.height]]))
 
@@ -64,8 +65,15 @@ def viewport(definition: Mapping[str, Any], *, job_class: str) -> tuple[int, int
     return sizes[0], sizes[1]
 
 
-def page_url(definition: Mapping[str, Any], *, job_class: str) -> str | None:
-    """The definition's `url`, or None to render the app's report."""
+def page_url(
+    definition: Mapping[str, Any], *, job_class: str, resolve: Callable[[str], Path] | None = None
+) -> str | None:
+    """The definition's `url` (or its `page`, a file of the catalog), or None to render the app's report."""
+    page = definition.get("page")
+    if page not in (None, ""):
+        if not isinstance(page, str) or resolve is None:
+            raise JobDefinitionError(f"{job_class}: definition.page must be a file of the entity catalog, got {page!r}")
+        return resolve(page).resolve().as_uri()
     url = definition.get("url")
     if url is None or url == "":
         return None
@@ -92,7 +100,14 @@ def take(job: JobRun, *, url: str, png_path: Path, width: int, height: int, brow
     timeout = _timeout(job)
     started = time.monotonic()
     chromium.capture(
-        url=url, png_path=png_path, width=width, height=height, timeout=timeout, browser=browser, processes=job.processes
+        url=url,
+        png_path=png_path,
+        width=width,
+        height=height,
+        timeout=timeout,
+        browser=browser,
+        processes=job.processes,
+        progress=lambda seconds: log.info("Chromium is still rendering the page (%.0f s)", seconds),
     )
     seconds = time.monotonic() - started
     shot_width, shot_height = chromium.png_size(png_path)
