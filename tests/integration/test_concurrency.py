@@ -82,7 +82,7 @@ def test_concurrent_cancels_of_one_run_all_succeed_and_record_it_once(tc: Runnin
     by_entity = call(tc, "POST", "/api/schedules/cancel", {"entityGroup": "PIPELINE", "entityKey": "1"})
     answers = at_once([by_id, by_entity] * 4)
     assert [(a.status_code, a.json()["code"]) for a in answers] == [(200, 0)] * 8, [a.text for a in answers]
-    assert ok(tc.request("GET", context))["data"]["jobStatus"] == "CANCELLED"
+    wait_for("CANCELLED", lambda: ok(tc.request("GET", context))["data"]["jobStatus"] == "CANCELLED", tc=tc)
     assert cancel_records(tc, started["contextId"]) == 1
     assert ok(tc.request("GET", f"/api/schedules/{plan['id']}"))["data"]["enabled"] is True
 

@@ -179,7 +179,13 @@ def test_cancel_ends_the_running_job_and_keeps_the_schedule(tc: RunningTaskCente
     later = wait_for("a scheduled run after the cancel", next_run, timeout=45, tc=tc, interval=1)
     assert all(c["planItemId"] == plan["planItems"][0]["id"] for c in later)
     ok(tc.request("POST", "/api/schedules/cancel", json={"entityGroup": "PIPELINE", "entityKey": "1"}))
-    assert all(context(tc, c["id"])["jobStatus"] == "CANCELLED" for c in later)
+    wait_for(  # each stays RUNNING until its job's processes are gone (PENDING ones end at once)
+        "the later runs CANCELLED",
+        lambda: all(context(tc, c["id"])["jobStatus"] == "CANCELLED" for c in later),
+        timeout=10,
+        tc=tc,
+        interval=0.2,
+    )
 
 
 def test_cancel_of_a_pending_run(tc: RunningTaskCenter) -> None:
@@ -205,7 +211,7 @@ def test_a_run_cleared_after_its_cancel_is_no_longer_cancelled(tc: RunningTaskCe
     started = run_now(tc, "PIPELINE", "1")
     wait_for("the run to start", lambda: context(tc, started["contextId"])["jobStatus"] == "RUNNING", timeout=30, tc=tc)
     ok(tc.request("PUT", f"/api/schedules/{plan['id']}/cancel", json={}))
-    assert context(tc, started["contextId"])["jobStatus"] == "CANCELLED"
+    wait_for("CANCELLED", lambda: context(tc, started["contextId"])["jobStatus"] == "CANCELLED", timeout=10, tc=tc, interval=0.2)
     run_id = next(r["dag_run_id"] for r in tc.dag_runs(f"taskcenter_plan_{plan['id']}"))
     cleared = tc.request("POST", f"/api/v2/dags/taskcenter_plan_{plan['id']}/dagRuns/{run_id}/clear", json={"dry_run": False})
     assert cleared.status_code == 200, cleared.text
@@ -303,7 +309,7 @@ def test_a_cancelled_run_now_is_the_plans_latest_status(tc: RunningTaskCenter) -
     started = run_now(tc, "DB_BATCH_SYNC", "1")
     wait_for("the run to start", lambda: context(tc, started["contextId"])["jobStatus"] == "RUNNING", timeout=30, tc=tc)
     ok(tc.request("POST", "/api/schedules/cancel", json={"entityGroup": "DB_BATCH_SYNC", "entityKey": "1"}))
-    assert context(tc, started["contextId"])["jobStatus"] == "CANCELLED"
+    wait_for("CANCELLED", lambda: context(tc, started["contextId"])["jobStatus"] == "CANCELLED", timeout=10, tc=tc, interval=0.2)
     latest = ok(tc.request("GET", f"/api/schedules/{plan['id']}"))["data"]
     assert latest["jobStatus"] == "CANCELLED" and latest["stopAt"] and latest["costTime"] is not None
     listed = ok(tc.request("GET", "/api/schedules", params={"jobStatusList": "CANCELLED"}))
