@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import signal
 import sys
 import time
@@ -81,6 +82,52 @@ def test_stop_ends_every_process_group(tmp_path: Path) -> None:
     stack.stop(timeout=1)
     assert stack.components[0].exit_code() == -signal.SIGKILL
     assert time.monotonic() - started < 10
+
+
+# A component that starts a child in a process group of its own, as Airflow's task supervisor
+# starts each task runner, and prints the child's pid.
+WITH_A_TASK = (
+    "import subprocess, sys, time;"
+    "task = subprocess.Popen([sys.executable, '-c', 'import time; time.sleep(60)'], process_group=0);"
+    "print(task.pid, flush=True); time.sleep(60)"
+)
+
+
+def _task_pid(component: Component) -> int:
+    _until(lambda: component.log_file.read_text().strip().isdigit())
+    return int(component.log_file.read_text())
+
+
+def _gone(pid: int) -> bool:
+    """Ended: no such process, or a zombie its new parent (init) has not reaped yet."""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(") ", 1)[1].startswith("Z")
+    except OSError:
+        return True
+
+
+def test_the_tasks_of_a_dead_component_end_before_it_starts_again(tmp_path: Path, monkeypatch) -> None:
+    """A scheduler killed outright: its tasks (other process groups, same session) must not run on."""
+    monkeypatch.setattr(components, "BACKOFF_FIRST", 0.1)
+    stack, messages = _stack(tmp_path, [sys.executable, "-c", WITH_A_TASK])
+    component = stack.components[0]
+    try:
+        task = _task_pid(component)
+        assert os.getpgid(task) == task != component.pid and os.getsid(task) == component.pid
+        os.kill(component.pid, signal.SIGKILL)  # the leader alone, as the OOM killer would
+        _until(lambda: component.exit_code() is not None)
+        stack.supervise()
+        _until(lambda: _gone(task))
+        assert "killed by SIGKILL" in messages[0]
+    finally:
+        stack.stop(timeout=2)
+
+
+def test_stop_reaches_the_tasks_of_a_component(tmp_path: Path) -> None:
+    stack, _ = _stack(tmp_path, [sys.executable, "-c", WITH_A_TASK])
+    task = _task_pid(stack.components[0])
+    stack.stop(timeout=5)
+    _until(lambda: _gone(task))
 
 
 def test_plans_have_a_dag_processor_of_their_own(tmp_path: Path) -> None:
