@@ -1,12 +1,13 @@
 """Starts, supervises and stops the product's components for one AIRFLOW_HOME.
 
 The embedded PostgreSQL server (when the home uses it) starts first; then Airflow's api-server,
-scheduler, dag-processor and triggerer, and the demo's mail catcher. Each component runs in its own
-session, so stopping it also stops every process it started: its own process group, and the task
-processes, which Airflow's task supervisor puts in process groups of their own within that
-session; with PR_SET_PDEATHSIG a component also ends if the launcher is killed. A component that
-dies is started again after a backoff (1 s, doubling to 60 s while it keeps dying within 30 s of
-its start), its exit cause written to the console and to its log; the others keep serving.
+dag-processor and triggerer, and the demo's mail catcher, and the scheduler once the api-server
+answers. Each component runs in its own session, so stopping it also stops every process it
+started: its own process group, and the task processes, which Airflow's task supervisor puts in
+process groups of their own within that session; with PR_SET_PDEATHSIG a component also ends if
+the launcher is killed. A component that dies is started again after a backoff (1 s, doubling to
+60 s while it keeps dying within 30 s of its start), its exit cause written to the console and to
+its log; the others keep serving.
 """
 
 from __future__ import annotations
@@ -274,8 +275,30 @@ class AirflowStack:
                 log_file=self.log_dir / "mail-catcher.log",
             )
         )
+        # The scheduler last, once the api-server answers: the first thing it does is reset the
+        # tasks a dead scheduler left, and each task it queues calls the api-server first thing.
+        # Queued while the api-server still started, a task's start was refused, and Airflow
+        # failed that try without running the job or logging a line (docs/job-types.md, "Crashes").
+        later = [c for c in self.components if c.name == "scheduler"]
         for component in self.components:
+            if component not in later:
+                component.start(env, cwd=self.settings.home)
+        self.wait_until_answering()
+        for component in later:
             component.start(env, cwd=self.settings.home)
+
+    def wait_until_answering(self, *, timeout: float = 180.0) -> None:
+        """Until the api-server answers HTTP (any status), it stopped, or `timeout` passed."""
+        api = next((c for c in self.components if c.name == "api-server"), None)
+        deadline = time.monotonic() + timeout
+        while api is not None and api.exit_code() is None and time.monotonic() < deadline:
+            try:
+                with urllib.request.urlopen(self.settings.base_url + HEALTH_PATH, timeout=5):
+                    return
+            except urllib.error.HTTPError:
+                return
+            except (urllib.error.URLError, OSError):
+                time.sleep(0.25)
 
     def _command(self, name: str) -> list[str]:
         if name == PLAN_PROCESSOR:

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import os
 import signal
+import socket
 import sys
 import time
 from pathlib import Path
 
 from taskcenter.launcher import components
 from taskcenter.launcher.components import AirflowStack, Component, backoff
-from taskcenter.launcher.home import HomeSettings
+from taskcenter.launcher.home import SQLITE, HomeSettings
 
 
 def _stack(tmp_path: Path, *commands: list[str]) -> tuple[AirflowStack, list[str]]:
@@ -128,6 +129,32 @@ def test_stop_reaches_the_tasks_of_a_component(tmp_path: Path) -> None:
     task = _task_pid(stack.components[0])
     stack.stop(timeout=5)
     _until(lambda: _gone(task))
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def test_the_scheduler_starts_once_the_api_server_answers(tmp_path: Path, monkeypatch) -> None:
+    """Tasks it queues call the api-server first; queued before it listens, their start was refused."""
+    port = _free_port()
+    settings = HomeSettings(home=tmp_path, database=SQLITE, host="127.0.0.1", port=port, smtp_port=_free_port())
+    stack = AirflowStack(settings, report=lambda message: None)
+    answers_late = (
+        "import http.server, time; time.sleep(2);"
+        f"http.server.HTTPServer(('127.0.0.1', {port}), http.server.BaseHTTPRequestHandler).serve_forever()"
+    )
+    idle = "import time; time.sleep(60)"
+    monkeypatch.setattr(stack, "_command", lambda name: [sys.executable, "-c", answers_late if name == "api-server" else idle])
+    try:
+        stack.start()
+        started = {c.name: c.started_at for c in stack.components}
+        assert started["scheduler"] - started["api-server"] >= 2  # it answers (501) only then
+        assert started["dag-processor"] - started["api-server"] < 1  # the others do not wait
+    finally:
+        stack.stop(timeout=2)
 
 
 def test_plans_have_a_dag_processor_of_their_own(tmp_path: Path) -> None:
