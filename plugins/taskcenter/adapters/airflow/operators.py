@@ -13,6 +13,7 @@ datasets refresh side by side and each has its own log, tries and result.
 
 from __future__ import annotations
 
+import contextlib
 import re
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -43,6 +44,7 @@ SCREENSHOT_JOB = DEFAULT_JOB_CLASS[EntityGroup.SCREENSHOT]
 APP_EMAIL_JOB = DEFAULT_JOB_CLASS[EntityGroup.APP_EMAIL]
 DB_BATCH_SYNC_JOB = DEFAULT_JOB_CLASS[EntityGroup.DB_BATCH_SYNC]
 _GROUP_OF_CLASS = {job_class: group.value for group, job_class in DEFAULT_JOB_CLASS.items()}
+_PR_SET_PDEATHSIG = 1
 
 
 def results_folder() -> Path:
@@ -113,6 +115,7 @@ class TaskCenterOperator(BaseOperator):
         from taskcenter.adapters.jobs.base import JobRun, result_key
 
         ti = context["ti"]
+        _end_with_supervisor()
         self.log.info(
             "taskcenter job %s for %s %s with %s%s",
             self.job_class, self.entity_group, self.entity_key, self.job_params,
@@ -166,6 +169,27 @@ class TaskCenterOperator(BaseOperator):
             self.job_class, f"; ended its processes {stopped}" if stopped else "",
         )
         raise SystemExit(f"taskcenter job {self.job_class} for {self.entity_group} {self.entity_key} stopped")
+
+
+def _end_with_supervisor() -> None:
+    """SIGTERM this task when its supervisor dies (Linux), so `on_kill` stops the job.
+
+    The task runner is a child of Airflow's supervisor, in a process group of its own: when the
+    supervisor dies (its LocalExecutor worker or the scheduler killed, the scheduler's group
+    killed by the launcher) nothing else stops it, and the job would go on, unheard, while the
+    next try runs it again. Only under Airflow's task runner: a test calling `execute` keeps
+    its own process alone. (A supervisor that died before this point already broke the task's
+    channel to it, which fails the task's next call.)
+    """
+    import ctypes
+    import signal
+
+    from airflow.sdk.execution_time import task_runner
+
+    if getattr(task_runner, "SUPERVISOR_COMMS", None) is None:
+        return
+    with contextlib.suppress(OSError, AttributeError):  # not Linux
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
 
 
 class TaskCenterJobOperator(TaskCenterOperator):

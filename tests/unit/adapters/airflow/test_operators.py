@@ -1,4 +1,5 @@
-"""The operators' execute and on_kill on real processes, with Airflow's SIGTERM handling reproduced.
+"""The operators' execute and on_kill on real processes, with Airflow's SIGTERM handling reproduced,
+and a task that outlives its supervisor.
 
 In Airflow 3.3 the supervisor stops a task (cancel, lost heartbeat, worker shutdown) by sending
 SIGTERM to the task's process group; the task runner's handler only calls `task.on_kill()`
@@ -9,6 +10,7 @@ sessions of their own, are gone and that `execute` ends at once.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
@@ -133,3 +135,40 @@ def test_a_finished_job_leaves_no_registered_process_behind(configured: Path, mo
     )
     assert operator.execute({"ti": FakeTI(), "run_id": "manual__1"}) == "done"
     assert children[0].poll() is not None and _gone(children[0].pid)
+
+
+SUPERVISOR_DIES = """
+import os, signal, sys, time
+from pathlib import Path
+
+from airflow.sdk.execution_time import task_runner
+from taskcenter.adapters.airflow import operators
+
+folder = Path(sys.argv[1])
+task = os.fork()
+if task:  # the supervisor: dies (as if SIGKILLed) once its task runs
+    while not (folder / "ready").exists():
+        time.sleep(0.02)
+    os._exit(0)
+task_runner.SUPERVISOR_COMMS = object()  # what Airflow's task runner sets up
+signal.signal(signal.SIGTERM, lambda *_: ((folder / "terminated").write_text(str(os.getpid())), os._exit(0)))
+operators._end_with_supervisor()
+(folder / "ready").write_text(str(os.getpid()))
+time.sleep(30)
+"""
+
+
+def test_a_task_is_told_to_stop_when_its_supervisor_dies(tmp_path: Path) -> None:
+    """Its job must not go on unheard (in a process group of its own) while the next try runs it again."""
+    supervisor = subprocess.run([sys.executable, "-c", SUPERVISOR_DIES, str(tmp_path)], timeout=60)
+    assert supervisor.returncode == 0
+    task = int((tmp_path / "ready").read_text())
+    deadline = time.monotonic() + 10
+    try:
+        while not _gone(task):  # ended by the signal (init reaps it)
+            assert time.monotonic() < deadline, "the task went on after its supervisor died"
+            time.sleep(0.05)
+    finally:
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(task, signal.SIGKILL)
+    assert (tmp_path / "terminated").read_text() == str(task)  # by SIGTERM: `on_kill` stops the job
