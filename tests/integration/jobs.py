@@ -13,14 +13,16 @@ FAIL = "com.example.taskcenter.FailJob"
 SLEEP = "com.example.taskcenter.SleepJob"
 FLAKY = "com.example.taskcenter.FlakyJob"
 TICK = "com.example.taskcenter.TickJob"
+SIDE_EFFECT = "com.example.taskcenter.SideEffectJob"
 RUNNERS = {
     SUCCEED: "tests.integration.jobs:succeed",
     FAIL: "tests.integration.jobs:fail",
     SLEEP: "tests.integration.jobs:sleep",
     FLAKY: "tests.integration.jobs:flaky",
     TICK: "tests.integration.jobs:tick",
+    SIDE_EFFECT: "tests.integration.jobs:side_effect",
 }
-JOB_CLASSES = {SUCCEED: "*", FAIL: "*", SLEEP: "*", FLAKY: "*", TICK: "*"}
+JOB_CLASSES = {SUCCEED: "*", FAIL: "*", SLEEP: "*", FLAKY: "*", TICK: "*", SIDE_EFFECT: "*"}
 
 
 def succeed(job: Any) -> dict[str, Any]:
@@ -60,3 +62,19 @@ def tick(job: Any) -> dict[str, Any]:
         job.log.info("tick %s/%s", i, count)
         time.sleep(interval)
     return {"ticks": count}
+
+
+def side_effect(job: Any) -> dict[str, Any]:
+    """Appends `started <try> <pid>` to the file `path`, sleeps `seconds` (default 30), appends
+    `ended <try>`: a job whose every start leaves a trace, to count how often it ran."""
+    import os
+    import time
+
+    path, seconds = str(job.job_params["path"]), float(job.job_params.get("seconds", 30))
+    with open(path, "a") as marks:
+        marks.write(f"started {job.try_number} {os.getpid()}\n")
+    job.log.info("side effect written to %s; working %s s", path, seconds)
+    time.sleep(seconds)
+    with open(path, "a") as marks:
+        marks.write(f"ended {job.try_number}\n")
+    return {"tries": job.try_number}

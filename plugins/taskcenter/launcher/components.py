@@ -1,11 +1,13 @@
 """Starts, supervises and stops the product's components for one AIRFLOW_HOME.
 
 The embedded PostgreSQL server (when the home uses it) starts first; then Airflow's api-server,
-scheduler, dag-processor and triggerer, and the demo's mail catcher. Each component runs in its own
-session (process group), so stopping it also stops the task processes it started; with
-PR_SET_PDEATHSIG a component also ends if the launcher is killed. A component that dies is started
-again after a backoff (1 s, doubling to 60 s while it keeps dying within 30 s of its start), its
-exit cause written to the console and to its log; the others keep serving.
+dag-processor and triggerer, and the demo's mail catcher, and the scheduler once the api-server
+answers. Each component runs in its own session, so stopping it also stops every process it
+started: its own process group, and the task processes, which Airflow's task supervisor puts in
+process groups of their own within that session; with PR_SET_PDEATHSIG a component also ends if
+the launcher is killed. A component that dies is started again after a backoff (1 s, doubling to
+60 s while it keeps dying within 30 s of its start), its exit cause written to the console and to
+its log; the others keep serving.
 """
 
 from __future__ import annotations
@@ -165,16 +167,37 @@ class Component:
         return cause
 
     def signal_group(self, signum: int) -> None:
-        # The whole group: task processes of a component may outlive its leader.
+        """`signum` to every process the component started, whether its leader lives or not.
+
+        Its session, not only its process group: Airflow's task supervisor gives each task
+        runner a process group of its own (`setpgid`), so a signal to the scheduler's group
+        missed the tasks, and after a crash of the scheduler they ran on, unheard, while their
+        runs were tried again (docs/job-types.md, "Crashes").
+        """
         if self.process is None:
             return
-        with contextlib.suppress(ProcessLookupError, PermissionError):
-            os.killpg(self.process.pid, signum)
+        for group in sorted(session_groups(self.process.pid) | {self.process.pid}):
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.killpg(group, signum)
 
     def note(self, message: str) -> None:
         """A line in the component's own log (the launcher's view of it)."""
         with contextlib.suppress(OSError), self.log_file.open("a") as log:
             log.write(f"{time.strftime('%Y-%m-%d %H:%M:%S')} taskcenter launcher: {message}\n")
+
+
+def session_groups(session: int) -> set[int]:
+    """The process groups of the processes in `session` (Linux `/proc`; elsewhere none)."""
+    groups: set[int] = set()
+    with contextlib.suppress(OSError):
+        for entry in os.scandir("/proc"):
+            if not entry.name.isdigit():
+                continue
+            with contextlib.suppress(OSError):  # gone meanwhile
+                pid = int(entry.name)
+                if os.getsid(pid) == session:
+                    groups.add(os.getpgid(pid))
+    return groups
 
 
 def _last_error_line(log_file: Path, *, tail_bytes: int = 16384) -> str | None:
@@ -252,8 +275,30 @@ class AirflowStack:
                 log_file=self.log_dir / "mail-catcher.log",
             )
         )
+        # The scheduler last, once the api-server answers: the first thing it does is reset the
+        # tasks a dead scheduler left, and each task it queues calls the api-server first thing.
+        # Queued while the api-server still started, a task's start was refused, and Airflow
+        # failed that try without running the job or logging a line (docs/job-types.md, "Crashes").
+        later = [c for c in self.components if c.name == "scheduler"]
         for component in self.components:
+            if component not in later:
+                component.start(env, cwd=self.settings.home)
+        self.wait_until_answering()
+        for component in later:
             component.start(env, cwd=self.settings.home)
+
+    def wait_until_answering(self, *, timeout: float = 180.0) -> None:
+        """Until the api-server answers HTTP (any status), it stopped, or `timeout` passed."""
+        api = next((c for c in self.components if c.name == "api-server"), None)
+        deadline = time.monotonic() + timeout
+        while api is not None and api.exit_code() is None and time.monotonic() < deadline:
+            try:
+                with urllib.request.urlopen(self.settings.base_url + HEALTH_PATH, timeout=5):
+                    return
+            except urllib.error.HTTPError:
+                return
+            except (urllib.error.URLError, OSError):
+                time.sleep(0.25)
 
     def _command(self, name: str) -> list[str]:
         if name == PLAN_PROCESSOR:
@@ -276,8 +321,9 @@ class AirflowStack:
         now = time.monotonic()
         for component in self.dead_components():
             if component.restart_at is None:
-                # What the dead leader started lives on in its group (a scheduler's LocalExecutor
-                # workers and their tasks, the log server): end it before a new one starts.
+                # What the dead leader started lives on in its session (a scheduler's LocalExecutor
+                # workers, their tasks, the log server): end it before a new one starts. A task
+                # ended so is an interrupted try: its run follows retryTimes (docs/job-types.md).
                 component.signal_group(signal.SIGKILL)
                 uptime = now - component.started_at
                 component.failures_in_a_row = 1 if uptime >= STABLE_AFTER else component.failures_in_a_row + 1

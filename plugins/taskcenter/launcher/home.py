@@ -165,6 +165,17 @@ def component_environ(component: str) -> dict[str, str]:
 BURST_OPTIONS = {"max_dagruns_to_create_per_loop": "100"}
 
 
+# A dead run ends within a minute (docs/job-types.md, "Crashes"). A task whose worker died is
+# failed once it has not heartbeat for 60 s (Airflow: 300 s): tasks heartbeat every 2 s here, so
+# that is 30 missed beats, and one slow answer of the execution API (up to 30 s, `[workers]
+# execution_api_timeout`) still leaves room for the next. The tasks of a dead scheduler are reset
+# by a live one once the dead one has not heartbeat for `scheduler_health_check_threshold` (30 s,
+# Airflow's default, kept: lower, a scheduler slowed by a burst would be taken for dead and its
+# running tasks reset); Airflow looks for them at start and every 300 s, here every 15 s, one
+# cheap query.
+CRASH_OPTIONS = {"task_instance_heartbeat_timeout": "60", "orphaned_tasks_check_interval": "15"}
+
+
 def _existing_secrets(config_file: Path) -> dict[tuple[str, str], str]:
     if not config_file.exists():
         return {}
@@ -238,7 +249,7 @@ def _build_config(settings: HomeSettings, kept: dict[tuple[str, str], str]) -> c
             "worker_log_server_port": str(settings.worker_log_port),
             "trigger_log_server_port": str(settings.trigger_log_port),
         },
-        "scheduler": {"enable_health_check": "False", **BURST_OPTIONS},
+        "scheduler": {"enable_health_check": "False", **BURST_OPTIONS, **CRASH_OPTIONS},
         "taskcenter": {
             "plans_bundle": PLANS_BUNDLE,
             "plans_subfolder": "",

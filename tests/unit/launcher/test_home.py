@@ -38,6 +38,9 @@ def test_prepare_home_writes_the_embedded_default(tmp_path: Path) -> None:
     assert not settings.plans_folder.resolve().is_relative_to(Path(config["core"]["dags_folder"]))
     assert config["taskcenter"]["plans_bundle"] == "taskcenter-plans"
     assert config["taskcenter"]["plans_subfolder"] == ""
+    # A dead run ends within a minute (docs/job-types.md, "Crashes").
+    assert config["scheduler"]["task_instance_heartbeat_timeout"] == "60"
+    assert config["scheduler"]["orphaned_tasks_check_interval"] == "15"
     assert stat.S_IMODE(settings.config_file.stat().st_mode) == 0o600
 
 

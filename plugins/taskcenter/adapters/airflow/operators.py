@@ -9,6 +9,9 @@ deployment registers (`[taskcenter] job_runners`) runs through the generic
 `TaskCenterJobOperator`. `AppDatasetsOperator` lists an app's datasets at run time, so an
 APP_REFRESH plan maps one `DatasetRefreshOperator` per dataset (dynamic task mapping): the
 datasets refresh side by side and each has its own log, tries and result.
+
+A try that was interrupted (its worker, the scheduler or the whole product died) counts against
+`retryTimes` like a failed one: `TaskCenterOperator.claim_try` (docs/job-types.md, "Crashes").
 """
 
 from __future__ import annotations
@@ -49,6 +52,10 @@ SCREENSHOT_JOB = DEFAULT_JOB_CLASS[EntityGroup.SCREENSHOT]
 APP_EMAIL_JOB = DEFAULT_JOB_CLASS[EntityGroup.APP_EMAIL]
 DB_BATCH_SYNC_JOB = DEFAULT_JOB_CLASS[EntityGroup.DB_BATCH_SYNC]
 _GROUP_OF_CLASS = {job_class: group.value for group, job_class in DEFAULT_JOB_CLASS.items()}
+# In the task state store (kept across the tries of one task instance): how many tries reached
+# `execute`, so an interrupted try counts against retryTimes.
+TRIES_STARTED_KEY = "taskcenter.tries_started"
+_PR_SET_PDEATHSIG = 1
 
 
 def results_folder() -> Path:
@@ -115,11 +122,51 @@ class TaskCenterOperator(BaseOperator):
         """The job's work, by its runner; the return value is the task's XCom."""
         raise NotImplementedError
 
+    def claim_try(self, context: Mapping[str, Any]) -> None:
+        """Count this try as started, or end the run FAILED when the tries retryTimes allows are used up.
+
+        A try whose worker, scheduler or whole product died never reports its end. When the
+        scheduler is back, Airflow resets the task instance (`adopt_or_reset_orphaned_tasks`) and
+        schedules it again with the next try number without looking at `retries`: the job would
+        run again, silently, whatever retryTimes says. So every try that reaches `execute` is
+        counted in the task state store, which keeps its keys across the tries of a task
+        instance; a try that finds all allowed tries already started fails at once (no retry)
+        instead of running the job again. A try that was only queued when the scheduler died
+        never got here, so it does not count. `max_tries` rather than `retries`: clearing a task
+        in the Airflow UI raises it to grant new tries.
+        """
+        from airflow.sdk.exceptions import AirflowFailException
+
+        ti = context["ti"]
+        max_tries = getattr(ti, "max_tries", None)
+        allowed = (self.retries if max_tries is None else max_tries) + 1
+        store = context.get("task_state_store")
+        # Without a store (a task run outside Airflow's task runner) every earlier try counts.
+        started = ti.try_number - 1 if store is None else int(store.get(TRIES_STARTED_KEY, 0) or 0)
+        if started >= allowed:
+            message = (
+                f"try {ti.try_number} not run: {started} {_tries(started)} of this run already started, "
+                "the last one interrupted (its worker, the scheduler or the whole product stopped), "
+                f"and retryTimes {self.retries} allows {allowed} in all; this run ends FAILED"
+            )
+            self.log.error("%s", message)
+            raise AirflowFailException(message)
+        if store is not None:
+            store.set(TRIES_STARTED_KEY, started + 1)
+        if (never_started := ti.try_number - 1 - started) > 0:
+            self.log.info(
+                "try %s: %s earlier %s ended before starting (queued when the scheduler stopped) "
+                "and do not count against retryTimes",
+                ti.try_number, never_started, _tries(never_started),
+            )
+
     def execute(self, context: Any) -> Any:
         from taskcenter.adapters.catalog import configured_catalog
         from taskcenter.adapters.jobs.base import JobRun, result_key
 
         ti = context["ti"]
+        _end_with_supervisor()
+        self.claim_try(context)
         self.log.info(
             "taskcenter job %s for %s %s with %s%s",
             self.job_class, self.entity_group, self.entity_key, self.job_params,
@@ -259,6 +306,30 @@ def _cancel_interrupts(operator: TaskCenterOperator) -> Iterator[None]:
         yield
     finally:
         signal.signal(INTERRUPT_SIGNAL, previous)
+
+
+def _tries(count: int) -> str:
+    return "try" if count == 1 else "tries"
+
+
+def _end_with_supervisor() -> None:
+    """SIGTERM this task when its supervisor dies (Linux), so `on_kill` stops the job.
+
+    The task runner is a child of Airflow's supervisor, in a process group of its own: when the
+    supervisor dies (its LocalExecutor worker or the scheduler killed, the scheduler's group
+    killed by the launcher) nothing else stops it, and the job would go on, unheard, while the
+    next try runs it again. Only under Airflow's task runner: a test calling `execute` keeps
+    its own process alone. (A supervisor that died before this point already broke the task's
+    channel to it, which fails the task's next call.)
+    """
+    import ctypes
+
+    from airflow.sdk.execution_time import task_runner
+
+    if getattr(task_runner, "SUPERVISOR_COMMS", None) is None:
+        return
+    with contextlib.suppress(OSError, AttributeError):  # not Linux
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
 
 
 class TaskCenterJobOperator(TaskCenterOperator):

@@ -14,6 +14,8 @@ from taskcenter.adapters.jobs.base import RESULT_KEY_PREFIX
 
 # The tasks whose logs are the run's logs (not the bookkeeping `refreshed` and `finished`).
 LOGGED_TASKS = [DATASETS_TASK, JOB_TASK]
+# Airflow's audit-log event for a try the scheduler failed because its heartbeats stopped.
+HEARTBEAT_TIMEOUT_EVENT = "heartbeat timeout"
 
 
 def _error_lines(details: Any) -> list[str]:
@@ -36,18 +38,24 @@ def _sub_key_of(message: Any) -> str | None:
     return None if value in (None, "") else str(value)
 
 
-def _lines(message: Any) -> list[str]:
-    """A log record as text lines: `YYYY-MM-DD HH:MM:SS.mmm [LEVEL] message` in the display zone."""
+def _prefix(stamp: Any) -> str:
+    """`YYYY-MM-DD HH:MM:SS.mmm ` in the display zone (the zone of every other datetime of the API)."""
     from taskcenter.adapters.settings import display_zone
 
+    if stamp is None:
+        return ""
+    if stamp.tzinfo is not None:
+        stamp = stamp.astimezone(display_zone())
+    return stamp.strftime("%Y-%m-%d %H:%M:%S.%f")[:-3] + " "
+
+
+def _lines(message: Any) -> list[str]:
+    """A log record as text lines: `YYYY-MM-DD HH:MM:SS.mmm [LEVEL] message` in the display zone."""
     event = getattr(message, "event", None)
     if event is None or str(event).startswith("::"):
         return []
     extra = getattr(message, "model_extra", None) or {}
-    stamp = getattr(message, "timestamp", None)
-    if stamp is not None and stamp.tzinfo is not None:
-        stamp = stamp.astimezone(display_zone())  # the zone of every other datetime of the API
-    prefix = stamp.strftime("%Y-%m-%d %H:%M:%S.%f")[:-3] + " " if stamp else ""
+    prefix = _prefix(getattr(message, "timestamp", None))
     level = extra.get("level")
     first = f"{prefix}[{str(level).upper()}] {event}" if level else f"{prefix}{event}"
     return [first, *_error_lines(extra.get("error_detail"))]
@@ -150,7 +158,31 @@ class RunOutputs:
                         in_source_details = False
                     elif not in_source_details:
                         parts.add(_sub_key_of(message) or own_key, _lines(message))
+                parts.add(own_key, self._worker_lost(ti))
         return list(parts.lines.items())
+
+    def _worker_lost(self, ti: Any) -> list[str]:
+        """Why a try whose worker died ended: the scheduler's note (its task log just stops).
+
+        A worker that dies writes nothing more, so the log alone would not say why the try
+        failed; the scheduler, which fails it once its heartbeats stop, records that in
+        Airflow's audit log (event `heartbeat timeout`) for that try.
+        """
+        from airflow.models.log import Log
+
+        rows = self._session.execute(
+            select(Log.dttm, Log.extra)
+            .where(
+                Log.dag_id == ti.dag_id,
+                Log.task_id == ti.task_id,
+                Log.run_id == ti.run_id,
+                Log.map_index == ti.map_index,
+                Log.try_number == ti.try_number,
+                Log.event == HEARTBEAT_TIMEOUT_EVENT,
+            )
+            .order_by(Log.dttm)
+        ).all()
+        return [f"{_prefix(stamp)}[ERROR] the task's worker stopped (killed, or its machine went down): {extra}" for stamp, extra in rows]
 
     def result_parts(self, run: Any, *, default_sub_key: str) -> list[tuple[str, Any]]:
         """Results per subKey in the order they were published; a runner's return value (a job

@@ -1,14 +1,20 @@
-"""The operators' execute and on_kill on real processes, with Airflow's SIGTERM handling reproduced.
+"""The operators' execute and on_kill on real processes, with Airflow's SIGTERM handling reproduced,
+and the rule for interrupted tries.
 
 In Airflow 3.3 the supervisor stops a task (cancel, lost heartbeat, worker shutdown) by sending
 SIGTERM to the task's process group; the task runner's handler only calls `task.on_kill()`
 (`airflow/sdk/execution_time/task_runner.py`). These tests install the same handler, let a
 thread send the SIGTERM while the job runs, and check that the job's processes, started in
 sessions of their own, are gone and that `execute` ends at once.
+
+An interrupted try (worker, scheduler or product died) is run again by Airflow with the next try
+number whatever `retries` says; `claim_try` counts the tries that started in the task state store
+(a fake here, with the real one's `get`/`set`) and fails the try that finds none left.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
@@ -21,14 +27,22 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-
 from airflow.sdk.exceptions import AirflowFailException
+from structlog.testing import capture_logs
 
 from taskcenter.adapters.airflow.naming import CANCEL_REQUEST_KEY, CANCEL_STOPPED_KEY
-from taskcenter.adapters.airflow.operators import TaskCenterJobOperator, TaskCenterOperator
+from taskcenter.adapters.airflow.operators import TRIES_STARTED_KEY, TaskCenterJobOperator, TaskCenterOperator
 
 SPAWN_JOB = "com.example.taskcenter.SpawnJob"
+COUNT_JOB = "com.example.taskcenter.CountJob"
 STARTED: list[int] = []
+RAN: list[int] = []
+
+
+def count_run(job: Any) -> str:
+    """A deployment's runner with a side effect to count: the try numbers it ran in."""
+    RAN.append(job.try_number)
+    return "ran"
 
 
 def spawn_and_wait(job: Any) -> None:
@@ -47,8 +61,11 @@ class FakeTI:
     try_number = 1
     map_index = -1
 
-    def __init__(self) -> None:
+    def __init__(self, *, try_number: int = 1, max_tries: int | None = None) -> None:
         self.xcoms: dict[str, Any] = {}
+        self.try_number = try_number
+        if max_tries is not None:  # Airflow's RuntimeTaskInstance has it; some callers' TIs do not
+            self.max_tries = max_tries
 
     def xcom_push(self, *, key: str, value: Any) -> None:
         self.xcoms[key] = value
@@ -74,8 +91,10 @@ class FakeTI:
 @pytest.fixture
 def configured(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     monkeypatch.setenv("AIRFLOW__TASKCENTER__RESULTS_FOLDER", str(tmp_path / "results"))
-    monkeypatch.setenv("AIRFLOW__TASKCENTER__JOB_RUNNERS", json.dumps({SPAWN_JOB: f"{__name__}:spawn_and_wait"}))
+    runners = {SPAWN_JOB: f"{__name__}:spawn_and_wait", COUNT_JOB: f"{__name__}:count_run"}
+    monkeypatch.setenv("AIRFLOW__TASKCENTER__JOB_RUNNERS", json.dumps(runners))
     STARTED.clear()
+    RAN.clear()
     return tmp_path
 
 
@@ -214,3 +233,124 @@ def test_a_cancel_that_comes_after_the_job_finished_changes_nothing(
     logged = capsys.readouterr().out  # the task's log (structlog writes it to stdout here)
     assert "cancel requested by carol at 2026-12-03T08:00:00+00:00 came too late: the job had finished" in logged
     assert "stopping the job" not in logged
+
+
+class FakeStateStore:
+    """Airflow's task state store as a task sees it: keys kept across the tries of a task instance."""
+
+    def __init__(self, values: dict[str, Any] | None = None) -> None:
+        self.values = dict(values or {})
+
+    def get(self, key: str, default: Any = None) -> Any:
+        return self.values.get(key, default)
+
+    def set(self, key: str, value: Any, *, retention: Any = None) -> None:
+        self.values[key] = value
+
+
+def _counting(retries: int) -> TaskCenterJobOperator:
+    return TaskCenterJobOperator(
+        task_id="job", job_class=COUNT_JOB, job_params={}, entity_group="NOTEBOOK", entity_key="1", retries=retries
+    )
+
+
+def _execute(operator: TaskCenterOperator, ti: FakeTI, store: FakeStateStore | None) -> Any:
+    context: dict[str, Any] = {"ti": ti, "run_id": "manual__1"}
+    if store is not None:
+        context["task_state_store"] = store
+    return operator.execute(context)
+
+
+@pytest.mark.parametrize(
+    ("retries", "max_tries", "try_number", "started_before"),
+    [
+        (0, 0, 1, None),  # the first try
+        (1, 1, 2, 1),  # a retry retryTimes allows, after a failed or an interrupted try
+        (0, 0, 2, None),  # the first try was only queued when the scheduler died: it never started
+        (1, 1, 3, 1),  # ... one never-started try and one that started: one left
+        (1, 3, 3, 2),  # cleared in the Airflow UI after two tries: max_tries grants two more
+    ],
+)
+def test_a_try_with_tries_left_runs_the_job_and_counts_itself(
+    configured: Path, retries: int, max_tries: int, try_number: int, started_before: int | None
+) -> None:
+    store = FakeStateStore({} if started_before is None else {TRIES_STARTED_KEY: started_before})
+    assert _execute(_counting(retries), FakeTI(try_number=try_number, max_tries=max_tries), store) == "ran"
+    assert RAN == [try_number]
+    assert store.values[TRIES_STARTED_KEY] == (started_before or 0) + 1
+
+
+def test_a_try_that_never_started_is_named_in_the_log(configured: Path) -> None:
+    with capture_logs() as logs:
+        _execute(_counting(0), FakeTI(try_number=2, max_tries=0), FakeStateStore())
+    assert any("try 2: 1 earlier try ended before starting (queued when the scheduler stopped)" in e["event"] for e in logs), logs
+
+
+@pytest.mark.parametrize(
+    ("retries", "try_number", "started_before", "line"),
+    [
+        (0, 2, 1, "try 2 not run: 1 try of this run already started, the last one interrupted"),
+        (1, 3, 2, "try 3 not run: 2 tries of this run already started, the last one interrupted"),
+        (1, 4, 2, "try 4 not run: 2 tries of this run already started"),  # a queued-only try between
+    ],
+)
+def test_after_an_interrupted_try_with_no_try_left_the_run_ends_failed_without_the_job(
+    configured: Path, retries: int, try_number: int, started_before: int, line: str
+) -> None:
+    store = FakeStateStore({TRIES_STARTED_KEY: started_before})
+    with capture_logs() as logs, pytest.raises(AirflowFailException, match=line):  # no retry
+        _execute(_counting(retries), FakeTI(try_number=try_number, max_tries=retries), store)
+    assert RAN == []
+    assert store.values == {TRIES_STARTED_KEY: started_before}  # the failed check is no try of the job
+    errors = [entry for entry in logs if entry["log_level"] == "error"]
+    assert len(errors) == 1 and errors[0]["event"].startswith(line), logs
+    assert errors[0]["event"].endswith(
+        f"(its worker, the scheduler or the whole product stopped), and retryTimes {retries} allows {retries + 1} in all; "
+        "this run ends FAILED"
+    )
+
+
+def test_without_a_state_store_every_earlier_try_counts(configured: Path) -> None:
+    """Outside Airflow's task runner (no store) the try number is all there is to go by."""
+    assert _execute(_counting(0), FakeTI(try_number=1), None) == "ran"  # no max_tries: `retries` stands in
+    with pytest.raises(AirflowFailException, match="try 2 not run"):
+        _execute(_counting(0), FakeTI(try_number=2), None)
+    assert _execute(_counting(1), FakeTI(try_number=2, max_tries=1), None) == "ran"
+    assert RAN == [1, 2]
+
+
+SUPERVISOR_DIES = """
+import os, signal, sys, time
+from pathlib import Path
+
+from airflow.sdk.execution_time import task_runner
+from taskcenter.adapters.airflow import operators
+
+folder = Path(sys.argv[1])
+task = os.fork()
+if task:  # the supervisor: dies (as if SIGKILLed) once its task runs
+    while not (folder / "ready").exists():
+        time.sleep(0.02)
+    os._exit(0)
+task_runner.SUPERVISOR_COMMS = object()  # what Airflow's task runner sets up
+signal.signal(signal.SIGTERM, lambda *_: ((folder / "terminated").write_text(str(os.getpid())), os._exit(0)))
+operators._end_with_supervisor()
+(folder / "ready").write_text(str(os.getpid()))
+time.sleep(30)
+"""
+
+
+def test_a_task_is_told_to_stop_when_its_supervisor_dies(tmp_path: Path) -> None:
+    """Its job must not go on unheard (in a process group of its own) while the next try runs it again."""
+    supervisor = subprocess.run([sys.executable, "-c", SUPERVISOR_DIES, str(tmp_path)], timeout=60)
+    assert supervisor.returncode == 0
+    task = int((tmp_path / "ready").read_text())
+    deadline = time.monotonic() + 10
+    try:
+        while not _gone(task):  # ended by the signal (init reaps it)
+            assert time.monotonic() < deadline, "the task went on after its supervisor died"
+            time.sleep(0.05)
+    finally:
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(task, signal.SIGKILL)
+    assert (tmp_path / "terminated").read_text() == str(task)  # by SIGTERM: `on_kill` stops the job
