@@ -14,7 +14,7 @@ from collections.abc import Iterable
 from datetime import datetime
 from typing import Any, Protocol
 
-from sqlalchemy import and_, delete, exists, not_, or_, select
+from sqlalchemy import and_, delete, exists, literal, not_, or_, select
 from sqlalchemy.orm import Session
 
 from taskcenter.adapters.store.models import RunCancelRow
@@ -45,7 +45,8 @@ def is_cancelled_clause(run_pk: Any, run_id: Any, clear_number: Any) -> Any:
                 RunCancelRow.dag_run_id == run_pk,
                 RunCancelRow.run_id == run_id,
                 RunCancelRow.clear_number == clear_number,
-                or_(RunCancelRow.outcome == STOPPED, _job_stopped(run_pk)),
+                # Constants written into the SQL: a status filter stays as many parameters as before.
+                or_(RunCancelRow.outcome == literal(STOPPED, literal_execute=True), _job_stopped(run_pk)),
             )
         )
     )
@@ -57,7 +58,11 @@ def _job_stopped(run_pk: Any) -> Any:
 
     from taskcenter.adapters.airflow.naming import CANCEL_STOPPED_KEY
 
-    return exists(select(XComModel.dag_run_id).where(XComModel.dag_run_id == run_pk, XComModel.key == CANCEL_STOPPED_KEY))
+    return exists(
+        select(XComModel.dag_run_id).where(
+            XComModel.dag_run_id == run_pk, XComModel.key == literal(CANCEL_STOPPED_KEY, literal_execute=True)
+        )
+    )
 
 
 _ENDED = ("success", "failed")

@@ -188,7 +188,7 @@ def test_png_size_reads_the_header_and_checks_the_signature(tmp_path: Path) -> N
 def test_runs_without_sandbox_flag_only_as_root(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     seen: list[list[str]] = []
 
-    def fake_run(args: list[str], *, timeout: float, cwd: str, processes: Any) -> tuple[int | None, str]:
+    def fake_run(args: list[str], *, timeout: float, cwd: str, processes: Any, progress: Any = None) -> tuple[int | None, str]:
         seen.append(args)
         Path(next(a for a in args if a.startswith("--screenshot=")).split("=", 1)[1]).write_bytes(b"x")
         return 0, ""
