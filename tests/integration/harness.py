@@ -164,9 +164,12 @@ def delete_all_plans(tc: RunningTaskCenter) -> None:
         plans = ok(tc.request("GET", "/api/schedules", params={"limit": 1000}))["data"]
         if not plans:
             return
+        refused = []
         for plan in sorted(plans, key=lambda p: -p["id"]):
-            tc.request("DELETE", f"/api/schedules/{plan['id']}")
-    raise AssertionError("plans left over after cleanup")
+            answer = tc.request("DELETE", f"/api/schedules/{plan['id']}")
+            if answer.status_code != 200:
+                refused.append(f"{plan['id']}: {answer.status_code} {answer.text[:300]}")
+    raise AssertionError("plans left over after cleanup: " + "; ".join(refused))
 
 
 def start_taskcenter(

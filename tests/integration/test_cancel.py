@@ -182,3 +182,16 @@ def test_cancel_stops_the_job_before_it_reports_cancelled(tc: RunningTaskCenter,
     if slow.group == "NOTEBOOK":
         assert not any("publishing:" in line for line in lines)  # nor did the notebook's last cell
     assert context(tc, context_id)["jobStatus"] == "CANCELLED"  # no retry (retryTimes 2)
+
+
+def test_deleting_a_plan_while_its_job_runs_stops_the_job(tc: RunningTaskCenter) -> None:
+    """Airflow refuses to delete a DAG with a running task: the plan's delete stops it first."""
+    body = {"entityGroup": "PIPELINE", "entityKey": "3", "planItems": [{"triggerType": "ONCE"}]}
+    started = ok(tc.request("POST", "/api/schedules", json=body))["data"]
+    dag_id = f"taskcenter_plan_{started['id']}"
+    wait_for("the job at work", lambda: any("working: 1 of" in line for line in log_lines(tc, started["contextId"])), timeout=60, tc=tc)
+    (run,) = [r for r in tc.dag_runs(dag_id) if r["state"] == "running"]
+    processes = wait_for("the job's processes", lambda: job_processes(tc, dag_id, run["dag_run_id"]), timeout=10, tc=tc)
+    ok(tc.request("DELETE", f"/api/schedules/{started['id']}"))
+    assert tc.request("GET", f"/api/schedules/{started['id']}").status_code == 404
+    wait_for("the job's processes gone", lambda: not living(processes), timeout=CANCEL_BOUND_SECONDS, tc=tc, interval=0.2)

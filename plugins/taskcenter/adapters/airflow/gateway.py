@@ -119,9 +119,21 @@ class AirflowGateway:
         return self._session.scalar(select(func.count()).select_from(SerializedDagModel).where(SerializedDagModel.dag_id == dag_id)) > 0
 
     def delete_dag(self, dag_id: str) -> None:
+        """Delete the DAG and its runs; a task still running is stopped first.
+
+        Airflow refuses to delete a DAG while a task instance runs, and a cancelled job may still
+        be stopping. Its task instances are marked failed (Airflow's mark-failed): the task's next
+        heartbeat is refused and its supervisor stops it (`on_kill` ends its programs too).
+        """
         from airflow.api.common.delete_dag import delete_dag
         from airflow.exceptions import DagNotFound
+        from airflow.models.taskinstance import TaskInstance
+        from sqlalchemy import update
 
+        tis = TaskInstance.__table__
+        self._session.execute(
+            update(tis).where(tis.c.dag_id == dag_id, tis.c.state == "running").values(state="failed", end_date=func.now())
+        )
         try:
             delete_dag(dag_id, session=self._session)
         except DagNotFound:
