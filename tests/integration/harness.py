@@ -13,6 +13,7 @@ import secrets
 import socket
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -148,6 +149,16 @@ def add_dag_files(dags_folder: Path, sql_alchemy_conn: str, files: dict[str, str
                 )
     finally:
         engine.dispose()
+
+
+def wait_for(what: str, probe: Callable[[], Any], *, timeout: float, tc: RunningTaskCenter, interval: float = 0.5) -> Any:
+    """`probe()`'s first truthy answer, polled every `interval` s; failing with the components' logs."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if found := probe():
+            return found
+        time.sleep(interval)
+    raise AssertionError(f"{what}: not within {timeout}s\n{tc.component_logs()}")
 
 
 def ok(response: requests.Response) -> dict[str, Any]:

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import os
 import time
-from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -18,7 +17,7 @@ import sqlalchemy as sa
 
 from taskcenter.domain.jobs import DEFAULT_JOB_CLASS
 from taskcenter.domain.plans import EntityGroup
-from tests.integration.harness import RunningTaskCenter, ok
+from tests.integration.harness import RunningTaskCenter, ok, wait_for
 
 CANCEL_BOUND_SECONDS = 10.0
 
@@ -55,14 +54,6 @@ def log_lines(tc: RunningTaskCenter, context_id: int) -> list[str]:
     body = ok(tc.request("GET", f"/api/contexts/{context_id}/logs", params={"block": "false"}))
     return [line for part in body["data"] for line in part["logs"]]
 
-
-def wait_for(what: str, probe: Callable[[], Any], *, timeout: float, tc: RunningTaskCenter, interval: float = 0.3) -> Any:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if found := probe():
-            return found
-        time.sleep(interval)
-    raise AssertionError(f"{what}: not within {timeout}s\n{tc.component_logs()}")
 
 
 def job_processes(tc: RunningTaskCenter, dag_id: str, run_id: str) -> list[psutil.Process]:

@@ -5,11 +5,11 @@ from __future__ import annotations
 import re
 import time
 from datetime import datetime
-from typing import Any, Callable
+from typing import Any
 
 import psutil
 
-from tests.integration.harness import RunningTaskCenter, ok
+from tests.integration.harness import RunningTaskCenter, ok, wait_for
 from tests.integration.jobs import SLEEP, SUCCEED, TICK
 
 DATETIME = re.compile(r"^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}$")
@@ -43,14 +43,6 @@ def run_now(tc: RunningTaskCenter, group: str, key: str, *, sync: bool = False) 
 def context(tc: RunningTaskCenter, context_id: int) -> dict[str, Any]:
     return ok(tc.request("GET", f"/api/contexts/{context_id}"))["data"]
 
-
-def wait_for(what: str, probe: Callable[[], Any], *, timeout: float, tc: RunningTaskCenter, interval: float = 0.5) -> Any:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if found := probe():
-            return found
-        time.sleep(interval)
-    raise AssertionError(f"{what}: not within {timeout}s\n{tc.component_logs()}")
 
 
 def assert_context_fields(data: dict[str, Any], *, plan: dict[str, Any], item: dict[str, Any], status: str) -> None:

@@ -13,7 +13,7 @@ import os
 import shutil
 import tempfile
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -22,7 +22,7 @@ from typing import Any
 import psutil
 import pytest
 
-from tests.integration.harness import RunningTaskCenter, ok, start_taskcenter
+from tests.integration.harness import RunningTaskCenter, ok, start_taskcenter, wait_for
 from tests.integration.jobs import SIDE_EFFECT
 
 # The product fails a try whose worker died after 60 s without a heartbeat; 20 s here keeps the
@@ -88,14 +88,6 @@ def start_run(tc: RunningTaskCenter, group: str, key: str, params: dict[str, Any
     ok(tc.request("POST", "/api/schedules", json={"entityGroup": group, "entityKey": key, "planItems": [{"triggerType": "ONCE"}]}))
     return Run(tc=tc, group=group, key=key, dag_id=f"taskcenter_plan_{plan['id']}", marks=marks)
 
-
-def wait_for(what: str, probe: Callable[[], Any], *, timeout: float, tc: RunningTaskCenter, interval: float = 0.5) -> Any:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if found := probe():
-            return found
-        time.sleep(interval)
-    raise AssertionError(f"{what}: not within {timeout}s\n{tc.component_logs()}")
 
 
 def at(value: str) -> datetime:
