@@ -70,7 +70,7 @@ class CancelWatch:
         *,
         read: ReadRequest,
         log: Any,
-        interval: float = 0.25,
+        interval: float = 0.5,
         on_request: Callable[[CancelRequest], None] | None = None,
         escalate: Callable[[], None] | None = None,
         escalate_after: float = 5.0,
