@@ -352,8 +352,8 @@ class RunQueries:
         )
         if run is None:
             return None
-        when = at.astimezone(timezone.utc).strftime("%Y-%m-%d %H:%M:%S UTC")
-        note = f"taskcenter: cancel requested by {by} at {when}"
+        at_utc = at.astimezone(timezone.utc)
+        note = f"taskcenter: cancel requested by {by} at {at_utc:%Y-%m-%d %H:%M:%S} UTC"
         if run.dag_run_note is None:
             run.note = (note, None)
         else:  # a note of the UI's, or of an earlier cancel: the cancel's replaces it
@@ -373,7 +373,7 @@ class RunQueries:
             .where(of_run, or_(tis.c.state.is_(None), tis.c.state.in_(_NOT_STARTED)))
             .values(state="skipped", end_date=at)
         ).rowcount
-        request = {"by": by, "at": at.astimezone(timezone.utc).isoformat()}
+        request = {"by": by, "at": at_utc.isoformat()}
         for task_id, map_index in running:
             XComModel.set(  # stored as the task's own pushes are: a JSON object
                 CANCEL_REQUEST_KEY, request, dag_id=dag_id, task_id=task_id, run_id=run_id, map_index=map_index,

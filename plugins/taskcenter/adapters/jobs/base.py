@@ -32,6 +32,8 @@ RESULT_KEY_PREFIX = "taskcenter.result."
 # How long a job's own processes get to end after SIGTERM before SIGKILL; well within the 5 s the
 # task supervisor waits before it SIGKILLs the task itself.
 KILL_GRACE_SECONDS = 2.0
+# The longest pause a definition may ask for between batches (`batchPauseSeconds`).
+MAX_BATCH_PAUSE_SECONDS = 60
 
 
 class JobDefinitionError(RuntimeError):
@@ -241,6 +243,14 @@ def sql_engine(conn_id: str) -> Any:
     if get_engine is None:
         raise JobDefinitionError(f"Airflow connection {conn_id!r} ({connection.conn_type}) is not a SQL database")
     return get_engine()
+
+
+def batch_pause(definition: Mapping[str, Any], *, where: str) -> float:
+    """A definition's `batchPauseSeconds` (0 when absent): seconds between batches, to spare a busy source."""
+    pause = definition.get("batchPauseSeconds", 0)
+    if isinstance(pause, bool) or not isinstance(pause, int | float) or not 0 <= pause <= MAX_BATCH_PAUSE_SECONDS:
+        raise JobDefinitionError(f"{where}: batchPauseSeconds must be a number from 0 to {MAX_BATCH_PAUSE_SECONDS}, got {pause!r}")
+    return float(pause)
 
 
 def table(columns: list[str], rows: list[list[Any]] | list[tuple[Any, ...]]) -> dict[str, Any]:

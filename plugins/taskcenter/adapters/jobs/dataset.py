@@ -34,7 +34,7 @@ from datetime import date, datetime, timezone
 from decimal import Decimal
 from typing import Any
 
-from taskcenter.adapters.jobs.base import JobDefinitionError, JobRun, table
+from taskcenter.adapters.jobs.base import JobDefinitionError, JobRun, batch_pause, table
 from taskcenter.domain.catalog import Entity, app_datasets
 
 DEFAULT_ENGINE_CONN = "taskcenter_engine"
@@ -42,7 +42,6 @@ Checkpoint = Callable[[str], None]
 STATS_TABLE = "taskcenter_dataset_stats"
 FETCH_BATCH = 1000
 RESULT_ROWS = 100
-MAX_BATCH_PAUSE_SECONDS = 60
 _IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,62}$")
 
 
@@ -71,13 +70,10 @@ class DatasetDefinition:
         for name in filter(None, (spec["table"], watermark)):
             if not _IDENTIFIER.match(str(name)):
                 raise JobDefinitionError(f"dataset {entity.key}: {name!r} is not a plain SQL identifier")
-        fetch_size, pause = spec.get("fetchSize", FETCH_BATCH), spec.get("batchPauseSeconds", 0)
+        fetch_size = spec.get("fetchSize", FETCH_BATCH)
         if isinstance(fetch_size, bool) or not isinstance(fetch_size, int) or not 1 <= fetch_size <= 100_000:
             raise JobDefinitionError(f"dataset {entity.key}: fetchSize must be an integer from 1 to 100000, got {fetch_size!r}")
-        if isinstance(pause, bool) or not isinstance(pause, int | float) or not 0 <= pause <= MAX_BATCH_PAUSE_SECONDS:
-            raise JobDefinitionError(
-                f"dataset {entity.key}: batchPauseSeconds must be a number from 0 to {MAX_BATCH_PAUSE_SECONDS}, got {pause!r}"
-            )
+        pause = batch_pause(spec, where=f"dataset {entity.key}")
         return cls(
             key=entity.key,
             title=entity.title,
@@ -87,7 +83,7 @@ class DatasetDefinition:
             incremental=incremental,
             watermark=str(watermark) if watermark else None,
             fetch_size=fetch_size,
-            batch_pause=float(pause),
+            batch_pause=pause,
         )
 
 

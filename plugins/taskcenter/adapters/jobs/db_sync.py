@@ -30,13 +30,12 @@ from sqlalchemy import Column, MetaData, Table, Text, delete, func, insert, insp
 from sqlalchemy.exc import NoSuchTableError
 from sqlalchemy.types import NullType, TypeEngine
 
-from taskcenter.adapters.jobs.base import JobDefinitionError, JobRun, table
+from taskcenter.adapters.jobs.base import JobDefinitionError, JobRun, batch_pause, table
 from taskcenter.adapters.jobs.pipeline import describe
 
 GROUP = "DB_BATCH_SYNC"
 RESULT_COLUMNS = ["table", "mode", "rowsCopied", "targetRows", "batches"]
 _PROJECT_FIELDS = {"source", "target", "batchSize", "batchPauseSeconds", "tables"}
-MAX_BATCH_PAUSE_SECONDS = 60
 _TABLE_FIELDS = {"name", "key", "incremental"}
 
 
@@ -114,9 +113,7 @@ def parse_project(*, project_id: Any, definition: Mapping[str, Any], default_bat
     raw_tables = definition.get("tables")
     if not isinstance(raw_tables, list) or not raw_tables:
         raise JobDefinitionError(f"{where}: 'tables' must be a non-empty list")
-    pause: Any = definition.get("batchPauseSeconds", 0)
-    if isinstance(pause, bool) or not isinstance(pause, int | float) or not 0 <= pause <= MAX_BATCH_PAUSE_SECONDS:
-        raise JobDefinitionError(f"{where}: batchPauseSeconds must be a number from 0 to {MAX_BATCH_PAUSE_SECONDS}, got {pause!r}")
+    pause = batch_pause(definition, where=where)
     tables = tuple(_parse_table(raw, where=where) for raw in raw_tables)
     names = [spec.name for spec in tables]
     duplicates = sorted({n for n in names if names.count(n) > 1})
@@ -128,7 +125,7 @@ def parse_project(*, project_id: Any, definition: Mapping[str, Any], default_bat
         target=definition["target"],
         batch_size=batch_size,
         tables=tables,
-        batch_pause=float(pause),
+        batch_pause=pause,
     )
 
 

@@ -26,6 +26,10 @@ class RunKey(Protocol):
     clear_number: int
 
 
+# `outcome` of a cancel whose request itself ended something of the run (what had not started).
+STOPPED = "stopped"
+
+
 def _dialect_insert(dialect: str) -> Any:
     """INSERT with ON CONFLICT: both databases the product runs on have it."""
     if dialect == "postgresql":
@@ -66,8 +70,6 @@ def _job_stopped(run_pk: Any) -> Any:
 
 
 _ENDED = ("success", "failed")
-# The request itself ended the run: nothing of it had started.
-STOPPED = "stopped"
 
 
 def job_status_condition(run: Any, statuses: Iterable[str]) -> Any:
