@@ -98,6 +98,27 @@ class PlanItemRow(Base):
     removed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
 
     plan: Mapped[PlanRow] = relationship(back_populates="items")
+    # A DEPENDENCY item's upstreams as rows, for indexed "who waits for this entity" reads.
+    upstream_rows: Mapped[list[PlanUpstreamRow]] = relationship(cascade="all, delete-orphan", passive_deletes=True)
+
+
+class PlanUpstreamRow(Base):
+    """One upstream entity of a DEPENDENCY item (a copy of its `trigger_by_jobs`, migration 0010).
+
+    "Does any plan wait for this entity?" is asked with every publish of a plan and "which plans
+    depend on it?" with every delete: both are one indexed lookup here, not a read of every
+    dependency item's JSON.
+    """
+
+    __tablename__ = "taskcenter_plan_upstream"
+    __table_args__ = (Index("ix_taskcenter_plan_upstream_entity", "entity_group", "entity_key"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    item_id: Mapped[int] = mapped_column(
+        Integer, ForeignKey("taskcenter_plan_item.id", ondelete="CASCADE"), nullable=False, index=True
+    )
+    entity_group: Mapped[str] = mapped_column(String(32), nullable=False)
+    entity_key: Mapped[str] = mapped_column(String(128), nullable=False)
 
 
 class RunCancelRow(Base):

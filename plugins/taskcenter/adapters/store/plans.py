@@ -29,7 +29,7 @@ from sqlalchemy.orm.exc import StaleDataError
 
 from taskcenter.adapters.airflow.naming import dag_id_for
 from taskcenter.domain.limits import TITLE_LENGTH
-from taskcenter.adapters.store.models import LockRow, PlanItemRow, PlanRow
+from taskcenter.adapters.store.models import LockRow, PlanItemRow, PlanRow, PlanUpstreamRow
 from taskcenter.adapters.store.transactions import savepoint
 from taskcenter.domain.errors import ConflictError, NotFoundError
 from taskcenter.domain.plan_requests import ItemRequest
@@ -186,8 +186,34 @@ class PlanRepository:
         return {ref for _owner, item in items for ref in _to_item(item).trigger_by_jobs}
 
     def finished_subscribers(self, ref: EntityRef) -> bool:
-        """Whether any plan waits for this entity's runs to *end* (triggerOn FINISHED)."""
-        return ref in self.finished_upstreams()
+        """Whether any plan waits for this entity's runs to *end* (triggerOn FINISHED): one EXISTS."""
+        waiting = self._waiting_for(ref).where(PlanItemRow.trigger_on == DependencyTrigger.FINISHED.value)
+        return bool(self._session.scalar(select(waiting.exists())))
+
+    def dependents(self, ref: EntityRef) -> list[EntityRef]:
+        """The entities whose plans have a live DEPENDENCY item on this entity (an indexed lookup)."""
+        rows = self._session.execute(
+            self._waiting_for(ref)
+            .with_only_columns(PlanRow.entity_group, PlanRow.entity_key)
+            .join(PlanRow, PlanRow.id == PlanItemRow.plan_id)
+            .distinct()
+            .order_by(PlanRow.entity_group, PlanRow.entity_key)
+        )
+        return [EntityRef(entity_group=group, entity_key=key) for group, key in rows]
+
+    @staticmethod
+    def _waiting_for(ref: EntityRef) -> Select[Any]:
+        """The live DEPENDENCY items that list this entity as an upstream (migration 0010's index)."""
+        return (
+            select(PlanItemRow.id)
+            .join(PlanUpstreamRow, PlanUpstreamRow.item_id == PlanItemRow.id)
+            .where(
+                PlanUpstreamRow.entity_group == ref.entity_group,
+                PlanUpstreamRow.entity_key == ref.entity_key,
+                PlanItemRow.trigger_type == TriggerType.DEPENDENCY.value,
+                PlanItemRow.removed_at.is_(None),
+            )
+        )
 
     def lock_plan_graph(self) -> None:
         """Serialize writers of DEPENDENCY triggers until this transaction ends (see migration 0006)."""
@@ -325,6 +351,8 @@ class PlanRepository:
         row = self._row(plan_id)
         if row is None:
             return False
+        items = select(PlanItemRow.id).where(PlanItemRow.plan_id == plan_id)
+        self._session.execute(delete(PlanUpstreamRow).where(PlanUpstreamRow.item_id.in_(items)))
         self._session.execute(delete(PlanItemRow).where(PlanItemRow.plan_id == plan_id))
         self._session.delete(row)
         self._flush(plan_id)
@@ -343,6 +371,7 @@ class PlanRepository:
                 changed = True
             elif _differs(current, request):
                 _apply(current, request)
+                _write_upstreams(current, request)
                 current.updated_at = now
                 current.updated_by = user_id
                 changed = True
@@ -423,6 +452,7 @@ def _title(title: str | None) -> str | None:
 def _new_item(request: ItemRequest, *, user_id: int | None, now: datetime) -> PlanItemRow:
     row = PlanItemRow(created_at=now, created_by=user_id, updated_at=now, updated_by=user_id)
     _apply(row, request)
+    _write_upstreams(row, request)
     return row
 
 
@@ -436,6 +466,12 @@ def _apply(row: PlanItemRow, request: ItemRequest) -> None:
         [{"entityGroup": r.entity_group, "entityKey": r.entity_key} for r in request.trigger_by_jobs] if dependency else None
     )
     row.trigger_on = (request.trigger_on or DependencyTrigger.SUCCESSFUL).value if dependency else None
+
+
+def _write_upstreams(row: PlanItemRow, request: ItemRequest) -> None:
+    """The item's upstream rows, as its `trigger_by_jobs` lists them (stored items only)."""
+    refs = request.trigger_by_jobs if request.trigger_type is TriggerType.DEPENDENCY else ()
+    row.upstream_rows = [PlanUpstreamRow(entity_group=r.entity_group, entity_key=r.entity_key) for r in refs]
 
 
 def _differs(row: PlanItemRow, request: ItemRequest) -> bool:

@@ -1,5 +1,6 @@
 """taskcenter's migrations: 0005 keeps every plan and item and stops id reuse (SQLite); 0007 names
-each plan's DAG and adds the list indexes (SQLite and PostgreSQL)."""
+each plan's DAG and adds the list indexes (SQLite and PostgreSQL); 0010 copies each DEPENDENCY item's
+upstreams into rows the "who waits for this entity" reads use."""
 
 from __future__ import annotations
 
@@ -142,7 +143,9 @@ def test_0007_names_every_plans_dag_and_indexes_the_lists(tmp_path: Path, backen
     from airflow.models.dagrun import DagRun
 
     with engine.begin() as conn:  # what Airflow's migrations made before taskcenter's run
-        for table in ("alembic_version_taskcenter", "taskcenter_lock", "taskcenter_run_cancel", "taskcenter_plan_item", "taskcenter_plan"):
+        tables = ("alembic_version_taskcenter", "taskcenter_lock", "taskcenter_run_cancel", "taskcenter_plan_upstream",
+                  "taskcenter_plan_item", "taskcenter_plan")
+        for table in tables:
             conn.execute(sa.text(f"DROP TABLE IF EXISTS {table}"))
         sa.Table("dag_run", sa.MetaData(), *(sa.Column(c.name, c.type) for c in DagRun.__table__.c if c.name in ("id", "dag_id"))).create(conn, checkfirst=True)
     _upgrade(engine, "0006_history_and_locks")
@@ -170,3 +173,52 @@ def _upgrade_down(engine: sa.Engine, revision: str) -> None:
     with engine.begin() as connection:
         config.attributes["connection"] = connection
         command.downgrade(config, revision)
+
+
+@pytest.mark.parametrize("backend", ["sqlite", "postgres"])
+def test_0010_copies_the_upstreams_of_dependency_items_for_the_store_reads(
+    tmp_path: Path, backend: str, request: pytest.FixtureRequest
+) -> None:
+    from sqlalchemy.orm import Session
+
+    from taskcenter.adapters.store.plans import PlanRepository
+    from taskcenter.domain.plans import EntityRef
+
+    if backend == "sqlite":
+        engine = _engine(tmp_path / "airflow.db")
+    else:
+        url = request.getfixturevalue("postgres_database")
+        if url is None:
+            pytest.skip("no PostgreSQL server answers at 127.0.0.1:5432 as user postgres")
+        engine = sa.create_engine(url)
+        with engine.begin() as conn:
+            for table in ("alembic_version_taskcenter", "taskcenter_lock", "taskcenter_run_cancel", "taskcenter_plan_upstream",
+                          "taskcenter_plan_item", "taskcenter_plan"):
+                conn.execute(sa.text(f"DROP TABLE IF EXISTS {table}"))
+    from airflow.models.dagrun import DagRun
+
+    with engine.begin() as conn:
+        sa.Table("dag_run", sa.MetaData(), *(sa.Column(c.name, c.type) for c in DagRun.__table__.c if c.name in ("id", "dag_id"))).create(conn, checkfirst=True)
+    _upgrade(engine, "0009_cancel_outcome")
+    with engine.begin() as conn:
+        _add_plan(conn, 1, "1", items=1)
+        _add_plan(conn, 2, "2", items=0)
+        dependency = (
+            "INSERT INTO taskcenter_plan_item (plan_id, trigger_type, trigger_by_jobs, trigger_on, created_at, updated_at,"
+            " removed_at) VALUES (2, 'DEPENDENCY', :refs, :on, :now, :now, :removed)"
+        )
+        on_one = '[{"entityGroup": "NOTEBOOK", "entityKey": "1"}, {"entityGroup": "PIPELINE", "entityKey": "9"}]'
+        conn.execute(sa.text(dependency), {"refs": on_one, "on": "FINISHED", "now": NOW, "removed": None})
+        replaced = '[{"entityGroup": "NOTEBOOK", "entityKey": "5"}]'
+        conn.execute(sa.text(dependency), {"refs": replaced, "on": "FINISHED", "now": NOW, "removed": NOW})
+    _upgrade(engine, "heads")
+    with engine.begin() as conn:
+        rows = conn.execute(sa.text("SELECT entity_group, entity_key FROM taskcenter_plan_upstream ORDER BY id")).all()
+    assert [tuple(r) for r in rows] == [("NOTEBOOK", "1"), ("PIPELINE", "9"), ("NOTEBOOK", "5")]
+    with Session(engine) as db:
+        store = PlanRepository(db)
+        waiting = EntityRef(entity_group="NOTEBOOK", entity_key="1")
+        assert store.finished_subscribers(waiting) and store.dependents(waiting) == [EntityRef(entity_group="NOTEBOOK", entity_key="2")]
+        gone = EntityRef(entity_group="NOTEBOOK", entity_key="5")  # only a replaced item named it
+        assert not store.finished_subscribers(gone) and store.dependents(gone) == []
+    engine.dispose()
