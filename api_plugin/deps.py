@@ -1,31 +1,45 @@
-"""FastAPI dependencies that hand routes their services, bound to the request's DB session."""
+"""FastAPI dependencies: the wiring of adapters to services, bound to the request's DB session.
+
+The only module of the HTTP layer that names adapters: routes, datamodels and `security` get
+services, the caller, the plans' DAG access and the display zone from here.
+"""
 
 from __future__ import annotations
 
 import json
 import logging
 from collections.abc import Callable
+from datetime import tzinfo
 from functools import cache
 from typing import Annotated
 
 from airflow.api_fastapi.common.db.common import SessionDep
+from airflow.api_fastapi.core_api.security import bearer_scheme
 from fastapi import Depends, Request
+from fastapi.security import HTTPAuthorizationCredentials
 from sqlalchemy.orm import Session
 
 from api_plugin.guard import attempt_of
-from api_plugin.security import CallerDep
+from taskcenter.adapters.airflow.auth import DagAccess, authenticate
 from taskcenter.adapters.airflow.dag_files import PlanDagFiles, configured_dag_files
-from taskcenter.adapters.airflow.gateway import AirflowGateway, RunQueries, wait_for_run_end
-from taskcenter.adapters.airflow.run_outputs import RunOutputs
 from taskcenter.adapters.airflow.plan_dags import AirflowPlanDags
+from taskcenter.adapters.airflow.runs import AirflowRuns
+from taskcenter.adapters.airflow.users import FabUserDirectory
 from taskcenter.adapters.catalog import api_catalog
+from taskcenter.adapters.settings import display_zone
 from taskcenter.adapters.store.cancels import CancelRepository
 from taskcenter.adapters.store.plans import PlanRepository
-from taskcenter.adapters.users import FabUserDirectory
+from taskcenter.domain.plans import EntityRef
+from taskcenter.domain.users import Caller
 from taskcenter.services.contexts import ContextService
-from taskcenter.services.plans import Caller, PlanService, PlanSettings
+from taskcenter.services.plan_views import PlanViews
+from taskcenter.services.plan_writes import PlanWrites
+from taskcenter.services.ports import Ports, ServiceSettings
 
 log = logging.getLogger(__name__)
+
+# What Airflow's auth manager lets callers do with plans' DAGs (stateless).
+DAG_ACCESS = DagAccess()
 
 
 @cache
@@ -33,16 +47,17 @@ def _dag_files() -> PlanDagFiles:
     return configured_dag_files()
 
 
-def _settings() -> PlanSettings:
+def _settings() -> ServiceSettings:
     from airflow.configuration import conf
 
     from taskcenter.adapters.jobs import configured_runners
 
     declared = _declared_job_classes(conf.get("taskcenter", "job_classes", fallback="") or "")
     runners = configured_runners()
-    return PlanSettings(
+    return ServiceSettings(
         parse_timeout=conf.getfloat("taskcenter", "parse_timeout", fallback=30.0),
         sync_timeout=conf.getfloat("taskcenter", "sync_timeout", fallback=3600.0),
+        logs_block_timeout=conf.getfloat("taskcenter", "logs_block_timeout", fallback=600.0),
         # A job class is accepted only with a runner registered for it: no plan that cannot run.
         job_classes={job_class: group for job_class, group in declared.items() if job_class in runners},
     )
@@ -76,59 +91,71 @@ def committing(session: Session, request: Request) -> Callable[[], None]:
     return commit
 
 
-def plan_service(session: SessionDep, request: Request) -> PlanService:
-    return PlanService(
+def ports(session: SessionDep, request: Request) -> Ports:
+    """One request's ports: every adapter on the request's session, one user cache."""
+    return Ports(
         store=PlanRepository(session),
         catalog=api_catalog(),
         dags=AirflowPlanDags(session, _dag_files()),
+        runs=AirflowRuns(session),
+        cancels=CancelRepository(session),
         users=FabUserDirectory(session),
         commit=committing(session, request),
-        settings=_settings(),
-        cancels=CancelRepository(session),
     )
 
 
-def caller(api_caller: CallerDep) -> Caller:
-    return Caller(user_id=api_caller.user_id, name=api_caller.name)
+PortsDep = Annotated[Ports, Depends(ports)]
 
 
-PlanServiceDep = Annotated[PlanService, Depends(plan_service)]
-ServiceCallerDep = Annotated[Caller, Depends(caller)]
+def plan_writes(request_ports: PortsDep) -> PlanWrites:
+    return PlanWrites(request_ports, settings=_settings())
 
 
-def context_service(session: SessionDep, request: Request) -> ContextService:
-    return ContextService(
-        plans=PlanRepository(session),
-        runs=_ContextRuns(session),
-        cancels=CancelRepository(session),
-        catalog=api_catalog(),
-        users=FabUserDirectory(session),
-        commit=committing(session, request),
-        outputs=_Outputs(session),
-        block_timeout=_block_timeout(),
-    )
+def plan_views(request_ports: PortsDep) -> PlanViews:
+    return PlanViews(request_ports)
 
 
-def _block_timeout() -> float:
-    from airflow.configuration import conf
-
-    return conf.getfloat("taskcenter", "logs_block_timeout", fallback=600.0)
+def context_service(request_ports: PortsDep) -> ContextService:
+    return ContextService(request_ports, settings=_settings())
 
 
-class _Outputs(RunOutputs):
-    def wait_for_end(self, run_pk: int, *, timeout: float):  # type: ignore[no-untyped-def]
-        return wait_for_run_end(run_pk, timeout=timeout)
-
-
-class _ContextRuns(RunQueries):
-    """Run reads and changes for contexts: one run by id plus the list/cancel queries."""
-
-    def __init__(self, session: SessionDep) -> None:  # type: ignore[valid-type]
-        super().__init__(session)
-        self._gateway = AirflowGateway(session)
-
-    def run(self, run_pk: int):  # type: ignore[no-untyped-def]
-        return self._gateway.run(run_pk)
-
-
+PlanWritesDep = Annotated[PlanWrites, Depends(plan_writes)]
+PlanViewsDep = Annotated[PlanViews, Depends(plan_views)]
 ContextServiceDep = Annotated[ContextService, Depends(context_service)]
+
+
+async def current_caller(
+    request: Request, bearer: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer_scheme)]
+) -> Caller:
+    return await authenticate(request, bearer)
+
+
+CallerDep = Annotated[Caller, Depends(current_caller)]
+
+
+def zone() -> tzinfo:
+    return display_zone()
+
+
+DisplayZoneDep = Annotated[tzinfo, Depends(zone)]
+
+
+class PlanTargets:
+    """Which plan a request acts on, for authorization: the plan an entity or a context names
+    (one indexed read each, in the request's own session)."""
+
+    def __init__(self, session: Session) -> None:
+        self._session = session
+
+    def plan_of_entity(self, ref: EntityRef) -> int | None:
+        return PlanRepository(self._session).id_of(ref)
+
+    def plan_of_run(self, run_pk: int) -> int | None:
+        return AirflowRuns(self._session).plan_of_run(run_pk)
+
+
+def plan_targets(session: SessionDep) -> PlanTargets:
+    return PlanTargets(session)
+
+
+PlanTargetsDep = Annotated[PlanTargets, Depends(plan_targets)]

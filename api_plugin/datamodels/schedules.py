@@ -7,6 +7,7 @@ silently lost); the meaning of each value is checked by the domain (`plan_reques
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import tzinfo
 from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StrictBool, StrictInt, StrictStr, StringConstraints
@@ -15,7 +16,7 @@ from api_plugin.datamodels.common import format_datetime
 from taskcenter.domain import limits
 from taskcenter.domain.plan_requests import MAX_RETRY_TIMES, ExecDetailInput, ItemInput, RefInput, UpdatePlan, WritePlan
 from taskcenter.domain.plans import CronType, DependencyTrigger, EntityGroup, PlanItem, TriggerType
-from taskcenter.services.plans import PlanView
+from taskcenter.services.plan_views import PlanView
 from taskcenter.domain.users import UserInfo
 
 
@@ -173,7 +174,7 @@ class EmptyBody(_Body):
     pass
 
 
-def plan_item_to_wire(item: PlanItem) -> dict[str, Any]:
+def plan_item_to_wire(item: PlanItem, *, zone: tzinfo) -> dict[str, Any]:
     body: dict[str, Any] = {"id": item.id, "planId": item.plan_id, "triggerType": item.trigger_type.value}
     if item.trigger_type is TriggerType.CRON_JOB:
         body.update(cronDesc=item.cron_desc, cronType=item.cron_type, timeZone=item.time_zone)
@@ -181,15 +182,15 @@ def plan_item_to_wire(item: PlanItem) -> dict[str, Any]:
         body["triggerByJobs"] = [{"entityGroup": r.entity_group, "entityKey": r.entity_key} for r in item.trigger_by_jobs]
         body["triggerOn"] = (item.trigger_on or DependencyTrigger.SUCCESSFUL).value
     body.update(
-        createdAt=format_datetime(item.created_at),
+        createdAt=format_datetime(item.created_at, zone=zone),
         createdBy=item.created_by,
-        updatedAt=format_datetime(item.updated_at),
+        updatedAt=format_datetime(item.updated_at, zone=zone),
         updatedBy=item.updated_by,
     )
     return body
 
 
-def plan_to_wire(view: PlanView) -> dict[str, Any]:
+def plan_to_wire(view: PlanView, *, zone: tzinfo) -> dict[str, Any]:
     plan, entity, run = view.plan, view.entity, view.latest_run
     first_cron = next((i for i in plan.items if i.trigger_type is TriggerType.CRON_JOB), None)
     return {
@@ -197,26 +198,26 @@ def plan_to_wire(view: PlanView) -> dict[str, Any]:
         "entityGroup": plan.entity_group,
         "entityKey": plan.entity_key,
         "enabled": plan.enabled,
-        "planItems": [plan_item_to_wire(item) for item in view.items],
+        "planItems": [plan_item_to_wire(item, zone=zone) for item in view.items],
         "execDetail": {
             "jobClass": plan.exec_detail.job_class,
             "jobParams": plan.exec_detail.job_params,
             "retryTimes": plan.exec_detail.retry_times,
         },
         "title": entity.title if entity else plan.title,
-        "createdAt": format_datetime(plan.created_at),
+        "createdAt": format_datetime(plan.created_at, zone=zone),
         "createdBy": plan.created_by,
-        "updatedAt": format_datetime(plan.updated_at),
+        "updatedAt": format_datetime(plan.updated_at, zone=zone),
         "updatedBy": plan.updated_by,
         "entityCreatedBy": entity.created_by if entity else plan.entity_created_by,
         "entityCreatedByName": view.entity_created_by_name,
         "execFrequency": first_cron.cron_type if first_cron else None,
-        "startAt": format_datetime(run.start_at) if run else None,
-        "stopAt": format_datetime(run.stop_at) if run else None,
+        "startAt": format_datetime(run.start_at, zone=zone) if run else None,
+        "stopAt": format_datetime(run.stop_at, zone=zone) if run else None,
         "jobStatus": run.status.value if run else "NONE",
         "costTime": run.cost_time if run else None,
         "contextId": view.context_id,
-        "nextStartAt": format_datetime(view.next_start_at),
+        "nextStartAt": format_datetime(view.next_start_at, zone=zone),
         "path": entity.path if entity else None,
         "importType": entity.import_type if entity else None,
         "diskUsage": entity.disk_usage if entity else None,

@@ -11,11 +11,11 @@ from api_plugin.datamodels.contexts import context_to_wire
 from api_plugin.datamodels.responses import ContextEnvelope, ContextListEnvelope, LogsEnvelope, ResultsEnvelope, UsersEnvelope, answers
 from api_plugin.datamodels.queries import FiltersDep, PageDep
 from api_plugin.datamodels.schedules import user_to_wire
-from api_plugin.deps import ContextServiceDep
-from api_plugin.envelope import success
-from api_plugin.strict_json import StrictJsonRoute
 from api_plugin.datamodels.paths import parse_path_id
+from api_plugin.deps import ContextServiceDep, DisplayZoneDep
+from api_plugin.envelope import success
 from api_plugin.security import ReadablePlansDep, requires
+from api_plugin.strict_json import StrictJsonRoute
 
 router = APIRouter(prefix="/api/contexts", tags=["contexts"], route_class=StrictJsonRoute)
 
@@ -28,10 +28,12 @@ Block = Annotated[bool, Query()]
 
 
 @router.get("", dependencies=[requires("GET", "RUN")], **answers(ContextListEnvelope))
-def list_contexts(service: ContextServiceDep, filters: FiltersDep, page: PageDep, readable: ReadablePlansDep) -> dict[str, Any]:
+def list_contexts(
+    service: ContextServiceDep, filters: FiltersDep, page: PageDep, readable: ReadablePlansDep, zone: DisplayZoneDep
+) -> dict[str, Any]:
     """1.2.12: runs of the matching plans the caller may read, newest first."""
     listing = service.list(filters.query(offset=page.offset, limit=page.limit, plan_ids=readable))
-    return success([context_to_wire(v) for v in listing.views], totalHits=listing.total, offset=page.offset)
+    return success([context_to_wire(v, zone=zone) for v in listing.views], totalHits=listing.total, offset=page.offset)
 
 
 @router.get("/users", dependencies=[requires("GET", "RUN")], **answers(UsersEnvelope))
@@ -55,6 +57,6 @@ async def context_results(context_id: ContextId, service: ContextServiceDep, blo
 
 
 @router.get("/{contextId}", dependencies=[requires("GET", "RUN")], **answers(ContextEnvelope))
-def get_context(context_id: ContextId, service: ContextServiceDep) -> dict[str, Any]:
+def get_context(context_id: ContextId, service: ContextServiceDep, zone: DisplayZoneDep) -> dict[str, Any]:
     """1.2.11."""
-    return success(context_to_wire(service.get(context_id)))
+    return success(context_to_wire(service.get(context_id), zone=zone))

@@ -5,6 +5,7 @@ from __future__ import annotations
 import enum
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 
 class JobStatus(enum.StrEnum):
@@ -31,6 +32,43 @@ def job_status(run_state: str | None, *, cancelled: bool = False) -> JobStatus:
     if cancelled and run_state in ("failed", "success"):
         return JobStatus.CANCELLED
     return _BY_RUN_STATE.get(str(run_state), JobStatus.PENDING)
+
+
+# Airflow's run states of a run that ended (a cancelled run ends `failed`).
+ENDED_RUN_STATES = ("success", "failed")
+
+
+@dataclass(frozen=True, kw_only=True)
+class Run:
+    """A run of a plan (an execution context): one DAG run of the plan's DAG, as Airflow records it.
+
+    `id` is the DAG run's integer id (the context id); `run_id` its Airflow run id, which names
+    the cron items that fired it; `conf` holds a run-now's ONCE item.
+    """
+
+    id: int
+    plan_id: int | None
+    dag_id: str
+    run_id: str
+    state: str | None
+    queued_at: datetime | None = None
+    start_date: datetime | None = None
+    end_date: datetime | None = None
+    run_after: datetime | None = None
+    run_type: str | None = None
+    conf: dict[str, Any] | None = None
+    created_at: datetime | None = None
+    triggering_user_name: str | None = None
+    # Bumped by Airflow each time the run is cleared (re-run); a cancel holds for one attempt.
+    clear_number: int = 0
+
+    @property
+    def ended(self) -> bool:
+        return self.state in ENDED_RUN_STATES
+
+    @property
+    def asset_triggered(self) -> bool:
+        return bool(self.run_type) and "asset" in str(self.run_type)
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -8,75 +8,25 @@ CANCELLED when it stopped for the cancel.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timezone
-from typing import Any, Protocol
+from datetime import datetime
+from typing import Any
 
-from taskcenter.domain.catalog import Entity, EntityCatalog
+from taskcenter.domain.catalog import Entity
 from taskcenter.domain.errors import NotFoundError
 from taskcenter.domain.plans import EntityRef, Plan, PlanItem, PlanQuery, TriggerType
 from taskcenter.domain.results import as_table
-from taskcenter.domain.runs import CancelStart, JobStatus, cost_seconds, job_status
+from taskcenter.domain.runs import JobStatus, Run, cost_seconds, job_status
 from taskcenter.domain.schedule import fired_item_ids
-from taskcenter.domain.users import UserInfo
-from taskcenter.services.plans import Caller, check_page, entity_creator_names, users_in_order
-
-
-class RunLike(Protocol):
-    id: int
-    plan_id: int | None
-    run_id: str
-    state: str | None
-    queued_at: datetime | None
-    start_date: datetime | None
-    end_date: datetime | None
-    run_after: datetime | None
-    run_type: str | None
-    conf: dict[str, Any] | None
-    created_at: datetime | None
-    triggering_user_name: str | None
-    clear_number: int
-
-
-class PlanReader(Protocol):
-    def get(self, plan_id: int) -> Plan | None: ...
-    def get_by_entity(self, ref: EntityRef) -> Plan | None: ...
-    def get_many(self, plan_ids: Sequence[int]) -> list[Plan]: ...
-    def entity_creators(self, query: PlanQuery, *, by_runs: bool = False) -> list[int]: ...
-    def items(self, item_ids: Sequence[int]) -> dict[int, PlanItem]: ...
-
-
-class Runs(Protocol):
-    def run(self, run_pk: int) -> RunLike | None: ...
-    def page(self, *, query: PlanQuery) -> tuple[int, list[RunLike]]: ...
-    def triggering_entities(self, run_pks: list[int]) -> dict[int, list[EntityRef]]: ...
-    def heartbeats(self, run_pks: list[int]) -> dict[int, datetime]: ...
-    def unfinished(self, plan_id: int) -> list[RunLike]: ...
-    def request_cancel(self, plan_id: int, run_id: str, *, by: str, at: datetime) -> CancelStart | None: ...
-
-
-class Outputs(Protocol):
-    def log_parts(self, run: RunLike, *, default_sub_key: str) -> list[tuple[str, list[str]]]: ...
-    def result_parts(self, run: RunLike, *, default_sub_key: str) -> list[tuple[str, Any]]: ...
-    def wait_for_end(self, run_pk: int, *, timeout: float) -> RunLike | None: ...
-
-
-class Cancels(Protocol):
-    def record(
-        self, runs: Sequence[RunLike], *, plan_id: int, user_id: int | None, now: datetime, stopped: Sequence[int] = ()
-    ) -> None: ...
-    def cancelled(self, runs: Sequence[RunLike]) -> set[int]: ...
-
-
-class Users(Protocol):
-    def get_many(self, user_ids: Sequence[int]) -> dict[int, UserInfo]: ...
-    def ids_by_login(self, logins: Sequence[str]) -> dict[str, int]: ...
+from taskcenter.domain.users import Caller, UserInfo
+from taskcenter.services.plan_views import check_page, entity_creator_names, users_in_order
+from taskcenter.services.ports import Ports, ServiceSettings
 
 
 @dataclass(frozen=True, kw_only=True)
 class ContextView:
-    run: RunLike
+    run: Run
     plan: Plan
     status: JobStatus
     item: PlanItem | None
@@ -109,81 +59,62 @@ class ContextListing:
 
 
 class ContextService:
-    def __init__(
-        self,
-        *,
-        plans: PlanReader,
-        runs: Runs,
-        cancels: Cancels,
-        catalog: EntityCatalog,
-        users: Users,
-        commit: Callable[[], None],
-        outputs: Outputs | None = None,
-        block_timeout: float = 600.0,
-        clock: Callable[[], datetime] = lambda: datetime.now(timezone.utc),
-    ) -> None:
-        self._outputs = outputs
-        self._block_timeout = block_timeout
-        self._plans = plans
-        self._runs = runs
-        self._cancels = cancels
-        self._catalog = catalog
-        self._users = users
-        self._commit = commit
-        self._clock = clock
+    def __init__(self, ports: Ports, *, settings: ServiceSettings | None = None) -> None:
+        self._ports = ports
+        self._settings = settings or ServiceSettings()
 
     def get(self, context_id: int) -> ContextView:
-        run = self._runs.run(context_id)
-        plan = self._plans.get(run.plan_id or -1) if run is not None else None
-        if run is None or plan is None:
-            raise NotFoundError(f"contextId: no execution context with id {context_id}", field="contextId")
+        run, plan = self._run_and_plan(context_id)
         return self._views([run], {plan.id: plan})[0]
 
     def logs(self, context_id: int, *, block: bool) -> RunOutput:
         """Logs per subKey, every try in order; `block` waits (bounded) until the run ended."""
         run, plan, done = self._settled(context_id, block=block)
-        assert self._outputs is not None
-        parts = self._outputs.log_parts(run, default_sub_key=plan.entity_key)
+        parts = self._ports.runs.log_parts(run, default_sub_key=plan.entity_key)
         return RunOutput(parts=tuple(SubKeyOutput(sub_key=k, logs=tuple(lines)) for k, lines in parts), done=done)
 
     def results(self, context_id: int, *, block: bool) -> RunOutput:
         run, plan, done = self._settled(context_id, block=block)
-        assert self._outputs is not None
-        tables = [(k, as_table(v)) for k, v in self._outputs.result_parts(run, default_sub_key=plan.entity_key)]
+        tables = [(k, as_table(v)) for k, v in self._ports.runs.result_parts(run, default_sub_key=plan.entity_key)]
         return RunOutput(parts=tuple(SubKeyOutput(sub_key=k, result=t) for k, t in tables if t), done=done)
 
-    def _settled(self, context_id: int, *, block: bool) -> tuple[RunLike, Plan, bool]:
-        view = self.get(context_id)
-        run = view.run
-        done = run.state in ("success", "failed")
-        if block and not done:
-            assert self._outputs is not None
-            self._commit()  # end this session's snapshot; the wait reads what the scheduler commits
-            ended = self._outputs.wait_for_end(run.id, timeout=self._block_timeout)
+    def _run_and_plan(self, context_id: int) -> tuple[Run, Plan]:
+        run = self._ports.runs.get(context_id)
+        plan = self._ports.store.get(run.plan_id) if run is not None and run.plan_id is not None else None
+        if run is None or plan is None:
+            raise NotFoundError(f"contextId: no execution context with id {context_id}", field="contextId")
+        return run, plan
+
+    def _settled(self, context_id: int, *, block: bool) -> tuple[Run, Plan, bool]:
+        """The run and its plan, read directly (logs and results need no view); `block` waits."""
+        run, plan = self._run_and_plan(context_id)
+        if block and not run.ended:
+            self._ports.commit()  # end this session's snapshot; the wait reads what the scheduler commits
+            ended = self._ports.runs.wait_for_end(run.id, timeout=self._settings.logs_block_timeout)
             if ended is not None:
-                run, done = ended, True
-        return run, view.plan, done
+                run = ended
+        return run, plan, run.ended
 
     def list(self, query: PlanQuery) -> ContextListing:
         """A page of the runs of the matching plans, newest first; filters and count in SQL."""
         check_page(query)
-        total, runs = self._runs.page(query=query)
-        plans = {p.id: p for p in self._plans.get_many(sorted({r.plan_id for r in runs if r.plan_id is not None}))}
+        total, runs = self._ports.runs.page(query=query)
+        plans = {p.id: p for p in self._ports.store.get_many(sorted({r.plan_id for r in runs if r.plan_id is not None}))}
         # A plan deleted by a concurrent request after its runs were read: its runs are gone too.
         return ContextListing(total=total, views=self._views([r for r in runs if r.plan_id in plans], plans))
 
     def users(self, query: PlanQuery) -> list[UserInfo]:
         """The creators of the entities of the plans that have matching runs (every run, not a page)."""
-        return users_in_order(self._plans.entity_creators(query, by_runs=True), self._users)
+        return users_in_order(self._ports.store.entity_creators(query, by_runs=True), self._ports.users)
 
     def cancel_plan(self, plan_id: int, caller: Caller) -> int:
-        plan = self._plans.get(plan_id)
+        plan = self._ports.store.get(plan_id)
         if plan is None:
             raise NotFoundError(f"scheduleId: no plan with id {plan_id}", field="scheduleId")
         return self._cancel(plan, caller)
 
     def cancel_entity(self, ref: EntityRef, caller: Caller) -> int:
-        plan = self._plans.get_by_entity(ref)
+        plan = self._ports.store.get_by_entity(ref)
         if plan is None:
             raise NotFoundError(f"no plan for {ref.entity_group} {ref.entity_key!r}", field="entityKey")
         return self._cancel(plan, caller)
@@ -197,35 +128,35 @@ class ContextService:
         is left as it is and not recorded, so two cancels at once both succeed and the run keeps
         the first one's record; a run that finished first keeps its real status.
         """
-        now = self._clock()
-        active = self._runs.unfinished(plan.id)
-        asked: list[RunLike] = []
+        now = self._ports.clock()
+        active = self._ports.runs.unfinished(plan.id)
+        asked: list[Run] = []
         stopped: list[int] = []
         for run in active:
-            start = self._runs.request_cancel(plan.id, run.run_id, by=caller.name, at=now)
+            start = self._ports.runs.request_cancel(plan.id, run.run_id, by=caller.name, at=now)
             if start is None:
                 continue
             asked.append(run)
             if start.stopped:
                 stopped.append(run.id)
         if asked:
-            self._cancels.record(asked, plan_id=plan.id, user_id=caller.user_id, now=now, stopped=stopped)
-        self._commit()
+            self._ports.cancels.record(asked, plan_id=plan.id, user_id=caller.user_id, now=now, stopped=stopped)
+        self._ports.commit()
         return len(asked)
 
-    def _views(self, runs: Sequence[RunLike], plans: Mapping[int, Plan]) -> tuple[ContextView, ...]:
-        now = self._clock()
+    def _views(self, runs: Sequence[Run], plans: Mapping[int, Plan]) -> tuple[ContextView, ...]:
+        now = self._ports.clock()
         pks = [r.id for r in runs]
-        cancelled = self._cancels.cancelled(runs)
-        beats = self._runs.heartbeats(pks)
-        triggers = self._runs.triggering_entities([r.id for r in runs if r.run_type and "asset" in r.run_type])
-        logins = self._users.ids_by_login([r.triggering_user_name for r in runs if r.triggering_user_name])
-        entities = {plan_id: self._catalog.get(p.entity_group, p.entity_key) for plan_id, p in plans.items()}
-        names = entity_creator_names(entities.values(), self._users)
-        items = self._plans.items([i for run in runs if (i := _started_by_item(run)) is not None])
+        cancelled = self._ports.cancels.cancelled(runs)
+        beats = self._ports.runs.heartbeats(pks)
+        triggers = self._ports.runs.triggering_entities([r.id for r in runs if r.asset_triggered])
+        logins = self._ports.users.ids_by_login([r.triggering_user_name for r in runs if r.triggering_user_name])
+        entities = {plan_id: self._ports.catalog.get(p.entity_group, p.entity_key) for plan_id, p in plans.items()}
+        names = entity_creator_names(entities.values(), self._ports.users)
+        items = self._ports.store.items([i for run in runs if (i := _started_by_item(run)) is not None])
         # A plan whose entity left the catalog still names the creator copied onto the plan.
         orphan_creators = sorted({p.entity_created_by for i, p in plans.items() if entities[i] is None and p.entity_created_by is not None})
-        orphan_names = self._users.get_many(orphan_creators) if orphan_creators else {}
+        orphan_names = self._ports.users.get_many(orphan_creators) if orphan_creators else {}
         views = []
         for run in runs:
             plan = plans[run.plan_id or -1]
@@ -251,7 +182,7 @@ class ContextService:
         return tuple(views)
 
 
-def _started_by_item(run: RunLike) -> int | None:
+def _started_by_item(run: Run) -> int | None:
     """The id of the item a run names itself: the run-now's ONCE item (in its conf) or the cron item
     that fired (in its run id)."""
     conf = (run.conf or {}).get("taskcenter") or {}
@@ -261,7 +192,7 @@ def _started_by_item(run: RunLike) -> int | None:
     return fired[0] if fired else None
 
 
-def _item(run: RunLike, plan: Plan, items: Mapping[int, PlanItem], triggered_by: Sequence[EntityRef]) -> PlanItem | None:
+def _item(run: Run, plan: Plan, items: Mapping[int, PlanItem], triggered_by: Sequence[EntityRef]) -> PlanItem | None:
     """The trigger that started the run: the ONCE item, the cron item that fired, or the dependency.
 
     An item a later write replaced is still found (the store keeps it), so an old run keeps
@@ -271,7 +202,7 @@ def _item(run: RunLike, plan: Plan, items: Mapping[int, PlanItem], triggered_by:
     item_id = _started_by_item(run)
     if item_id is not None:
         return items.get(item_id)
-    if run.run_type and "asset" in run.run_type:
+    if run.asset_triggered:
         dependencies = [i for i in plan.items if i.trigger_type is TriggerType.DEPENDENCY]
         for ref in triggered_by:
             for item in dependencies:

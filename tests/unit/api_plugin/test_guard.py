@@ -25,12 +25,12 @@ import uvicorn
 from fastapi import FastAPI, Request
 from fastapi.testclient import TestClient
 
-import api_plugin.plan_targets as plan_targets
-import api_plugin.security as security
 from api_plugin import deps
 from api_plugin.app import create_compat_app
 from api_plugin.dispatcher import CompatDispatcher
+from taskcenter.adapters.airflow.auth import DagAccess
 from taskcenter.domain.errors import ConflictError, NotFoundError
+from taskcenter.domain.users import Caller
 
 DB_TEXT = "SECRET-DB-TEXT"
 
@@ -105,11 +105,12 @@ def app(scripts: dict[str, Script], monkeypatch: pytest.MonkeyPatch) -> CompatDi
     def plan_service(request: Request) -> FakeService:
         return FakeService(scripts, deps.committing(NoSession(), request))  # type: ignore[arg-type]
 
-    monkeypatch.setattr(security, "_is_authorized", lambda *a, **k: True)
+    monkeypatch.setattr(DagAccess, "_is_authorized", staticmethod(lambda *a, **k: True))
     compat = create_compat_app()
-    compat.dependency_overrides[security.current_caller] = lambda: security.Caller(user_id=1, name="admin", user=None)
-    compat.dependency_overrides[plan_targets.plan_targets] = lambda: None
-    compat.dependency_overrides[deps.plan_service] = plan_service
+    compat.dependency_overrides[deps.current_caller] = lambda: Caller(user_id=1, name="admin")
+    compat.dependency_overrides[deps.plan_targets] = lambda: None
+    compat.dependency_overrides[deps.plan_views] = plan_service
+    compat.dependency_overrides[deps.plan_writes] = plan_service
     return CompatDispatcher(FastAPI(), compat_app=compat)  # FastAPI(): Airflow's own app
 
 

@@ -11,6 +11,7 @@ from api_plugin import security
 from api_plugin.datamodels.paths import MAX_ID, parse_path_id
 from taskcenter.domain.errors import InvalidInputError, NotFoundError, PermissionDeniedError
 from taskcenter.domain.plans import EntityRef
+from taskcenter.domain.users import Caller
 
 
 @dataclass
@@ -42,7 +43,7 @@ def auth(monkeypatch: pytest.MonkeyPatch) -> FakeAuthManager:
     return manager
 
 
-CALLER = security.Caller(user_id=7, name="ann", user=object())
+CALLER = Caller(user_id=7, name="ann", principal=object())
 
 
 class Targets:

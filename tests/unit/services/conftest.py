@@ -7,6 +7,7 @@ Airflow (DAGs, runs) is a double, recording what the service asked of it.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
@@ -22,8 +23,11 @@ from taskcenter.adapters.store.plans import PLAN_GRAPH_LOCK, PlanRepository
 from taskcenter.domain.errors import ServiceUnavailableError
 from taskcenter.domain.plan_requests import UpdatePlan, WritePlan
 from taskcenter.domain.plans import Plan
-from taskcenter.domain.users import Role, UserInfo
-from taskcenter.services.plans import Caller, PlanService
+from taskcenter.domain.runs import Run
+from taskcenter.domain.users import Caller, Role, UserInfo
+from taskcenter.services.plan_views import PlanViews
+from taskcenter.services.plan_writes import PlanWrites
+from taskcenter.services.ports import Ports, ServiceSettings
 
 NOW = datetime(2026, 12, 1, 10, 0, 5, tzinfo=timezone.utc)
 ADMIN = Caller(user_id=1, name="admin")
@@ -43,24 +47,20 @@ def update_command(body: dict[str, Any]) -> UpdatePlan:
     return UpdatePlanBody.model_validate(body).to_command()
 
 
-@dataclass
-class FakeRun:
-    id: int
-    run_id: str
-    state: str | None = "queued"
-    start_date: datetime | None = None
-    end_date: datetime | None = None
-    clear_number: int = 0
+def fake_run(run_pk: int, run_id: str, *, plan_id: int = 1, state: str | None = "queued", **facts: Any) -> Run:
+    return Run(id=run_pk, plan_id=plan_id, dag_id=f"taskcenter_plan_{plan_id}", run_id=run_id, state=state, **facts)
 
 
 @dataclass
 class FakeDags:
-    """The plans' DAGs as the service sees them; `fail_start` makes Airflow refuse the next run."""
+    """The plans' DAGs and their runs as the services see them; `fail_start` makes Airflow refuse
+    the next run. (The `PlanDags` port, and the part of the `Runs` port the plan services use.)"""
 
     published: dict[int, Plan] = field(default_factory=dict)
     unpublished: list[int] = field(default_factory=list)
     paused_dags: dict[int, bool] = field(default_factory=dict)
-    runs: dict[int, FakeRun] = field(default_factory=dict)
+    runs: dict[int, Run] = field(default_factory=dict)
+    paused_reads: int = 0
     started: list[tuple[int, int]] = field(default_factory=list)
     fail_start: bool = False
 
@@ -76,25 +76,75 @@ class FakeDags:
         self.paused_dags.pop(plan_id, None)
 
     def paused(self, plan_ids: Iterable[int]) -> dict[int, bool]:
+        self.paused_reads += 1
         return {i: self.paused_dags[i] for i in plan_ids if i in self.paused_dags}
 
-    def latest_runs(self, plan_ids: Sequence[int]) -> dict[int, FakeRun]:
+    def latest(self, plan_ids: Iterable[int]) -> dict[int, Run]:
         return {i: self.runs[i] for i in plan_ids if i in self.runs}
 
-    def start_run(self, plan: Plan, *, item_id: int, user_name: str | None, parse_timeout: float) -> FakeRun:
+    def start_run(self, plan: Plan, *, item_id: int, user_name: str | None, parse_timeout: float) -> Run:
         if self.fail_start:
             raise ServiceUnavailableError("the plan's DAG was not parsed in time")
-        run = FakeRun(id=100 + len(self.started), run_id=f"manual__{len(self.started)}")
+        run = fake_run(100 + len(self.started), f"manual__{len(self.started)}", plan_id=plan.id)
         self.started.append((plan.id, item_id))
         self.runs[plan.id] = run
         return run
 
-    def wait_for_end(self, run_pk: int, *, timeout: float) -> FakeRun | None:
-        for run in self.runs.values():
+    def wait_for_end(self, run_pk: int, *, timeout: float) -> Run | None:
+        for plan_id, run in self.runs.items():
             if run.id == run_pk:
-                run.state, run.start_date, run.end_date = "success", NOW, NOW + timedelta(seconds=3)
-                return run
+                ended = dataclasses.replace(run, state="success", start_date=NOW, end_date=NOW + timedelta(seconds=3))
+                self.runs[plan_id] = ended
+                return ended
         return None
+
+
+class NoCancels:
+    """Cancel records of a world where nothing was ever cancelled."""
+
+    def record(self, runs: Sequence[Run], **_: Any) -> None:
+        raise AssertionError("the plan services record no cancel")
+
+    def cancelled(self, runs: Sequence[Run]) -> set[int]:
+        return set()
+
+    def forget_plan(self, plan_id: int) -> None:
+        pass
+
+
+def plan_ports(session: Session, dags: FakeDags, **overrides: Any) -> Ports:
+    """The ports of one request: the real store on `session`, doubles for Airflow and users."""
+    values: dict[str, Any] = {
+        "store": PlanRepository(session),
+        "catalog": FileEntityCatalog(DEMO_CATALOG),
+        "dags": dags,
+        "runs": dags,
+        "cancels": NoCancels(),
+        "users": FakeUsers(),
+        "commit": session.commit,
+        "clock": lambda: NOW,
+    }
+    return Ports(**{**values, **overrides})
+
+
+class PlanServices:
+    """The plan services of one request, as the routes use them: writes and views."""
+
+    def __init__(self, ports: Ports, settings: ServiceSettings | None = None) -> None:
+        self.ports = ports
+        self.writes = PlanWrites(ports, settings=settings)
+        self.views = PlanViews(ports)
+        self.write_plan = self.writes.write_plan
+        self.update_plan = self.writes.update_plan
+        self.set_enabled = self.writes.set_enabled
+        self.delete_plan = self.writes.delete_plan
+        self.get_plan = self.views.get_plan
+        self.list_plans = self.views.list_plans
+        self.users = self.views.users
+
+    def at(self, now: datetime) -> PlanServices:
+        """The same services on a clock that says `now`."""
+        return PlanServices(dataclasses.replace(self.ports, clock=lambda: now))
 
 
 class FakeUsers:
@@ -126,15 +176,8 @@ def dags() -> FakeDags:
 
 
 @pytest.fixture
-def service(session: Session, dags: FakeDags) -> PlanService:
-    return PlanService(
-        store=PlanRepository(session),
-        catalog=FileEntityCatalog(DEMO_CATALOG),
-        dags=dags,
-        users=FakeUsers(),
-        commit=session.commit,
-        clock=lambda: NOW,
-    )
+def service(session: Session, dags: FakeDags) -> PlanServices:
+    return PlanServices(plan_ports(session, dags))
 
 
 def stored_plans(session: Session) -> list[Plan]:

@@ -18,16 +18,14 @@ import sqlalchemy as sa
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from taskcenter.adapters.catalog.file_catalog import DEMO_CATALOG, FileEntityCatalog
 from taskcenter.adapters.store.cancels import CancelRepository
 from taskcenter.adapters.store.models import RunCancelRow
 from taskcenter.adapters.store.plans import PlanRepository
 from taskcenter.domain.errors import ConflictError, NotFoundError
 from taskcenter.domain.runs import CancelStart
 from taskcenter.services.contexts import ContextService
-from taskcenter.services.plans import PlanService
 from tests.unit.databases import after_first_call, kinds, pause_after, session_for, side_by_side
-from tests.unit.services.conftest import ADMIN, NOW, cron, FakeDags, FakeUsers, update_command, write_command
+from tests.unit.services.conftest import ADMIN, FakeDags, PlanServices, cron, plan_ports, update_command, write_command
 
 BODY = {"entityGroup": "NOTEBOOK", "entityKey": "1"}
 RUN_NOW = {**BODY, "planItems": [{"triggerType": "ONCE"}]}
@@ -35,16 +33,8 @@ RUN_NOW = {**BODY, "planItems": [{"triggerType": "ONCE"}]}
 pytest_plugins = ("tests.unit.database_fixtures",)  # `engine`: SQLite and PostgreSQL
 
 
-def plans(db: Session, dags: FakeDags, store: PlanRepository | None = None) -> PlanService:
-    return PlanService(
-        store=store or PlanRepository(db),
-        catalog=FileEntityCatalog(DEMO_CATALOG),
-        dags=dags,
-        users=FakeUsers(),
-        commit=db.commit,
-        cancels=CancelRepository(db),
-        clock=lambda: NOW,
-    )
+def plans(db: Session, dags: FakeDags, store: PlanRepository | None = None) -> PlanServices:
+    return PlanServices(plan_ports(db, dags, store=store or PlanRepository(db), cancels=CancelRepository(db)))
 
 
 def stored_plans(engine: sa.Engine) -> list[Any]:
@@ -63,7 +53,7 @@ def plan_id(engine: sa.Engine, dags: FakeDags) -> int:
         return plans(db, dags).write_plan(write_command({**BODY, "planItems": [cron("0 0 9 * * ?")]}), ADMIN).plan.id
 
 
-def at_once(engine: sa.Engine, dags: FakeDags, *requests: Callable[[PlanService], Any]) -> tuple[list[Any], list[BaseException]]:
+def at_once(engine: sa.Engine, dags: FakeDags, *requests: Callable[[PlanServices], Any]) -> tuple[list[Any], list[BaseException]]:
     """Run the requests in threads of their own, each in its own session, all reading before any
     writes: (the indexes of the requests served, the errors of the others)."""
     read = threading.Barrier(len(requests), timeout=30)
@@ -82,7 +72,7 @@ def at_once(engine: sa.Engine, dags: FakeDags, *requests: Callable[[PlanService]
     return side_by_side(serve, len(requests))
 
 
-REQUESTS: dict[str, Callable[[PlanService, int], Any]] = {
+REQUESTS: dict[str, Callable[[PlanServices, int], Any]] = {
     "update": lambda s, i: s.update_plan(i, update_command({"planItems": [cron("0 0 8 * * ?")]}), ADMIN),
     "replace": lambda s, i: s.write_plan(write_command({**BODY, "planItems": [cron("0 0 7 * * ?")]}), ADMIN),
     "enable": lambda s, i: s.set_enabled(i, enabled=True, caller=ADMIN),
@@ -185,15 +175,7 @@ def test_two_cancels_of_one_plan_at_once_both_succeed_with_one_record(engine: sa
 
     def cancel(index: int) -> int:
         with session_for(engine) as db:
-            contexts = ContextService(
-                plans=PlanRepository(db),
-                runs=runs,  # type: ignore[arg-type]
-                cancels=CancelRepository(db),
-                catalog=FileEntityCatalog(DEMO_CATALOG),
-                users=FakeUsers(),  # type: ignore[arg-type]
-                commit=db.commit,
-                clock=lambda: NOW,
-            )
+            contexts = ContextService(plan_ports(db, dags, runs=runs, cancels=CancelRepository(db)))
             return contexts.cancel_plan(plan_id, ADMIN)
 
     results, errors = side_by_side(cancel)

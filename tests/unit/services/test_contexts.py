@@ -1,7 +1,8 @@
-"""ContextService: the bounded wait of block=true, which trigger a run names, list costs."""
+"""The context service: the bounded wait of block=true, which trigger a run names, list costs."""
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -10,15 +11,15 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from taskcenter.adapters.airflow.gateway import RunQueries
-from taskcenter.adapters.catalog.file_catalog import DEMO_CATALOG, FileEntityCatalog
+from taskcenter.adapters.airflow.runs import AirflowRuns
 from taskcenter.adapters.store.cancels import CancelRepository
 from taskcenter.adapters.store.plans import PlanRepository
 from taskcenter.domain.plans import EntityRef, PlanQuery
+from taskcenter.domain.runs import Run
 from taskcenter.services.contexts import ContextService
-from taskcenter.services.plans import PlanService
+from taskcenter.services.ports import ServiceSettings
 from tests.unit.databases import Statements, assert_reads_do_not_grow, session_for, statements
-from tests.unit.services.conftest import ADMIN, NOW, cron, FakeUsers, update_command, write_command
+from tests.unit.services.conftest import ADMIN, NOW, FakeDags, PlanServices, cron, plan_ports, update_command, write_command
 
 pytest_plugins = ("tests.unit.database_fixtures",)  # `airflow_engine`: Airflow's tables too, SQLite and PostgreSQL
 
@@ -26,29 +27,24 @@ DEPENDS_ON_PIPELINE = {"triggerType": "DEPENDENCY", "triggerByJobs": [{"entityGr
 DEPENDS_ON_SYNC = {"triggerType": "DEPENDENCY", "triggerByJobs": [{"entityGroup": "DB_BATCH_SYNC", "entityKey": "1"}]}
 
 
-@dataclass
-class Run:
-    id: int
-    plan_id: int | None
-    run_id: str
-    state: str | None = "running"
-    queued_at: datetime | None = NOW
-    start_date: datetime | None = NOW
-    end_date: datetime | None = None
-    run_after: datetime | None = NOW
-    run_type: str | None = "manual"
-    conf: dict[str, Any] | None = None
-    created_at: datetime | None = NOW
-    triggering_user_name: str | None = None
-    clear_number: int = 0
+def run_of(run_pk: int, *, plan_id: int, run_id: str, **facts: Any) -> Run:
+    """A running manual run of the plan, as Airflow reports it."""
+    values: dict[str, Any] = {
+        "state": "running", "queued_at": NOW, "start_date": NOW, "run_after": NOW, "run_type": "manual", "created_at": NOW,
+    }
+    return Run(id=run_pk, plan_id=plan_id, dag_id=f"taskcenter_plan_{plan_id}", run_id=run_id, **{**values, **facts})
 
 
 @dataclass
 class Runs:
+    """The `Runs` port: runs by id, what triggered them, their logs; `ends`: a wait sees the end."""
+
     by_id: dict[int, Run] = field(default_factory=dict)
     triggered_by: dict[int, list[EntityRef]] = field(default_factory=dict)
+    ends: bool = True
+    waited: list[float] = field(default_factory=list)
 
-    def run(self, run_pk: int) -> Run | None:
+    def get(self, run_pk: int) -> Run | None:
         return self.by_id.get(run_pk)
 
     def heartbeats(self, run_pks: list[int]) -> dict[int, datetime]:
@@ -57,21 +53,17 @@ class Runs:
     def triggering_entities(self, run_pks: list[int]) -> dict[int, list[EntityRef]]:
         return {pk: self.triggered_by[pk] for pk in run_pks if pk in self.triggered_by}
 
-
-class Outputs:
-    def __init__(self, *, ends: bool) -> None:
-        self.ends = ends
-        self.waited: list[float] = []
-
-    def log_parts(self, run: Any, *, default_sub_key: str) -> list[tuple[str, list[str]]]:
+    def log_parts(self, run: Run, *, default_sub_key: str) -> list[tuple[str, list[str]]]:
         return [(default_sub_key, [f"state {run.state}"])]
 
-    def result_parts(self, run: Any, *, default_sub_key: str) -> list[tuple[str, Any]]:
+    def result_parts(self, run: Run, *, default_sub_key: str) -> list[tuple[str, Any]]:
         return []
 
     def wait_for_end(self, run_pk: int, *, timeout: float) -> Run | None:
         self.waited.append(timeout)
-        return Run(id=run_pk, plan_id=1, run_id="manual__1", state="success", end_date=NOW + timedelta(seconds=2)) if self.ends else None
+        if not self.ends:
+            return None
+        return dataclasses.replace(self.by_id[run_pk], state="success", end_date=NOW + timedelta(seconds=2))
 
 
 @pytest.fixture
@@ -79,34 +71,25 @@ def runs() -> Runs:
     return Runs()
 
 
-def contexts(session: Session, runs: Runs, outputs: Outputs | None = None) -> ContextService:
-    return ContextService(
-        plans=PlanRepository(session),
-        runs=runs,  # type: ignore[arg-type]
-        cancels=CancelRepository(session),
-        catalog=FileEntityCatalog(DEMO_CATALOG),
-        users=FakeUsers(),  # type: ignore[arg-type]
-        commit=session.commit,
-        outputs=outputs,
-        block_timeout=7.0,
-        clock=lambda: NOW,
-    )
+def contexts(session: Session, runs: Any) -> ContextService:
+    ports = plan_ports(session, FakeDags(), runs=runs, cancels=CancelRepository(session))
+    return ContextService(ports, settings=ServiceSettings(logs_block_timeout=7.0))
 
 
 @pytest.mark.parametrize("ends", [True, False])
-def test_block_waits_for_the_end_at_most_the_timeout(service: PlanService, session: Session, runs: Runs, ends: bool) -> None:
+def test_block_waits_for_the_end_at_most_the_timeout(service: PlanServices, session: Session, runs: Runs, ends: bool) -> None:
     plan = service.write_plan(write_command({"entityGroup": "NOTEBOOK", "entityKey": "1", "planItems": []}), ADMIN).plan
-    runs.by_id[5] = Run(id=5, plan_id=plan.id, run_id="manual__1")
-    outputs = Outputs(ends=ends)
-    waited = contexts(session, runs, outputs).logs(5, block=True)
-    assert outputs.waited == [7.0]
+    runs.by_id[5] = run_of(5, plan_id=plan.id, run_id="manual__1")
+    runs.ends = ends
+    waited = contexts(session, runs).logs(5, block=True)
+    assert runs.waited == [7.0]
     assert waited.done is ends
     assert waited.parts[0].logs == (("state success",) if ends else ("state running",))
-    at_once = contexts(session, runs, Outputs(ends=True)).logs(5, block=False)
+    at_once = contexts(session, runs).logs(5, block=False)
     assert at_once.done is False and at_once.parts[0].sub_key == "1"
 
 
-def test_a_run_names_the_trigger_that_started_it(service: PlanService, session: Session, runs: Runs) -> None:
+def test_a_run_names_the_trigger_that_started_it(service: PlanServices, session: Session, runs: Runs) -> None:
     for group, key in (("PIPELINE", "1"), ("DB_BATCH_SYNC", "1")):
         service.write_plan(write_command({"entityGroup": group, "entityKey": key, "planItems": []}), ADMIN)
     plan = service.write_plan(
@@ -117,10 +100,10 @@ def test_a_run_names_the_trigger_that_started_it(service: PlanService, session: 
     cron_item, on_pipeline, on_sync = PlanRepository(session).get(plan.id).items
     runs.by_id.update(
         {
-            1: Run(id=1, plan_id=plan.id, run_id=f"scheduled__2026-12-01T09:00:00+00:00__items-{cron_item.id}", run_type="scheduled"),
-            2: Run(id=2, plan_id=plan.id, run_id="asset_triggered__a", run_type="asset_triggered"),
-            3: Run(id=3, plan_id=plan.id, run_id="asset_triggered__b", run_type="asset_triggered"),
-            4: Run(id=4, plan_id=plan.id, run_id="manual__x", conf={"taskcenter": {"plan_item_id": on_pipeline.id}}),
+            1: run_of(1, plan_id=plan.id, run_id=f"scheduled__2026-12-01T09:00:00+00:00__items-{cron_item.id}", run_type="scheduled"),
+            2: run_of(2, plan_id=plan.id, run_id="asset_triggered__a", run_type="asset_triggered"),
+            3: run_of(3, plan_id=plan.id, run_id="asset_triggered__b", run_type="asset_triggered"),
+            4: run_of(4, plan_id=plan.id, run_id="manual__x", conf={"taskcenter": {"plan_item_id": on_pipeline.id}}),
         }
     )
     runs.triggered_by = {2: [EntityRef(entity_group="DB_BATCH_SYNC", entity_key="1")], 3: []}
@@ -135,10 +118,10 @@ def test_a_run_names_the_trigger_that_started_it(service: PlanService, session: 
     assert service_.get(1).item.cron_desc == "0 0 9 * * ?"
 
 
-def test_a_listing_leaves_out_the_runs_of_a_plan_deleted_meanwhile(service: PlanService, session: Session, runs: Runs) -> None:
+def test_a_listing_leaves_out_the_runs_of_a_plan_deleted_meanwhile(service: PlanServices, session: Session, runs: Runs) -> None:
     """A concurrent delete commits between the read of the runs and the read of their plans."""
     plan = service.write_plan(write_command({"entityGroup": "NOTEBOOK", "entityKey": "1", "planItems": []}), ADMIN).plan
-    run = Run(id=5, plan_id=plan.id, run_id="manual__1")
+    run = run_of(5, plan_id=plan.id, run_id="manual__1")
     runs.page = lambda **_: (1, [run])  # type: ignore[attr-defined] - read before the delete
     service.delete_plan(plan.id)
     listing = contexts(session, runs).list(PlanQuery(offset=0, limit=10))
@@ -159,15 +142,7 @@ LIST_QUERIES = {
 def listing_reads(engine: sa.Engine, query: PlanQuery) -> Statements:
     """What `GET /api/contexts` and `GET /api/contexts/users` read, on Airflow's tables."""
     with session_for(engine) as db, statements(engine) as seen:
-        service = ContextService(
-            plans=PlanRepository(db),
-            runs=RunQueries(db),  # type: ignore[arg-type] - a listing reads no single run
-            cancels=CancelRepository(db),
-            catalog=FileEntityCatalog(DEMO_CATALOG),
-            users=FakeUsers(),  # type: ignore[arg-type]
-            commit=db.commit,
-            clock=lambda: NOW,
-        )
+        service = ContextService(plan_ports(db, FakeDags(), runs=AirflowRuns(db), cancels=CancelRepository(db)))
         listing = service.list(query)
         assert len(listing.views) <= PAGE and listing.total >= len(listing.views)
         service.users(query)

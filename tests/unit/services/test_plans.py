@@ -1,4 +1,4 @@
-"""PlanService: checks before writes, take-backs, the DAG's pause state, listing totals, list costs."""
+"""The plan services (writes, run-now, views): checks before writes, take-backs, the DAG's pause state, listing totals, list costs."""
 
 from __future__ import annotations
 
@@ -14,9 +14,13 @@ from taskcenter.adapters.store.cancels import CancelRepository
 from taskcenter.adapters.store.plans import PlanRepository
 from taskcenter.domain.errors import ConflictError, InvalidInputError, ServiceUnavailableError
 from taskcenter.domain.plans import PlanQuery
-from taskcenter.services.plans import PlanService
+from taskcenter.domain.runs import Run
+from taskcenter.adapters.airflow.runs import AirflowRuns
+from taskcenter.services.ports import Ports
 from tests.unit.databases import Statements, assert_reads_do_not_grow, session_for, statements
-from tests.unit.services.conftest import ADMIN, NOW, cron, FakeDags, FakeRun, FakeUsers, stored, stored_plans, update_command, write_command
+from tests.unit.services.conftest import (
+    ADMIN, NOW, FakeDags, FakeUsers, PlanServices, cron, fake_run, stored, stored_plans, update_command, write_command,
+)
 
 pytest_plugins = ("tests.unit.database_fixtures",)  # `airflow_engine`: Airflow's tables too, SQLite and PostgreSQL
 
@@ -42,7 +46,7 @@ def plan_body(group: str = "NOTEBOOK", key: str = "1", **extra: Any) -> dict[str
     ],
 )
 def test_a_rejected_write_stores_and_publishes_nothing(
-    service: PlanService, session: Session, dags: FakeDags, body: dict[str, Any], field: str
+    service: PlanServices, session: Session, dags: FakeDags, body: dict[str, Any], field: str
 ) -> None:
     with pytest.raises(InvalidInputError) as raised:
         service.write_plan(write_command(body), ADMIN)
@@ -51,7 +55,7 @@ def test_a_rejected_write_stores_and_publishes_nothing(
     assert stored_plans(session) == [] and dags.published == {}
 
 
-def test_a_dependency_cycle_is_refused_and_nothing_changes(service: PlanService, session: Session) -> None:
+def test_a_dependency_cycle_is_refused_and_nothing_changes(service: PlanServices, session: Session) -> None:
     upstream = service.write_plan(write_command(plan_body("PIPELINE", "1")), ADMIN).plan
     depends_on = lambda group, key: [{"triggerType": "DEPENDENCY", "triggerByJobs": [{"entityGroup": group, "entityKey": key}]}]  # noqa: E731
     service.write_plan(write_command(plan_body("NOTEBOOK", "2", planItems=depends_on("PIPELINE", "1"))), ADMIN)
@@ -62,16 +66,16 @@ def test_a_dependency_cycle_is_refused_and_nothing_changes(service: PlanService,
     assert stored(session, upstream.id).items == ()
 
 
-def test_a_write_that_changes_nothing_keeps_updated_at(service: PlanService, session: Session) -> None:
+def test_a_write_that_changes_nothing_keeps_updated_at(service: PlanServices, session: Session) -> None:
     plan_id = service.write_plan(write_command(plan_body(planItems=[cron("0 0 9 * * ?")])), ADMIN).plan.id
     first = stored(session, plan_id)
     (item,) = first.items
-    service._clock = lambda: NOW.replace(hour=11)  # type: ignore[method-assign]
+    service = service.at(NOW.replace(hour=11))
     service.write_plan(write_command(plan_body(planItems=[{"id": item.id, **cron("0 0 9 * * ?")}])), ADMIN)
     assert stored(session, plan_id) == first
 
 
-def test_a_replaced_trigger_is_kept_for_the_runs_it_fired(service: PlanService, session: Session) -> None:
+def test_a_replaced_trigger_is_kept_for_the_runs_it_fired(service: PlanServices, session: Session) -> None:
     plan = service.write_plan(write_command(plan_body(planItems=[cron("0 0 9 * * ?")])), ADMIN).plan
     (old,) = plan.items
     updated = service.update_plan(plan.id, update_command({"planItems": [cron("0 30 9 * * ?")]}), ADMIN).plan
@@ -80,7 +84,7 @@ def test_a_replaced_trigger_is_kept_for_the_runs_it_fired(service: PlanService, 
     assert kept is not None and kept.cron_desc == "0 0 9 * * ?"
 
 
-def test_run_now_that_airflow_cannot_start_takes_back_the_plan_it_created(service: PlanService, session: Session, dags: FakeDags) -> None:
+def test_run_now_that_airflow_cannot_start_takes_back_the_plan_it_created(service: PlanServices, session: Session, dags: FakeDags) -> None:
     dags.fail_start = True
     with pytest.raises(ServiceUnavailableError):
         service.write_plan(write_command(plan_body(planItems=[{"triggerType": "ONCE"}])), ADMIN)
@@ -89,10 +93,10 @@ def test_run_now_that_airflow_cannot_start_takes_back_the_plan_it_created(servic
     assert dags.unpublished and dags.published == {}
 
 
-def test_run_now_that_airflow_cannot_start_restores_the_plan_it_changed(service: PlanService, session: Session, dags: FakeDags) -> None:
+def test_run_now_that_airflow_cannot_start_restores_the_plan_it_changed(service: PlanServices, session: Session, dags: FakeDags) -> None:
     plan = stored(session, service.write_plan(write_command(plan_body(planItems=[cron("0 0 9 * * ?")])), ADMIN).plan.id)
     dags.fail_start = True
-    service._clock = lambda: NOW.replace(hour=11)  # type: ignore[method-assign]
+    service = service.at(NOW.replace(hour=11))
     body = plan_body(planItems=[{"triggerType": "ONCE"}], execDetail={"jobClass": NOTEBOOK_JOB, "jobParams": {"notebook": 1}, "retryTimes": 2})
     with pytest.raises(ServiceUnavailableError):
         service.write_plan(write_command(body), ADMIN)
@@ -102,7 +106,7 @@ def test_run_now_that_airflow_cannot_start_restores_the_plan_it_changed(service:
     assert dags.published[plan.id].exec_detail.retry_times == 0
 
 
-def test_run_now_answers_with_the_once_item_and_the_ended_run(service: PlanService, dags: FakeDags) -> None:
+def test_run_now_answers_with_the_once_item_and_the_ended_run(service: PlanServices, dags: FakeDags) -> None:
     plan = service.write_plan(write_command(plan_body(planItems=[cron("0 0 9 * * ?")])), ADMIN).plan
     view = service.write_plan(write_command({**plan_body(planItems=[{"triggerType": "ONCE"}]), "sync": True}), ADMIN)
     (once,) = view.items
@@ -112,12 +116,12 @@ def test_run_now_answers_with_the_once_item_and_the_ended_run(service: PlanServi
     assert [i.cron_desc for i in service.get_plan(plan.id).items] == ["0 0 9 * * ?"]
 
 
-def test_run_now_answers_with_its_own_run_when_a_cron_tick_started_a_newer_one(service: PlanService, dags: FakeDags) -> None:
+def test_run_now_answers_with_its_own_run_when_a_cron_tick_started_a_newer_one(service: PlanServices, dags: FakeDags) -> None:
     plan = service.write_plan(write_command(plan_body(planItems=[cron("*/30 * * * * ?")])), ADMIN).plan
-    tick = FakeRun(id=999, run_id="scheduled__tick", state="running", start_date=NOW)
+    tick = fake_run(999, "scheduled__tick", plan_id=plan.id, state="running", start_date=NOW)
     ended = dags.wait_for_end
 
-    def tick_meanwhile(run_pk: int, *, timeout: float) -> FakeRun | None:
+    def tick_meanwhile(run_pk: int, *, timeout: float) -> Run | None:
         run = ended(run_pk, timeout=timeout)
         dags.runs[plan.id] = tick  # the plan's newest run is now the cron's
         return run
@@ -132,7 +136,7 @@ def test_run_now_answers_with_its_own_run_when_a_cron_tick_started_a_newer_one(s
     assert unsynced.latest_run.status.value == "PENDING"
 
 
-def test_run_now_on_a_disabled_plan_is_refused_and_stores_nothing(service: PlanService, session: Session, dags: FakeDags) -> None:
+def test_run_now_on_a_disabled_plan_is_refused_and_stores_nothing(service: PlanServices, session: Session, dags: FakeDags) -> None:
     plan = stored(session, service.write_plan(write_command(plan_body(enabled=False)), ADMIN).plan.id)
     with pytest.raises(ConflictError, match="disabled"):
         service.write_plan(write_command(plan_body(planItems=[{"triggerType": "ONCE"}])), ADMIN)
@@ -141,7 +145,7 @@ def test_run_now_on_a_disabled_plan_is_refused_and_stores_nothing(service: PlanS
     assert stored(session, plan.id) == plan
 
 
-def test_a_paused_dag_disables_the_plan_and_the_next_write_records_it(service: PlanService, session: Session, dags: FakeDags) -> None:
+def test_a_paused_dag_disables_the_plan_and_the_next_write_records_it(service: PlanServices, session: Session, dags: FakeDags) -> None:
     plan = service.write_plan(write_command(plan_body(planItems=[cron("0 0 9 * * ?")])), ADMIN).plan
     dags.paused_dags[plan.id] = True  # paused in the Airflow UI
     view = service.get_plan(plan.id)
@@ -154,12 +158,12 @@ def test_a_paused_dag_disables_the_plan_and_the_next_write_records_it(service: P
     assert dags.paused_dags[plan.id] is True
 
 
-def test_listing_totals_count_each_dataset_once(service: PlanService) -> None:
+def test_listing_totals_count_each_dataset_once(service: PlanServices) -> None:
     for group, key in (("DATASET", "1-1"), ("APP_REFRESH", "1"), ("SCREENSHOT", "1"), ("NOTEBOOK", "1")):
         service.write_plan(write_command(plan_body(group, key)), ADMIN)
     listing = service.list_plans(PlanQuery(offset=0, limit=2))
     assert listing.total == 4 and len(listing.views) == 2
-    catalog = service._catalog
+    catalog = service.ports.catalog
     app_datasets = [e for e in catalog.entities("DATASET") if e.key.startswith("1-")]
     assert listing.total_datasets == len(app_datasets) == 2
     assert listing.total_disk_usage == sum(e.disk_usage or 0 for e in app_datasets)
@@ -179,14 +183,17 @@ LIST_QUERIES = {
 def listing_reads(engine: sa.Engine, query: PlanQuery) -> Statements:
     """What `GET /api/schedules` and `GET /api/schedules/users` read, on Airflow's tables."""
     with session_for(engine) as db, statements(engine) as seen:
-        service = PlanService(
-            store=PlanRepository(db),
-            catalog=FileEntityCatalog(DEMO_CATALOG),
-            dags=AirflowPlanDags(db, None),  # type: ignore[arg-type] - a listing writes no DAG file
-            users=FakeUsers(),
-            commit=db.commit,
-            cancels=CancelRepository(db),
-            clock=lambda: NOW,
+        service = PlanServices(
+            Ports(
+                store=PlanRepository(db),
+                catalog=FileEntityCatalog(DEMO_CATALOG),
+                dags=AirflowPlanDags(db, None),  # type: ignore[arg-type] - a listing writes no DAG file
+                runs=AirflowRuns(db),
+                users=FakeUsers(),
+                commit=db.commit,
+                cancels=CancelRepository(db),
+                clock=lambda: NOW,
+            )
         )
         listing = service.list_plans(query)
         assert len(listing.views) <= PAGE and listing.total >= len(listing.views)

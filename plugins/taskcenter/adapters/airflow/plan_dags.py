@@ -1,4 +1,4 @@
-"""Plans on Airflow: publish a plan as its DAG, read its runs, start one, remove it.
+"""Plans on Airflow: publish a plan as its DAG, start a run of it, remove it.
 
 This is the adapter behind the services' `PlanDags` port. It writes through the request's session
 (the parse request and pause state commit with the plan), and waits with short sessions of its
@@ -24,10 +24,12 @@ from sqlalchemy.orm import Session
 
 from taskcenter.adapters.airflow.dag_files import PlanDagFiles, render
 from taskcenter.adapters.airflow.dag_spec import plan_spec
-from taskcenter.adapters.airflow.gateway import AirflowGateway, RunFacts, wait_for_run_end, wait_until
-from taskcenter.adapters.airflow.naming import dag_id_for
+from taskcenter.adapters.airflow.dags import AirflowDags
+from taskcenter.adapters.airflow.runs import AirflowRuns, wait_until
+from taskcenter.adapters.airflow.naming import dag_id_for, plan_id_of
 from taskcenter.domain.errors import ServiceUnavailableError
 from taskcenter.domain.plans import Plan
+from taskcenter.domain.runs import Run
 
 log = logging.getLogger(__name__)
 # A parse that started this long after a file was replaced has read the new content.
@@ -77,7 +79,7 @@ class AirflowPlanDags:
     def __init__(self, session: Session, files: PlanDagFiles) -> None:
         self._session = session
         self._files = files
-        self._gateway = AirflowGateway(session)
+        self._dags = AirflowDags(session)
         self._hooks = TransactionHooks(session)
         self._written_at: dict[int, datetime] = {}
 
@@ -110,9 +112,9 @@ class AirflowPlanDags:
             )
             self._hooks.add(on_commit=confirm, on_rollback=resync)
             self._files.request_parse(self._session, [plan.id])
-        elif not self._gateway.is_parsed(dag_id_for(plan.id)):
+        elif not self._dags.is_parsed(dag_id_for(plan.id)):
             self._files.request_parse(self._session, [plan.id])
-        self._gateway.set_paused(dag_id_for(plan.id), paused=not plan.enabled, next_run=next_run)
+        self._dags.set_paused(dag_id_for(plan.id), paused=not plan.enabled, next_run=next_run)
 
     def unpublish(self, plan_id: int) -> None:
         """Delete the plan's DAG, then (once that is committed) its file.
@@ -122,23 +124,17 @@ class AirflowPlanDags:
         row and the dag-processor dies (StaleDataError). With the rows gone first, a refresh either
         still sees the file or no longer sees the DAG.
         """
-        self._gateway.delete_dag(dag_id_for(plan_id))
+        self._dags.delete_dag(dag_id_for(plan_id))
         # Airflow clears a DAG's import errors with its row; a file that never imported has none.
-        self._gateway.clear_import_errors(bundle_name=self._files.bundle_name, relative_path=self._files.relative_path(plan_id))
+        self._dags.clear_import_errors(bundle_name=self._files.bundle_name, relative_path=self._files.relative_path(plan_id))
         self._hooks.add(on_commit=lambda: self._files.remove(plan_id))
 
     def paused(self, plan_ids: Iterable[int]) -> dict[int, bool]:
         """Whether each plan's DAG is paused, for the plans whose DAG Airflow knows."""
-        from taskcenter.adapters.airflow.naming import plan_id_of
-
-        states = self._gateway.paused(dag_id_for(i) for i in plan_ids)
+        states = self._dags.paused(dag_id_for(i) for i in plan_ids)
         return {plan_id: paused for dag_id, paused in states.items() if (plan_id := plan_id_of(dag_id)) is not None}
 
-    def latest_runs(self, plan_ids: Iterable[int]) -> dict[int, RunFacts]:
-        runs = self._gateway.latest_runs(dag_id_for(i) for i in plan_ids)
-        return {run.plan_id: run for run in runs.values() if run.plan_id is not None}
-
-    def start_run(self, plan: Plan, *, item_id: int, user_name: str | None, parse_timeout: float) -> RunFacts:
+    def start_run(self, plan: Plan, *, item_id: int, user_name: str | None, parse_timeout: float) -> Run:
         """Start a run now; waits (committed state) until the dag-processor has the plan's DAG."""
         from airflow.utils.session import create_session
 
@@ -149,14 +145,14 @@ class AirflowPlanDags:
         def parsed() -> bool:
             """Parsed, and after this request rewrote the file: a run must use the new definition."""
             with create_session() as session:
-                gateway = AirflowGateway(session)
-                if not gateway.is_parsed(dag_id):
+                dags = AirflowDags(session)
+                if not dags.is_parsed(dag_id):
                     return False
                 if written_at is None:
                     return True
                 # The new definition is serialized; or a parse that surely read the new file found
                 # nothing to change in the serialized DAG.
-                serialized, parsed_at = gateway.serialized_at(dag_id), gateway.last_parsed(dag_id)
+                serialized, parsed_at = dags.serialized_at(dag_id), dags.last_parsed(dag_id)
                 return (serialized is not None and serialized >= written_at) or (
                     parsed_at is not None and parsed_at >= written_at + SURELY_READ_AFTER
                 )
@@ -165,16 +161,13 @@ class AirflowPlanDags:
             raise ServiceUnavailableError(
                 f"the plan's DAG {dag_id} was not parsed within {parse_timeout:.0f} s; is the dag-processor running?"
             )
-        return self._gateway.trigger(dag_id, conf={"taskcenter": {"plan_id": plan.id, "plan_item_id": item_id}}, user_name=user_name)
-
-    def wait_for_end(self, run_pk: int, *, timeout: float) -> RunFacts | None:
-        return wait_for_run_end(run_pk, timeout=timeout)
+        return AirflowRuns(self._session).trigger(plan.id, item_id=item_id, user_name=user_name)
 
 
 def committed_specs(session: Session, plans: Sequence[Plan]) -> list[dict[str, object]]:
     """The DAG specs of these plans as the DB holds them: one user read, one dependency read."""
     from taskcenter.adapters.store.plans import PlanRepository
-    from taskcenter.adapters.users import FabUserDirectory
+    from taskcenter.adapters.airflow.users import FabUserDirectory
 
     creators = FabUserDirectory(session).get_many([p.created_by for p in plans if p.created_by is not None])
     awaited_ends = PlanRepository(session).finished_upstreams()
@@ -241,10 +234,10 @@ def reconcile_plan_dags(session: Session, files: PlanDagFiles) -> tuple[int, int
             written += 1
     known = {plan.id for plan in plans}
     removed = 0
-    gateway = AirflowGateway(session)
+    dags = AirflowDags(session)
     for plan_id in files.plan_ids_on_disk():
         if plan_id not in known:
             files.remove(plan_id)
-            gateway.delete_dag(dag_id_for(plan_id))
+            dags.delete_dag(dag_id_for(plan_id))
             removed += 1
     return written, removed

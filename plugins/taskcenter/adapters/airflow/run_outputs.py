@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session, joinedload
 
 from taskcenter.adapters.airflow.dag_builder import DATASETS_TASK, JOB_TASK
 from taskcenter.adapters.jobs.base import RESULT_KEY_PREFIX
+from taskcenter.domain.runs import Run
 
 # The tasks whose logs are the run's logs (not the bookkeeping `refreshed` and `finished`).
 LOGGED_TASKS = [DATASETS_TASK, JOB_TASK]
@@ -95,116 +96,115 @@ class _Parts:
         target.extend(lines)
 
 
-class RunOutputs:
-    def __init__(self, session: Session) -> None:
-        self._session = session
+def _tries(session: Session, ti: Any) -> list[Any]:
+    """Every try of one task instance, oldest first (earlier tries live in the history table)."""
+    from airflow.models.taskinstancehistory import TaskInstanceHistory
 
-    def _tries(self, ti: Any) -> list[Any]:
-        """Every try of one task instance, oldest first (earlier tries live in the history table)."""
-        from airflow.models.taskinstancehistory import TaskInstanceHistory
+    history = session.scalars(
+        select(TaskInstanceHistory)
+        .where(
+            TaskInstanceHistory.dag_id == ti.dag_id,
+            TaskInstanceHistory.run_id == ti.run_id,
+            TaskInstanceHistory.task_id == ti.task_id,
+            TaskInstanceHistory.map_index == ti.map_index,
+            TaskInstanceHistory.try_number < ti.try_number,
+        )
+        .options(joinedload(TaskInstanceHistory.dag_run))
+        .order_by(TaskInstanceHistory.try_number)
+    ).all()
+    return [*history, ti]
 
-        history = self._session.scalars(
-            select(TaskInstanceHistory)
-            .where(
-                TaskInstanceHistory.dag_id == ti.dag_id,
-                TaskInstanceHistory.run_id == ti.run_id,
-                TaskInstanceHistory.task_id == ti.task_id,
-                TaskInstanceHistory.map_index == ti.map_index,
-                TaskInstanceHistory.try_number < ti.try_number,
-            )
-            .options(joinedload(TaskInstanceHistory.dag_run))
-            .order_by(TaskInstanceHistory.try_number)
-        ).all()
-        return [*history, ti]
 
-    def log_parts(self, run: Any, *, default_sub_key: str) -> list[tuple[str, list[str]]]:
-        """The run's log lines per subKey, every try of every job task in order.
+def log_parts(session: Session, run: Run, *, default_sub_key: str) -> list[tuple[str, list[str]]]:
+    """The run's log lines per subKey, every try of every job task in order.
 
-        A line a runner wrote through `JobRun.step_log` carries its subKey; the other lines (Airflow's
-        own, the traceback of a failure) belong to the task's subKey: the dataset key of a mapped
-        task, else the plan's entity key.
-        """
-        from airflow.models.dagbag import DBDagBag
-        from airflow.models.taskinstance import TaskInstance
-        from airflow.utils.log.log_reader import TaskLogReader
+    A line a runner wrote through `JobRun.step_log` carries its subKey; the other lines (Airflow's
+    own, the traceback of a failure) belong to the task's subKey: the dataset key of a mapped
+    task, else the plan's entity key.
+    """
+    from airflow.models.dagbag import DBDagBag
+    from airflow.models.taskinstance import TaskInstance
+    from airflow.utils.log.log_reader import TaskLogReader
 
-        instances = self._session.scalars(
-            select(TaskInstance)
-            .where(TaskInstance.dag_id == run.dag_id, TaskInstance.run_id == run.run_id, TaskInstance.task_id.in_(LOGGED_TASKS))
-            .options(joinedload(TaskInstance.dag_run))
-        ).all()
-        instances = sorted(instances, key=lambda ti: (LOGGED_TASKS.index(ti.task_id), ti.map_index))
-        reader = TaskLogReader()
-        dag = None
-        parts = _Parts()
-        for current in instances:
-            if not current.try_number:
-                continue
-            if dag is None:
-                dag = DBDagBag().get_dag_for_run(current.dag_run, session=self._session)
-            own_key = _task_sub_key(current, default=default_sub_key)
-            for ti in self._tries(current):
-                if dag is not None:
-                    with contextlib.suppress(Exception):
-                        ti.task = dag.get_task(ti.task_id)
-                parts.start_try(ti.try_number if current.try_number > 1 else None)
-                stream, _ = reader.read_log_chunks(ti, ti.try_number, {"download_logs": True})
-                in_source_details = False
-                for message in stream:
-                    event = str(getattr(message, "event", ""))
-                    if event.startswith("::group::"):  # where the log was read from: not the job's output
-                        in_source_details = True
-                    elif event.startswith("::endgroup::"):
-                        in_source_details = False
-                    elif not in_source_details:
-                        parts.add(_sub_key_of(message) or own_key, _lines(message))
-                parts.add(own_key, self._worker_lost(ti))
-        return list(parts.lines.items())
+    instances = session.scalars(
+        select(TaskInstance)
+        .where(TaskInstance.dag_id == run.dag_id, TaskInstance.run_id == run.run_id, TaskInstance.task_id.in_(LOGGED_TASKS))
+        .options(joinedload(TaskInstance.dag_run))
+    ).all()
+    instances = sorted(instances, key=lambda ti: (LOGGED_TASKS.index(ti.task_id), ti.map_index))
+    reader = TaskLogReader()
+    dag = None
+    parts = _Parts()
+    for current in instances:
+        if not current.try_number:
+            continue
+        if dag is None:
+            dag = DBDagBag().get_dag_for_run(current.dag_run, session=session)
+        own_key = _task_sub_key(current, default=default_sub_key)
+        for ti in _tries(session, current):
+            if dag is not None:
+                with contextlib.suppress(Exception):
+                    ti.task = dag.get_task(ti.task_id)
+            parts.start_try(ti.try_number if current.try_number > 1 else None)
+            stream, _ = reader.read_log_chunks(ti, ti.try_number, {"download_logs": True})
+            in_source_details = False
+            for message in stream:
+                event = str(getattr(message, "event", ""))
+                if event.startswith("::group::"):  # where the log was read from: not the job's output
+                    in_source_details = True
+                elif event.startswith("::endgroup::"):
+                    in_source_details = False
+                elif not in_source_details:
+                    parts.add(_sub_key_of(message) or own_key, _lines(message))
+            parts.add(own_key, _worker_lost(session, ti))
+    return list(parts.lines.items())
 
-    def _worker_lost(self, ti: Any) -> list[str]:
-        """Why a try whose worker died ended: the scheduler's note (its task log just stops).
 
-        A worker that dies writes nothing more, so the log alone would not say why the try
-        failed; the scheduler, which fails it once its heartbeats stop, records that in
-        Airflow's audit log (event `heartbeat timeout`) for that try.
-        """
-        from airflow.models.log import Log
+def _worker_lost(session: Session, ti: Any) -> list[str]:
+    """Why a try whose worker died ended: the scheduler's note (its task log just stops).
 
-        rows = self._session.execute(
-            select(Log.dttm, Log.extra)
-            .where(
-                Log.dag_id == ti.dag_id,
-                Log.task_id == ti.task_id,
-                Log.run_id == ti.run_id,
-                Log.map_index == ti.map_index,
-                Log.try_number == ti.try_number,
-                Log.event == HEARTBEAT_TIMEOUT_EVENT,
-            )
-            .order_by(Log.dttm)
-        ).all()
-        return [f"{_prefix(stamp)}[ERROR] the task's worker stopped (killed, or its machine went down): {extra}" for stamp, extra in rows]
+    A worker that dies writes nothing more, so the log alone would not say why the try
+    failed; the scheduler, which fails it once its heartbeats stop, records that in
+    Airflow's audit log (event `heartbeat timeout`) for that try.
+    """
+    from airflow.models.log import Log
 
-    def result_parts(self, run: Any, *, default_sub_key: str) -> list[tuple[str, Any]]:
-        """Results per subKey in the order they were published; a runner's return value (a job
-        class registered by a deployment) counts as the result of the plan's entity."""
-        from airflow.models.xcom import XComModel
+    rows = session.execute(
+        select(Log.dttm, Log.extra)
+        .where(
+            Log.dag_id == ti.dag_id,
+            Log.task_id == ti.task_id,
+            Log.run_id == ti.run_id,
+            Log.map_index == ti.map_index,
+            Log.try_number == ti.try_number,
+            Log.event == HEARTBEAT_TIMEOUT_EVENT,
+        )
+        .order_by(Log.dttm)
+    ).all()
+    return [f"{_prefix(stamp)}[ERROR] the task's worker stopped (killed, or its machine went down): {extra}" for stamp, extra in rows]
 
-        rows = self._session.scalars(
-            select(XComModel)
-            .where(
-                XComModel.dag_id == run.dag_id,
-                XComModel.run_id == run.run_id,
-                XComModel.task_id == JOB_TASK,
-                XComModel.key.startswith(RESULT_KEY_PREFIX, autoescape=True),
-            )
-            .order_by(XComModel.timestamp, XComModel.map_index)
-        ).all()
-        parts = [(row.key[len(RESULT_KEY_PREFIX):], XComModel.deserialize_value(row)) for row in rows]
-        returned = self._session.scalars(
-            XComModel.get_many(run_id=run.run_id, dag_ids=run.dag_id, task_ids=JOB_TASK, key="return_value", map_indexes=-1, limit=1)
-        ).first()
-        if returned is not None:
-            value = XComModel.deserialize_value(returned)
-            if value is not None:
-                parts.append((default_sub_key, value))
-        return parts
+
+def result_parts(session: Session, run: Run, *, default_sub_key: str) -> list[tuple[str, Any]]:
+    """Results per subKey in the order they were published; a runner's return value (a job
+    class registered by a deployment) counts as the result of the plan's entity."""
+    from airflow.models.xcom import XComModel
+
+    rows = session.scalars(
+        select(XComModel)
+        .where(
+            XComModel.dag_id == run.dag_id,
+            XComModel.run_id == run.run_id,
+            XComModel.task_id == JOB_TASK,
+            XComModel.key.startswith(RESULT_KEY_PREFIX, autoescape=True),
+        )
+        .order_by(XComModel.timestamp, XComModel.map_index)
+    ).all()
+    parts = [(row.key[len(RESULT_KEY_PREFIX):], XComModel.deserialize_value(row)) for row in rows]
+    returned = session.scalars(
+        XComModel.get_many(run_id=run.run_id, dag_ids=run.dag_id, task_ids=JOB_TASK, key="return_value", map_indexes=-1, limit=1)
+    ).first()
+    if returned is not None:
+        value = XComModel.deserialize_value(returned)
+        if value is not None:
+            parts.append((default_sub_key, value))
+    return parts

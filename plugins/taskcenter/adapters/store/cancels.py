@@ -12,18 +12,13 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from datetime import datetime
-from typing import Any, Protocol
+from typing import Any
 
 from sqlalchemy import and_, delete, exists, literal, not_, or_, select
 from sqlalchemy.orm import Session
 
 from taskcenter.adapters.store.models import RunCancelRow
-
-
-class RunKey(Protocol):
-    id: int
-    run_id: str
-    clear_number: int
+from taskcenter.domain.runs import Run
 
 
 # `outcome` of a cancel whose request itself ended something of the run (what had not started).
@@ -98,7 +93,7 @@ class CancelRepository:
         self._session = session
 
     def record(
-        self, runs: Iterable[RunKey], *, plan_id: int, user_id: int | None, now: datetime, stopped: Iterable[int] = ()
+        self, runs: Iterable[Run], *, plan_id: int, user_id: int | None, now: datetime, stopped: Iterable[int] = ()
     ) -> None:
         """Record a cancel of these runs; idempotent, also for two cancels of one run at the same moment.
 
@@ -133,7 +128,7 @@ class CancelRepository:
                 )
             )
 
-    def cancelled(self, runs: Iterable[RunKey]) -> set[int]:
+    def cancelled(self, runs: Iterable[Run]) -> set[int]:
         """The integer ids of these runs that ended through cancel (and were not re-run since).
 
         A run still going may be among them when its cancel is under way; the status of a run

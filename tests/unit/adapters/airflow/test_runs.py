@@ -1,4 +1,4 @@
-"""RunQueries on Airflow's `dag_run` table beside taskcenter's, on SQLite and PostgreSQL.
+"""AirflowRuns on Airflow's `dag_run` table beside taskcenter's, on SQLite and PostgreSQL.
 
 A page of runs costs O(page): as many statements for 300 plans (about 450 runs) as for 20, none
 with a parameter list that grows with them; and it lists what the context views show.
@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 
-from taskcenter.adapters.airflow.gateway import RunQueries
+from taskcenter.adapters.airflow.runs import AirflowRuns
 from taskcenter.adapters.store.plans import PlanRepository
 from taskcenter.domain.plans import PlanQuery
 from taskcenter.domain.runs import JobStatus, job_status
@@ -30,7 +30,7 @@ RUN_QUERIES = {
 
 def page_reads(engine: sa.Engine, query: PlanQuery) -> Statements:
     with session_for(engine) as db, statements(engine) as seen:
-        RunQueries(db).page(query=query)
+        AirflowRuns(db).page(query=query)
     return seen
 
 
@@ -45,7 +45,7 @@ def test_a_page_of_runs_is_newest_first_and_filters_as_the_views_show_the_runs(a
     newest_first = sorted(runs, key=lambda r: -r.id)
     status = {r.id: job_status(r.state, cancelled=r.cancelled).value for r in runs}
     with session_for(airflow_engine) as db:
-        queries = RunQueries(db)
+        queries = AirflowRuns(db)
         # Only runs of plans: a hand-written DAG's runs are not contexts.
         total, page = queries.page(query=PlanQuery(limit=1000))
         assert total == len(runs) and [r.id for r in page] == [r.id for r in newest_first]

@@ -6,7 +6,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from taskcenter.adapters.users import FabUserDirectory
+from taskcenter.adapters.airflow.users import FabUserDirectory
 from taskcenter.domain.users import Role
 from tests.unit.databases import session_for, statements
 
