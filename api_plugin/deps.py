@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import logging
 from collections.abc import Callable
 from functools import cache
@@ -34,34 +33,16 @@ def _dag_files() -> PlanDagFiles:
 
 
 def _settings() -> PlanSettings:
-    from airflow.configuration import conf
+    from taskcenter.adapters import config
 
-    from taskcenter.adapters.jobs import configured_runners
-
-    declared = _declared_job_classes(conf.get("taskcenter", "job_classes", fallback="") or "")
-    runners = configured_runners()
+    declared = config.job_classes()
+    runners = config.job_runners()
     return PlanSettings(
-        parse_timeout=conf.getfloat("taskcenter", "parse_timeout", fallback=30.0),
-        sync_timeout=conf.getfloat("taskcenter", "sync_timeout", fallback=3600.0),
+        parse_timeout=config.parse_timeout(),
+        sync_timeout=config.sync_timeout(),
         # A job class is accepted only with a runner registered for it: no plan that cannot run.
         job_classes={job_class: group for job_class, group in declared.items() if job_class in runners},
     )
-
-
-@cache
-def _declared_job_classes(raw: str) -> dict[str, str]:
-    """`[taskcenter] job_classes` (a JSON object: job class -> entity group or "*"). A malformed
-    value is logged once and ignored (the built-in job classes still work), not a 500 per create."""
-    if not raw.strip():
-        return {}
-    try:
-        declared = json.loads(raw)
-        if isinstance(declared, dict) and all(isinstance(k, str) and isinstance(v, str) for k, v in declared.items()):
-            return declared
-    except ValueError:
-        pass
-    log.error("[taskcenter] job_classes is not a JSON object of job class -> entity group; ignored: %.200s", raw)
-    return {}
 
 
 def committing(session: Session, request: Request) -> Callable[[], None]:
@@ -110,9 +91,9 @@ def context_service(session: SessionDep, request: Request) -> ContextService:
 
 
 def _block_timeout() -> float:
-    from airflow.configuration import conf
+    from taskcenter.adapters import config
 
-    return conf.getfloat("taskcenter", "logs_block_timeout", fallback=600.0)
+    return config.logs_block_timeout()
 
 
 class _Outputs(RunOutputs):

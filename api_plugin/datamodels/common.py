@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime, timezone
 
-from taskcenter.adapters.settings import display_zone
+from taskcenter.adapters.config import display_zone
 
 DATETIME_FORMAT = "%Y-%m-%d %H:%M:%S"
 
