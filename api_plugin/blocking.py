@@ -16,16 +16,14 @@ from typing import Any, TypeVar
 import anyio
 import anyio.to_thread
 
+from taskcenter.adapters import config
+
 T = TypeVar("T")
-DEFAULT_MAX_WAITING = 100
 
 
 @functools.cache
 def _waiting_limiter() -> anyio.CapacityLimiter:
-    from airflow.configuration import conf
-
-    size = conf.getint("taskcenter", "max_waiting_requests", fallback=DEFAULT_MAX_WAITING)
-    return anyio.CapacityLimiter(max(1, size))
+    return anyio.CapacityLimiter(max(1, config.max_waiting_requests()))
 
 
 async def run_waiting(function: Callable[..., T], /, *args: Any, **kwargs: Any) -> T:

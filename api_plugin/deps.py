@@ -6,8 +6,6 @@ services, the caller, the plans' DAG access and the display zone from here.
 
 from __future__ import annotations
 
-import json
-import logging
 from collections.abc import Callable
 from datetime import tzinfo
 from functools import cache
@@ -26,7 +24,7 @@ from taskcenter.adapters.airflow.plan_dags import AirflowPlanDags
 from taskcenter.adapters.airflow.runs import AirflowRuns
 from taskcenter.adapters.airflow.users import FabUserDirectory
 from taskcenter.adapters.catalog import api_catalog
-from taskcenter.adapters.settings import display_zone
+from taskcenter.adapters.config import display_zone
 from taskcenter.adapters.store.cancels import CancelRepository
 from taskcenter.adapters.store.plans import PlanRepository
 from taskcenter.domain.plans import EntityRef
@@ -35,8 +33,6 @@ from taskcenter.services.contexts import ContextService
 from taskcenter.services.plan_views import PlanViews
 from taskcenter.services.plan_writes import PlanWrites
 from taskcenter.services.ports import Ports, ServiceSettings
-
-log = logging.getLogger(__name__)
 
 # What Airflow's auth manager lets callers do with plans' DAGs (stateless).
 DAG_ACCESS = DagAccess()
@@ -48,35 +44,17 @@ def _dag_files() -> PlanDagFiles:
 
 
 def _settings() -> ServiceSettings:
-    from airflow.configuration import conf
+    from taskcenter.adapters import config
 
-    from taskcenter.adapters.jobs import configured_runners
-
-    declared = _declared_job_classes(conf.get("taskcenter", "job_classes", fallback="") or "")
-    runners = configured_runners()
+    declared = config.job_classes()
+    runners = config.job_runners()
     return ServiceSettings(
-        parse_timeout=conf.getfloat("taskcenter", "parse_timeout", fallback=30.0),
-        sync_timeout=conf.getfloat("taskcenter", "sync_timeout", fallback=3600.0),
-        logs_block_timeout=conf.getfloat("taskcenter", "logs_block_timeout", fallback=600.0),
+        parse_timeout=config.parse_timeout(),
+        sync_timeout=config.sync_timeout(),
+        logs_block_timeout=config.logs_block_timeout(),
         # A job class is accepted only with a runner registered for it: no plan that cannot run.
         job_classes={job_class: group for job_class, group in declared.items() if job_class in runners},
     )
-
-
-@cache
-def _declared_job_classes(raw: str) -> dict[str, str]:
-    """`[taskcenter] job_classes` (a JSON object: job class -> entity group or "*"). A malformed
-    value is logged once and ignored (the built-in job classes still work), not a 500 per create."""
-    if not raw.strip():
-        return {}
-    try:
-        declared = json.loads(raw)
-        if isinstance(declared, dict) and all(isinstance(k, str) and isinstance(v, str) for k, v in declared.items()):
-            return declared
-    except ValueError:
-        pass
-    log.error("[taskcenter] job_classes is not a JSON object of job class -> entity group; ignored: %.200s", raw)
-    return {}
 
 
 def committing(session: Session, request: Request) -> Callable[[], None]:

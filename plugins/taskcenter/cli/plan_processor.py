@@ -23,14 +23,14 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[
 
 
 def run(args: argparse.Namespace) -> int:
-    from airflow.configuration import conf
     from airflow.utils.providers_configuration_loader import providers_configuration_loaded
 
+    from taskcenter.adapters import config
     from taskcenter.adapters.airflow.plan_processor import run_plan_processor
 
     @providers_configuration_loaded
     def serve() -> None:
-        bundles = args.bundle_name or [conf.get("taskcenter", "plans_bundle", fallback="dags-folder")]
+        bundles = args.bundle_name or [config.plans_bundle()]
         run_plan_processor(bundle_names=bundles)
 
     serve()

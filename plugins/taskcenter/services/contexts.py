@@ -59,9 +59,9 @@ class ContextListing:
 
 
 class ContextService:
-    def __init__(self, ports: Ports, *, settings: ServiceSettings | None = None) -> None:
+    def __init__(self, ports: Ports, *, settings: ServiceSettings) -> None:
         self._ports = ports
-        self._settings = settings or ServiceSettings()
+        self._settings = settings
 
     def get(self, context_id: int) -> ContextView:
         run, plan = self._run_and_plan(context_id)

@@ -46,9 +46,9 @@ class _Write:
 
 
 class PlanWrites:
-    def __init__(self, ports: Ports, *, settings: ServiceSettings | None = None) -> None:
+    def __init__(self, ports: Ports, *, settings: ServiceSettings) -> None:
         self._ports = ports
-        self._settings = settings or ServiceSettings()
+        self._settings = settings
         self._publisher = Publisher(ports)
         self._views = PlanViews(ports)
 

@@ -121,9 +121,9 @@ class Ports:
 
 @dataclass(frozen=True, kw_only=True)
 class ServiceSettings:
-    """The services' limits (see adapters/config.py for the options they come from)."""
+    """The services' limits: `[taskcenter]` options (adapters/config.py declares them and their defaults)."""
 
-    parse_timeout: float = 30.0
-    sync_timeout: float = 3600.0
-    logs_block_timeout: float = 600.0
+    parse_timeout: float  # seconds a run-now waits for its DAG to be parsed
+    sync_timeout: float  # seconds a run-now with `sync` waits for its run to end
+    logs_block_timeout: float  # seconds logs/results with block=true wait for the end
     job_classes: Mapping[str, str] = field(default_factory=dict)  # extra jobClass -> entity group

@@ -44,9 +44,9 @@ class _Prepared:
 
 
 class RunNow:
-    def __init__(self, ports: Ports, *, settings: ServiceSettings | None = None) -> None:
+    def __init__(self, ports: Ports, *, settings: ServiceSettings) -> None:
         self._ports = ports
-        self._settings = settings or ServiceSettings()
+        self._settings = settings
         self._publisher = Publisher(ports)
 
     def run_now(self, request: RunNowRequest, caller: Caller) -> PlanView:

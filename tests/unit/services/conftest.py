@@ -127,10 +127,13 @@ def plan_ports(session: Session, dags: FakeDags, **overrides: Any) -> Ports:
     return Ports(**{**values, **overrides})
 
 
+SETTINGS = ServiceSettings(parse_timeout=30.0, sync_timeout=3600.0, logs_block_timeout=600.0)
+
+
 class PlanServices:
     """The plan services of one request, as the routes use them: writes and views."""
 
-    def __init__(self, ports: Ports, settings: ServiceSettings | None = None) -> None:
+    def __init__(self, ports: Ports, settings: ServiceSettings = SETTINGS) -> None:
         self.ports = ports
         self.writes = PlanWrites(ports, settings=settings)
         self.views = PlanViews(ports)

@@ -25,7 +25,7 @@ from taskcenter.domain.errors import ConflictError, NotFoundError
 from taskcenter.domain.runs import CancelStart
 from taskcenter.services.contexts import ContextService
 from tests.unit.databases import after_first_call, kinds, pause_after, session_for, side_by_side
-from tests.unit.services.conftest import ADMIN, FakeDags, PlanServices, cron, plan_ports, update_command, write_command
+from tests.unit.services.conftest import ADMIN, SETTINGS, FakeDags, PlanServices, cron, plan_ports, update_command, write_command
 
 BODY = {"entityGroup": "NOTEBOOK", "entityKey": "1"}
 RUN_NOW = {**BODY, "planItems": [{"triggerType": "ONCE"}]}
@@ -175,7 +175,7 @@ def test_two_cancels_of_one_plan_at_once_both_succeed_with_one_record(engine: sa
 
     def cancel(index: int) -> int:
         with session_for(engine) as db:
-            contexts = ContextService(plan_ports(db, dags, runs=runs, cancels=CancelRepository(db)))
+            contexts = ContextService(plan_ports(db, dags, runs=runs, cancels=CancelRepository(db)), settings=SETTINGS)
             return contexts.cancel_plan(plan_id, ADMIN)
 
     results, errors = side_by_side(cancel)

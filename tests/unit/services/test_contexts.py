@@ -17,9 +17,8 @@ from taskcenter.adapters.store.plans import PlanRepository
 from taskcenter.domain.plans import EntityRef, PlanQuery
 from taskcenter.domain.runs import Run
 from taskcenter.services.contexts import ContextService
-from taskcenter.services.ports import ServiceSettings
 from tests.unit.databases import Statements, assert_reads_do_not_grow, session_for, statements
-from tests.unit.services.conftest import ADMIN, NOW, FakeDags, PlanServices, cron, plan_ports, update_command, write_command
+from tests.unit.services.conftest import ADMIN, NOW, SETTINGS, FakeDags, PlanServices, cron, plan_ports, update_command, write_command
 
 pytest_plugins = ("tests.unit.database_fixtures",)  # `airflow_engine`: Airflow's tables too, SQLite and PostgreSQL
 
@@ -73,7 +72,7 @@ def runs() -> Runs:
 
 def contexts(session: Session, runs: Any) -> ContextService:
     ports = plan_ports(session, FakeDags(), runs=runs, cancels=CancelRepository(session))
-    return ContextService(ports, settings=ServiceSettings(logs_block_timeout=7.0))
+    return ContextService(ports, settings=dataclasses.replace(SETTINGS, logs_block_timeout=7.0))
 
 
 @pytest.mark.parametrize("ends", [True, False])
@@ -142,7 +141,7 @@ LIST_QUERIES = {
 def listing_reads(engine: sa.Engine, query: PlanQuery) -> Statements:
     """What `GET /api/contexts` and `GET /api/contexts/users` read, on Airflow's tables."""
     with session_for(engine) as db, statements(engine) as seen:
-        service = ContextService(plan_ports(db, FakeDags(), runs=AirflowRuns(db), cancels=CancelRepository(db)))
+        service = ContextService(plan_ports(db, FakeDags(), runs=AirflowRuns(db), cancels=CancelRepository(db)), settings=SETTINGS)
         listing = service.list(query)
         assert len(listing.views) <= PAGE and listing.total >= len(listing.views)
         service.users(query)

@@ -59,9 +59,9 @@ def _schedule(spec: dict[str, Any]) -> Any:
 
 
 def _retry_delay() -> timedelta:
-    from airflow.configuration import conf
+    from taskcenter.adapters import config
 
-    return timedelta(seconds=conf.getfloat("taskcenter", "retry_delay_seconds", fallback=30.0))
+    return config.retry_delay()
 
 
 def _job_task(spec: dict[str, Any], ref: EntityRef) -> Any:

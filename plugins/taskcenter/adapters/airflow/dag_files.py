@@ -166,10 +166,11 @@ class PlanDagFiles:
 
 def configured_dag_files() -> PlanDagFiles:
     """The plans' folder from `[taskcenter] plans_bundle` / `plans_subfolder` and the bundle's path."""
-    from airflow.configuration import conf
     from airflow.dag_processing.bundles.manager import DagBundlesManager
 
-    bundle_name = conf.get("taskcenter", "plans_bundle", fallback="dags-folder")
-    subfolder = conf.get("taskcenter", "plans_subfolder", fallback="taskcenter_plans").strip("/")
+    from taskcenter.adapters import config
+
+    bundle_name = config.plans_bundle()
+    subfolder = config.plans_subfolder()
     bundle = DagBundlesManager().get_bundle(name=bundle_name)
     return PlanDagFiles(bundle_name=bundle_name, bundle_path=Path(bundle.path), subfolder=subfolder)

@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 from airflow.sdk import BaseOperator
 
+from taskcenter.adapters import config
 from taskcenter.adapters.jobs.cancel import CancelInterrupt, CancelRequest, CancelWatch
 from taskcenter.domain.jobs import DEFAULT_JOB_CLASS
 from taskcenter.domain.plans import EntityGroup
@@ -36,14 +37,6 @@ if TYPE_CHECKING:
 _UNSAFE = re.compile(r"[^A-Za-z0-9._+=-]")
 # Sent by a task's cancel watch to the task's own main thread (Airflow's runner uses SIGTERM).
 INTERRUPT_SIGNAL = signal.SIGUSR1
-OPTION_NAMES = (
-    "engine_conn_id",
-    "smtp_conn_id",
-    "email_from",
-    "chromium_path",
-    "screenshot_timeout",
-    "sync_batch_size",
-)
 NOTEBOOK_JOB = DEFAULT_JOB_CLASS[EntityGroup.NOTEBOOK]
 PIPELINE_JOB = DEFAULT_JOB_CLASS[EntityGroup.PIPELINE]
 DATASET_JOB = DEFAULT_JOB_CLASS[EntityGroup.DATASET]
@@ -59,22 +52,11 @@ _PR_SET_PDEATHSIG = 1
 
 
 def results_folder() -> Path:
-    from airflow.configuration import conf
-
-    configured = conf.get("taskcenter", "results_folder", fallback="")
-    if configured:
-        return Path(configured)
-    return Path(conf.get("core", "airflow_home", fallback=".")) / "taskcenter" / "results"
+    return config.results_folder()
 
 
 def _options() -> dict[str, str]:
-    from airflow.configuration import conf
-
-    return {
-        name: value
-        for name in OPTION_NAMES
-        if (value := conf.get("taskcenter", name, fallback="")) not in (None, "")
-    }
+    return config.job_options()
 
 
 class TaskCenterOperator(BaseOperator):

@@ -41,7 +41,7 @@ def _sub_key_of(message: Any) -> str | None:
 
 def _prefix(stamp: Any) -> str:
     """`YYYY-MM-DD HH:MM:SS.mmm ` in the display zone (the zone of every other datetime of the API)."""
-    from taskcenter.adapters.settings import display_zone
+    from taskcenter.adapters.config import display_zone
 
     if stamp is None:
         return ""

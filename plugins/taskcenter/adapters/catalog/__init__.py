@@ -5,14 +5,13 @@ from __future__ import annotations
 import functools
 from pathlib import Path
 
+from taskcenter.adapters import config
 from taskcenter.adapters.catalog.engine_stats import EngineStatsCatalog
-from taskcenter.adapters.catalog.file_catalog import DEMO_CATALOG, FileEntityCatalog
+from taskcenter.adapters.catalog.file_catalog import FileEntityCatalog
 
 
 def configured_catalog_path() -> Path:
-    from airflow.configuration import conf
-
-    return Path(conf.get("taskcenter", "catalog_path", fallback="") or str(DEMO_CATALOG))
+    return config.catalog_path()
 
 
 @functools.cache
@@ -33,11 +32,9 @@ def _engine(conn_id: str) -> object:
 
 
 def _engine_stats() -> dict[str, tuple[int, int | None]]:
-    from airflow.configuration import conf
+    from taskcenter.adapters.jobs.dataset import read_stats
 
-    from taskcenter.adapters.jobs.dataset import DEFAULT_ENGINE_CONN, read_stats
-
-    return read_stats(_engine(conf.get("taskcenter", "engine_conn_id", fallback="") or DEFAULT_ENGINE_CONN))
+    return read_stats(_engine(config.engine_conn_id()))
 
 
 # A request reads the engine's stats at most once a second: a listing reads them once, and a

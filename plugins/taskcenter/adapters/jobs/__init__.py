@@ -9,7 +9,6 @@ object `{"jobClass": "module:callable"}`, run by the generic `TaskCenterJobOpera
 from __future__ import annotations
 
 import importlib
-import json
 from collections.abc import Callable
 from typing import Any
 
@@ -21,15 +20,10 @@ class JobNotAvailableError(RuntimeError):
 
 
 def configured_runners() -> dict[str, str]:
-    from airflow.configuration import conf
+    """`[taskcenter] job_runners`: job class -> "module:callable"."""
+    from taskcenter.adapters import config
 
-    raw = conf.get("taskcenter", "job_runners", fallback="") or ""
-    if not raw.strip():
-        return {}
-    value = json.loads(raw)
-    if not isinstance(value, dict):
-        raise ValueError("[taskcenter] job_runners must be a JSON object {jobClass: 'module:callable'}")
-    return {str(k): str(v) for k, v in value.items()}
+    return config.job_runners()
 
 
 def runner_for(job_class: str) -> Runner:

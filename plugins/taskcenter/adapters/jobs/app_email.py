@@ -18,8 +18,6 @@ from typing import Any
 from taskcenter.adapters.jobs import report, screenshot
 from taskcenter.adapters.jobs.base import JobDefinitionError, JobRun, table
 
-DEFAULT_CONN_ID = "taskcenter_smtp"
-DEFAULT_FROM = "taskcenter@localhost"
 RESULT_COLUMNS = ["recipients", "subject", "attachments", "bytes"]
 _ADDRESS = re.compile(r"[^@\s,;<>\"]+@[^@\s,;<>\"]+")
 
@@ -36,9 +34,9 @@ def run(job: JobRun) -> None:
     url = screenshot.page_url(definition, job_class=job.job_class, resolve=job.resolve_path)
     # A missing browser or mail connection fails at once, before any data is read.
     browser = screenshot.browser_for(job)
-    conn_id = job.option("smtp_conn_id", DEFAULT_CONN_ID)
+    conn_id = job.option("smtp_conn_id")
     connection = smtp_connection(conn_id)
-    sender = connection.extra_dejson.get("from_email") or job.option("email_from", DEFAULT_FROM)
+    sender = connection.extra_dejson.get("from_email") or job.option("email_from")
     folder = job.output_folder()
 
     sections = report.collect_sections(job, app_id, log=log)

@@ -221,8 +221,15 @@ class JobRun:
             raise JobDefinitionError(f"{self.job_class}: file {str(candidate)!r} does not exist")
         return candidate
 
-    def option(self, name: str, default: str) -> str:
-        return self.options.get(name, default)
+    def option(self, name: str, default: str | None = None) -> str:
+        """`[taskcenter] name` as the run got it; not set: `default`, else the declared default."""
+        if name in self.options:
+            return self.options[name]
+        if default is not None:
+            return default
+        from taskcenter.adapters import config
+
+        return config.default(name)
 
     def output_folder(self) -> Path:
         """A folder for this run's files (screenshots, reports), kept after the run."""

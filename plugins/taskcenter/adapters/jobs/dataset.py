@@ -37,7 +37,6 @@ from typing import Any
 from taskcenter.adapters.jobs.base import JobDefinitionError, JobRun, batch_pause, table
 from taskcenter.domain.catalog import Entity, app_datasets
 
-DEFAULT_ENGINE_CONN = "taskcenter_engine"
 Checkpoint = Callable[[str], None]
 STATS_TABLE = "taskcenter_dataset_stats"
 FETCH_BATCH = 1000
@@ -88,7 +87,7 @@ class DatasetDefinition:
 
 
 def engine_conn_id(job: JobRun) -> str:
-    return job.option("engine_conn_id", DEFAULT_ENGINE_CONN)
+    return job.option("engine_conn_id")
 
 
 def dataset_entity(job: JobRun, app: Any, dataset: Any) -> Entity:

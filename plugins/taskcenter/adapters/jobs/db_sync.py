@@ -77,7 +77,7 @@ def run(job: JobRun) -> None:
     project = parse_project(
         project_id=project_id,
         definition=job.entity(GROUP, project_id).definition,
-        default_batch_size=job.option("sync_batch_size", "1000"),
+        default_batch_size=job.option("sync_batch_size"),
     )
     source, target = job.sql_engine(project.source), job.sql_engine(project.target)
     # Reflect every source table first: an unknown table or key fails before anything is copied.

@@ -117,7 +117,7 @@ def collect_sections(job: Any, app_id: Any, *, limit: int = 20, log: Any = None)
 
 def report_time() -> dt.datetime:
     """Now, in taskcenter's display time zone (the one the UI shows run times in)."""
-    from taskcenter.adapters.settings import display_zone
+    from taskcenter.adapters.config import display_zone
 
     return dt.datetime.now(display_zone())
 

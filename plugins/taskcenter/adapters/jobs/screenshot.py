@@ -19,7 +19,6 @@ from taskcenter.adapters.jobs.base import JobDefinitionError, JobRun, table
 
 DEFAULT_WIDTH = 1280
 DEFAULT_HEIGHT = 800
-DEFAULT_TIMEOUT_SECONDS = 60.0
 RESULT_COLUMNS = ["file", "bytes", "width", "height"]
 URL_SCHEMES = ("http", "https", "file")
 
@@ -83,7 +82,7 @@ def page_url(
 
 
 def browser_for(job: JobRun) -> str:
-    return chromium.find_chromium(configured=job.option("chromium_path", ""))
+    return chromium.find_chromium(configured=job.option("chromium_path"))
 
 
 def write_app_report(job: JobRun, *, app_id: Any, app_title: str, log: Any) -> Path:
@@ -119,7 +118,7 @@ def take(job: JobRun, *, url: str, png_path: Path, width: int, height: int, brow
 
 
 def _timeout(job: JobRun) -> float:
-    raw = job.option("screenshot_timeout", str(DEFAULT_TIMEOUT_SECONDS))
+    raw = job.option("screenshot_timeout")
     try:
         value = float(raw)
     except ValueError:
