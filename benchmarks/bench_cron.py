@@ -156,7 +156,10 @@ def main() -> int:
 
     def show(name: str, values: list[float]) -> None:
         best, median = min(values), statistics.median(values)
-        print(f"{name:9s} best {best * 1000:8.1f} ms   median {median * 1000:8.1f} ms   ({best / len(cases) * 1e6:6.1f} us/case)")
+        print(
+            f"{name:9s} best {best * 1000:8.1f} ms   median {median * 1000:8.1f} ms   ({best / len(cases) * 1e6:6.1f} "
+            "us/case)"
+        )
 
     print(f"{args.repeat} repetitions, next {args.n} fire times per case, parsing included")
     show("ours", our_times)

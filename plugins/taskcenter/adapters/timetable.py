@@ -66,7 +66,9 @@ class QuartzTimetable(Timetable):
 
     @classmethod
     def deserialize(cls, data: dict[str, Any]) -> QuartzTimetable:
-        return cls([CronEntry(item_id=e["item_id"], expression=e["expression"], zone=e["zone"]) for e in data["entries"]])
+        return cls(
+            [CronEntry(item_id=e["item_id"], expression=e["expression"], zone=e["zone"]) for e in data["entries"]]
+        )
 
     def __eq__(self, other: object) -> bool:
         return isinstance(other, QuartzTimetable) and self.entries == other.entries

@@ -77,7 +77,9 @@ def parse_start(text: str) -> datetime:
     match = _START.fullmatch(start)
     if match is None:
         if _NAIVE.fullmatch(start):
-            raise ValueError(f"start {text!r} has no UTC offset; write it ISO-8601 with one, e.g. 2025-01-01T00:00:00+08:00")
+            raise ValueError(
+                f"start {text!r} has no UTC offset; write it ISO-8601 with one, e.g. 2025-01-01T00:00:00+08:00"
+            )
         raise ValueError(f"start {text!r} is not an ISO-8601 date-time with an offset (e.g. 2025-01-01T00:00:00+08:00)")
     offset = timedelta(0)
     if match["sign"]:

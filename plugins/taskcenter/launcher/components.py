@@ -245,7 +245,11 @@ class AirflowStack:
         log_file.parent.mkdir(parents=True, exist_ok=True)
         server.prepare(log_file=log_file)
         self.database = Component(
-            name="postgres", command=server.command(), log_file=log_file, user=server.run_as(), stop_signal=signal.SIGINT
+            name="postgres",
+            command=server.command(),
+            log_file=log_file,
+            user=server.run_as(),
+            stop_signal=signal.SIGINT,
         )
         self.database.start(self.settings.environ(), cwd=server.root)
         database = self.database

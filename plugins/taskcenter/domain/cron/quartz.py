@@ -61,7 +61,8 @@ def _build(expression: str, max_year: int) -> FieldSets:
     tokens = split_fields(expression.upper())
     if len(tokens) < 6:
         raise _Invalid(
-            None, f"expected 6 or 7 fields (seconds minutes hours day-of-month month day-of-week [year]), got {len(tokens)}"
+            None,
+            f"expected 6 or 7 fields (seconds minutes hours day-of-month month day-of-week [year]), got {len(tokens)}",
         )
     for field, token in zip(Field, tokens):
         text = token.strip(_JAVA_TRIM)
@@ -214,10 +215,19 @@ class QuartzCron:
             epoch = found
         return times
 
-    def _nearest_weekday_time(self, *, rules: ZoneRules, year: int, month: int, day: int, hms: tuple[int, int, int]) -> tuple[int, int]:
+    def _nearest_weekday_time(
+        self, *, rules: ZoneRules, year: int, month: int, day: int, hms: tuple[int, int, int]
+    ) -> tuple[int, int]:
         """Quartz's scratch-calendar step for `W`: (the adjusted day, its instant at the matched time)."""
         scratch = LenientCalendar(rules, 0)
-        for field, value in ((SECOND, 0), (MINUTE, 0), (HOUR_OF_DAY, 0), (DAY_OF_MONTH, day), (MONTH, month - 1), (YEAR, year)):
+        for field, value in (
+            (SECOND, 0),
+            (MINUTE, 0),
+            (HOUR_OF_DAY, 0),
+            (DAY_OF_MONTH, day),
+            (MONTH, month - 1),
+            (YEAR, year),
+        ):
             scratch.set(field, value)
         last = last_day_of_month(month, year)
         weekday = scratch.get(DAY_OF_WEEK)
@@ -230,7 +240,13 @@ class QuartzCron:
         elif weekday == 1:
             day += 1
         second, minute, hour = hms
-        for field, value in ((SECOND, second), (MINUTE, minute), (HOUR_OF_DAY, hour), (DAY_OF_MONTH, day), (MONTH, month - 1)):
+        for field, value in (
+            (SECOND, second),
+            (MINUTE, minute),
+            (HOUR_OF_DAY, hour),
+            (DAY_OF_MONTH, day),
+            (MONTH, month - 1),
+        ):
             scratch.set(field, value)
         return day, scratch.time()
 
@@ -322,7 +338,11 @@ class QuartzCron:
                 elif self.nearest_weekday:
                     t = day
                     day, at = self._nearest_weekday_time(
-                        rules=rules, year=cal.get(YEAR), month=month, day=self.days_of_month.first(), hms=(sec, minute, hour)
+                        rules=rules,
+                        year=cal.get(YEAR),
+                        month=month,
+                        day=self.days_of_month.first(),
+                        hms=(sec, minute, hour),
                     )
                     if at < after_time:
                         day = self.days_of_month.first()
