@@ -160,7 +160,18 @@ def validate_item(raw: ItemInput, *, index: int, owner: EntityRef | None, now: d
                 f"{where}.triggerByJobs: only DEPENDENCY items have triggerByJobs", field=f"{where}.triggerByJobs"
             )
         return ItemRequest(id=item_id, trigger_type=trigger)
-    refs = raw.trigger_by_jobs or ()
+    upstreams = _upstreams(raw.trigger_by_jobs or (), where=where, owner=owner)
+    when = DependencyTrigger.SUCCESSFUL.value if raw.trigger_on is None else raw.trigger_on
+    if when not in DependencyTrigger.__members__:
+        allowed = ", ".join(t.value for t in DependencyTrigger)
+        raise InvalidInputError(f"{where}.triggerOn: must be one of {allowed}", field=f"{where}.triggerOn")
+    return ItemRequest(
+        id=item_id, trigger_type=trigger, trigger_by_jobs=tuple(upstreams), trigger_on=DependencyTrigger(when)
+    )
+
+
+def _upstreams(refs: Sequence[RefInput], *, where: str, owner: EntityRef | None) -> list[EntityRef]:
+    """A DEPENDENCY item's upstream entities, validated, in order, without repeats."""
     if not refs:
         raise InvalidInputError(
             f"{where}.triggerByJobs: a DEPENDENCY item needs at least one upstream", field=f"{where}.triggerByJobs"
@@ -176,13 +187,7 @@ def validate_item(raw: ItemInput, *, index: int, owner: EntityRef | None, now: d
             raise InvalidInputError(f"{ref_field}: a plan cannot depend on itself", field=ref_field)
         if upstream not in upstreams:
             upstreams.append(upstream)
-    when = DependencyTrigger.SUCCESSFUL.value if raw.trigger_on is None else raw.trigger_on
-    if when not in DependencyTrigger.__members__:
-        allowed = ", ".join(t.value for t in DependencyTrigger)
-        raise InvalidInputError(f"{where}.triggerOn: must be one of {allowed}", field=f"{where}.triggerOn")
-    return ItemRequest(
-        id=item_id, trigger_type=trigger, trigger_by_jobs=tuple(upstreams), trigger_on=DependencyTrigger(when)
-    )
+    return upstreams
 
 
 def _cron_item(raw: ItemInput, *, where: str, item_id: int | None, now: datetime) -> ItemRequest:
