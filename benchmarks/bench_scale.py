@@ -891,7 +891,7 @@ def lateness(inst: Instance, members: Sequence[Member], args: argparse.Namespace
     result.fire, result.window = since, (before - since).total_seconds()
     log(f"{inst.label}: lateness window {since:%H:%M:%S}-{before:%H:%M:%S} UTC, {result.expected} runs expected")
     wait = (before - utcnow()).total_seconds() + args.lateness_grace
-    second = {m.dag_id: s for m, s in zip(chosen, seconds)}
+    second = {m.dag_id: s for m, s in zip(chosen, seconds, strict=True)}
     collect(inst, [m.dag_id for m in chosen], since=since, before=before, expected=result.expected,
             until=time.monotonic() + wait, result=result, fires=lambda r: r["run_after"].second == second[r["dag_id"]])
     set_crons(inst, chosen, [YEARLY_UNIX if native else YEARLY_QUARTZ] * k, native=native)
@@ -902,10 +902,10 @@ def set_crons(inst: Instance, members: Sequence[Member], crons: Sequence[str], *
     """Give each DAG its cron: PUT the plan's items, or rewrite the DAG file (with parse requests)."""
     if native:
         start = time.perf_counter()
-        write_native(inst, {m.dag_id: native_source(m.dag_id, c) for m, c in zip(members, crons)})
+        write_native(inst, {m.dag_id: native_source(m.dag_id, c) for m, c in zip(members, crons, strict=True)})
         return [time.perf_counter() - start]
     latencies = []
-    for member, cron in zip(members, crons):
+    for member, cron in zip(members, crons, strict=True):
         response, seconds, error = call(
             inst, "PUT", f"/api/schedules/{member.plan_id}", json={"planItems": [cron_item(cron)]}
         )
@@ -989,7 +989,7 @@ def insert_runs(inst: Instance, members: Sequence[Member], total: int, *, days: 
             inserted += len(rows)
             rows.clear()
 
-    for member, count in zip(members, per_dag):
+    for member, count in zip(members, per_dag, strict=True):
         step = timedelta(seconds=days * 86400 / max(1, count))
         offset = timedelta(seconds=rng.randrange(0, 3600))
         version = versions.get(member.dag_id, (0, None))[1]
@@ -1450,8 +1450,26 @@ def report_fires(label: str, what: str, fires: Fires) -> None:
 
 
 def report(args: argparse.Namespace, ours: Side, native: Side | None, overrides: dict[str, dict[str, str]]) -> str:
-    out: list[str] = []
     sides = [s for s in (ours, native) if s is not None]
+    out = _report_header(args, native, overrides)
+    out += _report_idle(args, ours, sides)
+    out += _report_changes(sides, native)
+    for number, what, title in (
+        (3, "burst", "Midnight burst"),
+        (4, "lateness", "Fire lateness, 1% of the plans due every minute"),
+    ):
+        out += _report_fired(args, sides, native, number=number, what=what, title=title)
+    out += _report_lists(args, ours)
+    out += _report_creation(sides)
+    out += _report_phases(sides)
+    return "\n".join(out)
+
+
+def _report_header(
+    args: argparse.Namespace, native: Side | None, overrides: dict[str, dict[str, str]]
+) -> list[str]:
+    """The title, and what the native side is."""
+    out: list[str] = []
     where = f"{args.backend}, LocalExecutor, {os.cpu_count()} CPUs"
     out.append(f"## Scale: {args.plans:,} plans ({where})\n")
     if native is not None and overrides and args.native == "separate":
@@ -1470,7 +1488,12 @@ def report(args: argparse.Namespace, ours: Side, native: Side | None, overrides:
         out.append(
             "Native Airflow: on the product's own instance (--native same), with the product's scheduler options.\n"
         )
+    return out
 
+
+def _report_idle(args: argparse.Namespace, ours: Side, sides: list[Side]) -> list[str]:
+    """1. Idle cost."""
+    out: list[str] = []
     idle_rows = []
     if ours.idle:
         names = sorted({n for s in sides for i in s.idle for n in i.cpu})
@@ -1512,7 +1535,12 @@ def report(args: argparse.Namespace, ours: Side, native: Side | None, overrides:
                 rows.append([f"`{group}`"] + cells)
             out.append(table(["log"] + header[1:], rows))
         out.append("")
+    return out
 
+
+def _report_changes(sides: list[Side], native: Side | None) -> list[str]:
+    """2. Change -> schedulable."""
+    out: list[str] = []
     if any(s.changes for s in sides):
         out.append("### 2. Change -> schedulable (request sent -> `/api/v2/dags/<id>` shows it)\n")
         rows = []
@@ -1539,68 +1567,76 @@ def report(args: argparse.Namespace, ours: Side, native: Side | None, overrides:
             if s.changes and s.changes.errors:
                 out.append(f"\n{s.label}: {len(s.changes.errors)} change(s) failed: " + "; ".join(s.changes.errors[:5]))
         out.append("")
+    return out
 
-    for number, what, title in (
-        (3, "burst", "Midnight burst"),
-        (4, "lateness", "Fire lateness, 1% of the plans due every minute"),
-    ):
-        fired = [(s, getattr(s, what)) for s in sides if getattr(s, what) is not None]
-        if not fired:
-            continue
-        first = fired[0][1]
-        if what == "burst":
-            out.append(
-                f"### {number}. {title}: {first.expected:,} runs due at the same second ({first.fire:%H:%M:%S} UTC)\n"
-            )
-        else:
-            out.append(f"### {number}. {title} ({args.lateness_minutes} minutes from {first.fire:%H:%M} UTC)\n")
-        rows = []
-        per_minute = 1 if what == "burst" else max(1, args.lateness_minutes)
-        for s, fires in fired:
-            created, started = Stat.of(fires.created), Stat.of(fires.started)
-            within = sum(1 for c in fires.created if c <= 5)
-            rows.append(
-                [
-                    s.label,
-                    f"{fires.ready_before}/{fires.expected // per_minute}",
-                    f"{created.n}/{fires.expected}",
-                    f"{within}/{fires.expected}",
-                    f"{fmt_s(created.p50)} / {fmt_s(created.p95)} / {fmt_s(created.max)}",
-                    f"{started.n}/{fires.expected}",
-                    f"{fmt_s(started.p50)} / {fmt_s(started.p95)} / {fmt_s(started.max)}",
-                ]
-            )
-        out.append(
-            table(
-                [
-                    "",
-                    "DAGs ready in time",
-                    "runs created",
-                    "created within 5 s",
-                    "created lateness p50 / p95 / max",
-                    "runs started",
-                    "started lateness p50 / p95 / max (= last)",
-                ],
-                rows,
-            )
-        )
-        out.append(
-            "\nCreated lateness: the run's `queued_at` - its fire time; started: its task's `start_date` - fire time."
-            + (" Target: every run created within 5 s." if what == "burst" else " Target: p95 <= 2 s.")
-        )
-        if what == "lateness" and native is not None:
-            out.append(
-                "Airflow's cron has no seconds field: its N/100 DAGs (`* * * * *`) all fire at second 0 of each "
-                "minute; "
-                "the plans' fire times are spread over the minute."
-            )
-        for s, fires in fired:
-            if fires.note:
-                out.append(f"\n{s.label}: {fires.note}")
-            if fires.unexpected:
-                out.append(f"\n{s.label}: {fires.unexpected} run(s) in the window at an unexpected time (not counted)")
-        out.append("")
 
+def _report_fired(
+    args: argparse.Namespace, sides: list[Side], native: Side | None, *, number: int, what: str, title: str
+) -> list[str]:
+    """3. The midnight burst or 4. fire lateness."""
+    out: list[str] = []
+    fired = [(s, getattr(s, what)) for s in sides if getattr(s, what) is not None]
+    if not fired:
+        return out
+    first = fired[0][1]
+    if what == "burst":
+        out.append(
+            f"### {number}. {title}: {first.expected:,} runs due at the same second ({first.fire:%H:%M:%S} UTC)\n"
+        )
+    else:
+        out.append(f"### {number}. {title} ({args.lateness_minutes} minutes from {first.fire:%H:%M} UTC)\n")
+    rows = []
+    per_minute = 1 if what == "burst" else max(1, args.lateness_minutes)
+    for s, fires in fired:
+        created, started = Stat.of(fires.created), Stat.of(fires.started)
+        within = sum(1 for c in fires.created if c <= 5)
+        rows.append(
+            [
+                s.label,
+                f"{fires.ready_before}/{fires.expected // per_minute}",
+                f"{created.n}/{fires.expected}",
+                f"{within}/{fires.expected}",
+                f"{fmt_s(created.p50)} / {fmt_s(created.p95)} / {fmt_s(created.max)}",
+                f"{started.n}/{fires.expected}",
+                f"{fmt_s(started.p50)} / {fmt_s(started.p95)} / {fmt_s(started.max)}",
+            ]
+        )
+    out.append(
+        table(
+            [
+                "",
+                "DAGs ready in time",
+                "runs created",
+                "created within 5 s",
+                "created lateness p50 / p95 / max",
+                "runs started",
+                "started lateness p50 / p95 / max (= last)",
+            ],
+            rows,
+        )
+    )
+    out.append(
+        "\nCreated lateness: the run's `queued_at` - its fire time; started: its task's `start_date` - fire time."
+        + (" Target: every run created within 5 s." if what == "burst" else " Target: p95 <= 2 s.")
+    )
+    if what == "lateness" and native is not None:
+        out.append(
+            "Airflow's cron has no seconds field: its N/100 DAGs (`* * * * *`) all fire at second 0 of each "
+            "minute; "
+            "the plans' fire times are spread over the minute."
+        )
+    for s, fires in fired:
+        if fires.note:
+            out.append(f"\n{s.label}: {fires.note}")
+        if fires.unexpected:
+            out.append(f"\n{s.label}: {fires.unexpected} run(s) in the window at an unexpected time (not counted)")
+    out.append("")
+    return out
+
+
+def _report_lists(args: argparse.Namespace, ours: Side) -> list[str]:
+    """5. Lists."""
+    out: list[str] = []
     if ours.lists is not None:
         result = ours.lists
         out.append(
@@ -1629,12 +1665,17 @@ def report(args: argparse.Namespace, ours: Side, native: Side | None, overrides:
                 rows,
             )
         )
-        for name, mine, other in result.rows:
+        for _name, mine, other in result.rows:
             for r in (mine, other):
                 if r and r.errors:
                     out.append(f"\n{r.path}: {len(r.errors)} error(s), e.g. {r.errors[0]}")
         out.append("")
+    return out
 
+
+def _report_creation(sides: list[Side]) -> list[str]:
+    """6. Creation and memory."""
+    out: list[str] = []
     created = [(s, s.create) for s in sides if s.create is not None]
     if created:
         out.append("### 6. Creation and memory\n")
@@ -1684,7 +1725,12 @@ def report(args: argparse.Namespace, ours: Side, native: Side | None, overrides:
             out.append("\nRSS per component (process tree), at 10 and at N:\n")
             out.append(table(["component"] + [s.label for s, _ in created], rows))
         out.append("")
+    return out
 
+
+def _report_phases(sides: list[Side]) -> list[str]:
+    """Phase times, restarts, error lines and notes."""
+    out: list[str] = []
     out.append("### Phase times\n")
     names = [
         n
@@ -1706,7 +1752,7 @@ def report(args: argparse.Namespace, ours: Side, native: Side | None, overrides:
             out.append(f"{s.label}: {name}: {count} error line(s), e.g.\n" + "\n".join(f"    {line}" for line in lines))
         for note in s.notes:
             out.append(f"{s.label}: {note}")
-    return "\n".join(out)
+    return out
 
 
 def parse_args() -> argparse.Namespace:
