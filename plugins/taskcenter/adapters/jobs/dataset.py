@@ -225,7 +225,7 @@ def _append(source: Any, engine: Any, definition: DatasetDefinition, log: Any, c
             query, params = f"SELECT * FROM ({definition.query}) q WHERE q.{wm} > :mark ORDER BY q.{wm}", {"mark": mark}
         for columns, rows in _batches(source, query, params, definition=definition, checkpoint=checkpoint):
             if rows:
-                conn.execute(target.insert(), [dict(zip(columns, row)) for row in rows])
+                conn.execute(target.insert(), [dict(zip(columns, row, strict=True)) for row in rows])
                 loaded += len(rows)
                 log.info("dataset %s: %s rows appended", definition.key, loaded)
         checkpoint(f"the commit of dataset {definition.key}'s append")  # raising rolls it back
@@ -300,7 +300,7 @@ def _create(engine: Any, name: str, columns: list[str], rows: list[tuple[Any, ..
 
 def _insert(engine: Any, target: Any, columns: list[str], rows: list[tuple[Any, ...]]) -> None:
     with engine.begin() as conn:
-        conn.execute(target.insert(), [dict(zip(columns, row)) for row in rows])
+        conn.execute(target.insert(), [dict(zip(columns, row, strict=True)) for row in rows])
 
 
 def _swap(engine: Any, staging: str, name: str) -> None:

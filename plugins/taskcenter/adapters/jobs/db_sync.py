@@ -183,7 +183,7 @@ def sync_table(
             if batches and project.batch_pause:
                 time.sleep(project.batch_pause)
             checkpoint(f"{spec.name}: batch {batches + 1}")
-            writer.execute(statement, [dict(zip(columns, row)) for row in batch])
+            writer.execute(statement, [dict(zip(columns, row, strict=True)) for row in batch])
             if spec.incremental:
                 writer.commit()
             batches += 1

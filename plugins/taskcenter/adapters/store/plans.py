@@ -28,13 +28,12 @@ from sqlalchemy.orm.attributes import flag_modified, set_committed_value
 from sqlalchemy.orm.exc import StaleDataError
 
 from taskcenter.adapters.airflow.naming import dag_id_for
-from taskcenter.domain.limits import TITLE_LENGTH
 from taskcenter.adapters.store.models import LockRow, PlanItemRow, PlanRow
 from taskcenter.adapters.store.transactions import savepoint
 from taskcenter.domain.errors import ConflictError, NotFoundError
+from taskcenter.domain.limits import TITLE_LENGTH
 from taskcenter.domain.plan_requests import ItemRequest
 from taskcenter.domain.plans import DependencyTrigger, EntityRef, ExecDetail, Plan, PlanItem, PlanQuery, TriggerType
-
 
 PLAN_GRAPH_LOCK = "plan_graph"
 

@@ -64,7 +64,7 @@ def _build(expression: str, max_year: int) -> FieldSets:
             None,
             f"expected 6 or 7 fields (seconds minutes hours day-of-month month day-of-week [year]), got {len(tokens)}",
         )
-    for field, token in zip(Field, tokens):
+    for field, token in zip(Field, tokens, strict=False):
         text = token.strip(_JAVA_TRIM)
         if field is Field.DAY_OF_MONTH and "L" in text and len(text) > 1 and "," in text:
             raise _Invalid(field, "'L' and 'LW' cannot be combined with other days of the month")
