@@ -38,7 +38,7 @@ _INT_MAX = 2**31 - 1  # Java's Integer.parseInt limit
 _JAVA_TRIM = "".join(chr(c) for c in range(33))  # what Java's String.trim() removes
 
 
-def add_parser(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     cron = subparsers.add_parser("cron", help="Quartz cron tools")
     cron_commands = cron.add_subparsers(dest="cron_command", required=True)
     nxt = cron_commands.add_parser(
@@ -89,8 +89,14 @@ def parse_start(text: str) -> datetime:
         offset = -offset if match["sign"] == "-" else offset
     fields = (match["year"], match["month"], match["day"], match["hour"], match["minute"], match["second"] or "0")
     try:
+        year, month, day, hour, minute, second = (int(value) for value in fields)
         return datetime(
-            *(int(value) for value in fields),
+            year,
+            month,
+            day,
+            hour,
+            minute,
+            second,
             microsecond=int((match["fraction"] or "").ljust(6, "0")[:6]),
             tzinfo=timezone(offset),
         )

@@ -23,7 +23,7 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TypedDict
 
 SERVICE_USER = "taskcenter-pg"
 SUPERUSER = "postgres"
@@ -167,7 +167,13 @@ class EmbeddedPostgres:
                 yield cursor
 
 
-def as_user(user: str | None) -> dict[str, object]:
+class RunAs(TypedDict, total=False):
+    user: int
+    group: int
+    extra_groups: list[int]
+
+
+def as_user(user: str | None) -> RunAs:
     """Popen arguments that run a child as `user` with that user's own groups only (not root's)."""
     if user is None:
         return {}

@@ -463,7 +463,8 @@ class QuartzCron:
 
 
 def _epoch_seconds(at: datetime) -> int:
-    if at.tzinfo is None or at.utcoffset() is None:
+    offset = at.utcoffset()
+    if offset is None:
         raise ValueError("a fire-time search needs an aware datetime")
     # timegm on the UTC time tuple: whole seconds (milliseconds dropped, as Quartz does), and it
     # works for datetime subclasses such as pendulum's, whose subtraction returns other types.
@@ -471,5 +472,4 @@ def _epoch_seconds(at: datetime) -> int:
         return timegm(at.utctimetuple())
     except OverflowError:
         # 9999-12-31 late with a negative offset is past datetime's range in UTC: count by hand
-        offset = at.utcoffset()
-        return timegm(at.timetuple()) - (offset.days * 86400 + offset.seconds)  # type: ignore[union-attr]
+        return timegm(at.timetuple()) - (offset.days * 86400 + offset.seconds)
