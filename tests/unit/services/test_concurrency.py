@@ -27,7 +27,7 @@ from taskcenter.domain.runs import CancelStart
 from taskcenter.services.contexts import ContextService
 from taskcenter.services.plans import PlanService
 from tests.unit.databases import after_first_call, kinds, pause_after, session_for, side_by_side
-from tests.unit.services.conftest import ADMIN, NOW, cron, FakeDags, FakeUsers, update_command, write_command
+from tests.unit.services.conftest import ADMIN, NOW, FakeDags, FakeUsers, cron, update_command, write_command
 
 BODY = {"entityGroup": "NOTEBOOK", "entityKey": "1"}
 RUN_NOW = {**BODY, "planItems": [{"triggerType": "ONCE"}]}

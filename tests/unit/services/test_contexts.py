@@ -18,7 +18,7 @@ from taskcenter.domain.plans import EntityRef, PlanQuery
 from taskcenter.services.contexts import ContextService
 from taskcenter.services.plans import PlanService
 from tests.unit.databases import Statements, assert_reads_do_not_grow, session_for, statements
-from tests.unit.services.conftest import ADMIN, NOW, cron, FakeUsers, update_command, write_command
+from tests.unit.services.conftest import ADMIN, NOW, FakeUsers, cron, update_command, write_command
 
 pytest_plugins = ("tests.unit.database_fixtures",)  # `airflow_engine`: Airflow's tables too, SQLite and PostgreSQL
 
