@@ -14,14 +14,26 @@ LOAD_ARGS ?= --clients 10,50,100 --seconds 15
 #   make bench-scale SCALE_ARGS='--plans 10000'
 SCALE_ARGS ?=
 
-.PHONY: run test install system-deps bench bench-load bench-scale clean
+.PHONY: run test lint install system-deps bench bench-load bench-scale clean
 
 run: install
 	bash scripts/install-system-deps.sh run
 	$(BIN)/taskcenter run --home .taskcenter --examples-dir dags --plugins-dir plugins
 
-test: install system-deps
+test: install system-deps lint
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+# The contracts CI enforces (configured in pyproject.toml): ruff (style, bugbear, complexity <= 12),
+# mypy (strict on taskcenter.domain and taskcenter.services), import-linter (the rings of the package).
+# Every step runs even when an earlier one fails, so one run lists every finding; the target fails
+# if any did. PYTHONPATH makes each tool read this checkout (not whatever the venv has installed).
+LINT_PATHS := plugins api_plugin tests benchmarks dags setup.py
+lint: install
+	status=0; \
+	$(BIN)/ruff check $(LINT_PATHS) || status=1; \
+	PYTHONPATH=plugins:. $(BIN)/mypy -p taskcenter -p api_plugin || status=1; \
+	PYTHONPATH=plugins:. $(BIN)/lint-imports || status=1; \
+	exit $$status
 
 install: $(STAMP)
 
@@ -52,4 +64,4 @@ bench-scale: install
 	$(BIN)/python benchmarks/bench_scale.py $(SCALE_ARGS)
 
 clean:
-	rm -rf $(VENV) build .pytest_cache
+	rm -rf $(VENV) build .pytest_cache .mypy_cache .ruff_cache

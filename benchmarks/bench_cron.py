@@ -96,7 +96,7 @@ def load_cases() -> list[tuple[str, str, datetime, tzinfo]]:
     cases = []
     corpus = CORPUS.read_text(encoding="utf-8").splitlines()
     labels = LABELS.read_text(encoding="utf-8").splitlines()
-    for line, label in zip(corpus, labels):
+    for line, label in zip(corpus, labels, strict=True):
         kind, _, tags = label.partition("\t")
         if kind != "valid" or "quirk" in tags.split(","):
             continue
@@ -156,7 +156,10 @@ def main() -> int:
 
     def show(name: str, values: list[float]) -> None:
         best, median = min(values), statistics.median(values)
-        print(f"{name:9s} best {best * 1000:8.1f} ms   median {median * 1000:8.1f} ms   ({best / len(cases) * 1e6:6.1f} us/case)")
+        print(
+            f"{name:9s} best {best * 1000:8.1f} ms   median {median * 1000:8.1f} ms   ({best / len(cases) * 1e6:6.1f} "
+            "us/case)"
+        )
 
     print(f"{args.repeat} repetitions, next {args.n} fire times per case, parsing included")
     show("ours", our_times)
@@ -168,7 +171,7 @@ def main() -> int:
     def iso(values: list[datetime]) -> list[str]:
         return [value.isoformat(timespec="seconds") for value in values]
 
-    agree = sum(iso(a) == iso(b) for a, b in zip(ours(cases, args.n), theirs(cases, args.n)))
+    agree = sum(iso(a) == iso(b) for a, b in zip(ours(cases, args.n), theirs(cases, args.n), strict=True))
     print(f"croniter agrees with ours on {agree} of {len(cases)} cases (informational)")
     print(f"ratio: {ratio:.2f}")
     return 0

@@ -1,7 +1,8 @@
 """Benchmark: N clients x T seconds of the compat API mix, and of Airflow's own API, on one instance.
 
     .venv/bin/python benchmarks/bench_load.py [--clients 10,50,100] [--seconds 60] [--backend postgres|sqlite]
-    .venv/bin/python benchmarks/bench_load.py --url http://127.0.0.1:8080 --password "$(cat .taskcenter/admin-password)" --home .taskcenter
+    .venv/bin/python benchmarks/bench_load.py --url http://127.0.0.1:8080 \
+        --password "$(cat .taskcenter/admin-password)" --home .taskcenter
     (or: make bench-load; make bench runs it with shorter rounds)
 
 Without `--url` it starts one taskcenter on a temporary AIRFLOW_HOME (tests/integration/harness.py,
@@ -73,11 +74,18 @@ def remove_native_dags(target: loadmix.Target, dags_folder: Path, dag_ids: list[
     for run in active_runs(target):
         if run["dag_id"] in dag_ids:
             requests.patch(
-                f"{target.base_url}/api/v2/dags/{run['dag_id']}/dagRuns/{run['dag_run_id']}", json={"state": "failed"}, headers=headers, timeout=60
+                f"{target.base_url}/api/v2/dags/{run['dag_id']}/dagRuns/{run['dag_run_id']}",
+                json={"state": "failed"},
+                headers=headers,
+                timeout=60,
             )
     for dag_id in dag_ids:
         for _ in range(10):
-            if requests.delete(f"{target.base_url}/api/v2/dags/{dag_id}", headers=headers, timeout=60).status_code in (200, 204, 404):
+            if requests.delete(f"{target.base_url}/api/v2/dags/{dag_id}", headers=headers, timeout=60).status_code in (
+                200,
+                204,
+                404,
+            ):
                 break
             time.sleep(2)
 
@@ -89,18 +97,31 @@ def home_config(home: Path) -> configparser.ConfigParser:
     return parser
 
 
-def run(args: argparse.Namespace, target: loadmix.Target, *, home: Path | None, entities: list[loadmix.Entity], tc: RunningTaskCenter | None) -> list[loadmix.Summary]:
+def run(
+    args: argparse.Namespace,
+    target: loadmix.Target,
+    *,
+    home: Path | None,
+    entities: list[loadmix.Entity],
+    tc: RunningTaskCenter | None,
+) -> list[loadmix.Summary]:
     config = home_config(home) if home is not None else None
     dags_folder = Path(config.get("core", "dags_folder")) if config else None
     plans_folder = HomeSettings(home=home).plans_folder if config is not None and home is not None else None
     summaries = []
     for clients in args.clients:
-        mix = loadmix.MixConfig(clients=clients, seconds=args.seconds, shared_share=args.share, think=args.think, seed=args.seed)
+        mix = loadmix.MixConfig(
+            clients=clients, seconds=args.seconds, shared_share=args.share, think=args.think, seed=args.seed
+        )
         result = loadmix.run_taskcenter_mix(target, mix, entities=entities)
         check = loadmix.verify(target, result, plans_folder=plans_folder)
         print(loadmix.report(result), flush=True)
-        print(f"\nchecked {check.plans} plans, {check.contexts} contexts of acknowledged run-nows, {check.files} DAG files: "
-              f"{len(check.problems)} problem(s)" + "".join(f"\n- {p}" for p in check.problems[:20]) + "\n", flush=True)
+        print(
+            f"\nchecked {check.plans} plans, {check.contexts} contexts of acknowledged run-nows, {check.files} DAG "
+            "files: "
+            f"{len(check.problems)} problem(s)" + "".join(f"\n- {p}" for p in check.problems[:20]) + "\n",
+            flush=True,
+        )
         summaries.append(loadmix.summarize(result))
         if tc is not None:
             delete_all_plans(tc)
@@ -109,7 +130,11 @@ def run(args: argparse.Namespace, target: loadmix.Target, *, home: Path | None, 
             print("(no --home: the Airflow mix needs the instance's dags folder; skipped)\n")
             continue
         dag_ids = loadmix.native_dag_ids(clients, prefix=f"load_native_n{clients}")
-        add_dag_files(dags_folder, config.get("database", "sql_alchemy_conn"), {f"{d}.py": loadmix.NATIVE_DAG.format(dag_id=d) for d in dag_ids})
+        add_dag_files(
+            dags_folder,
+            config.get("database", "sql_alchemy_conn"),
+            {f"{d}.py": loadmix.NATIVE_DAG.format(dag_id=d) for d in dag_ids},
+        )
         loadmix.wait_for_dags(target, dag_ids)
         native = loadmix.run_native_mix(target, mix, dag_ids=dag_ids)
         print(loadmix.report(native) + "\n", flush=True)
@@ -122,19 +147,29 @@ def run(args: argparse.Namespace, target: loadmix.Target, *, home: Path | None, 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--clients", type=lambda s: [int(n) for n in s.split(",")], default=[10, 50, 100], help="comma-separated N")
+    parser.add_argument(
+        "--clients", type=lambda s: [int(n) for n in s.split(",")], default=[10, 50, 100], help="comma-separated N"
+    )
     parser.add_argument("--seconds", type=float, default=60, help="duration of each mix")
-    parser.add_argument("--backend", choices=("postgres", "sqlite"), default="postgres", help="database of the started instance")
-    parser.add_argument("--share", type=float, default=0.1, help="share of the writes that go to the plan all clients share")
+    parser.add_argument(
+        "--backend", choices=("postgres", "sqlite"), default="postgres", help="database of the started instance"
+    )
+    parser.add_argument(
+        "--share", type=float, default=0.1, help="share of the writes that go to the plan all clients share"
+    )
     parser.add_argument("--think", type=float, default=0.0, help="seconds each client pauses between calls")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--url", help="load this running instance instead of starting one")
     parser.add_argument("--user", default="admin")
     parser.add_argument("--password", help="with --url: the user's password")
-    parser.add_argument("--home", type=Path, help="with --url: the instance's AIRFLOW_HOME (DAG-file check, Airflow mix)")
+    parser.add_argument(
+        "--home", type=Path, help="with --url: the instance's AIRFLOW_HOME (DAG-file check, Airflow mix)"
+    )
     args = parser.parse_args()
     if args.url:
-        response = requests.post(f"{args.url.rstrip('/')}/auth/token", json={"username": args.user, "password": args.password}, timeout=30)
+        response = requests.post(
+            f"{args.url.rstrip('/')}/auth/token", json={"username": args.user, "password": args.password}, timeout=30
+        )
         response.raise_for_status()
         target = loadmix.Target(base_url=args.url.rstrip("/"), token=response.json()["access_token"])
         catalog = home_config(args.home).get("taskcenter", "catalog_path", fallback="") if args.home else ""
@@ -156,7 +191,10 @@ def main() -> int:
             finally:
                 tc.stop()
         where = f"a new instance ({args.backend}, LocalExecutor)"
-    print(f"### Load: {args.seconds:g} s per mix on {where}, think time {args.think:g} s, {args.share:.0%} of the writes on one shared plan/DAG\n")
+    print(
+        f"### Load: {args.seconds:g} s per mix on {where}, think time {args.think:g} s, {args.share:.0%} of the writes "
+        "on one shared plan/DAG\n"
+    )
     print(loadmix.summary_table(summaries))
     return 0
 

@@ -57,7 +57,11 @@ def wait_schedulable(tc: RunningTaskCenter, dag_id: str, *, start: float, timeou
 
 def taskcenter_sample(tc: RunningTaskCenter) -> float:
     delete_all_plans(tc)
-    body = {"entityGroup": "NOTEBOOK", "entityKey": "1", "planItems": [{"triggerType": "CRON_JOB", "cronDesc": "0 0 9 * * ?", "timeZone": "UTC"}]}
+    body = {
+        "entityGroup": "NOTEBOOK",
+        "entityKey": "1",
+        "planItems": [{"triggerType": "CRON_JOB", "cronDesc": "0 0 9 * * ?", "timeZone": "UTC"}],
+    }
     plan = ok(tc.request("POST", "/api/schedules", json=body))["data"]
     answered = time.monotonic()
     return wait_schedulable(tc, f"taskcenter_plan_{plan['id']}", start=answered, timeout=60)
@@ -76,14 +80,22 @@ def native_sample(tc: RunningTaskCenter, index: int, *, parse_request: bool, tim
 
 
 def summary(name: str, samples: list[float]) -> str:
-    return f"{name:<44} n={len(samples):<2} median {statistics.median(samples):7.2f} s   min {min(samples):6.2f} s   max {max(samples):6.2f} s"
+    return (
+        f"{name:<44} n={len(samples):<2} median {statistics.median(samples):7.2f} s   "
+        f"min {min(samples):6.2f} s   max {max(samples):6.2f} s"
+    )
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--samples", type=int, default=5)
     parser.add_argument("--skip-plain", action="store_true", help="skip the minutes-long plain new-file sample")
-    parser.add_argument("--backend", choices=("postgres", "sqlite"), default="postgres", help="metadata DB (default: the embedded PostgreSQL)")
+    parser.add_argument(
+        "--backend",
+        choices=("postgres", "sqlite"),
+        default="postgres",
+        help="metadata DB (default: the embedded PostgreSQL)",
+    )
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="bench-taskcenter-") as home:
         tc = start_taskcenter(backend=args.backend, home=Path(home))
@@ -100,7 +112,10 @@ def main() -> int:
     if plain:
         print(summary("Airflow: new DAG file (bundle refresh)", plain))
         print(f"ratio taskcenter / Airflow new DAG file: {statistics.median(ours) / statistics.median(plain):.3f}")
-    print(f"ratio taskcenter / Airflow new file + parse request: {statistics.median(ours) / statistics.median(requested):.2f}")
+    print(
+        "ratio taskcenter / Airflow new file + parse request: "
+        f"{statistics.median(ours) / statistics.median(requested):.2f}"
+    )
     return 0
 
 

@@ -147,7 +147,15 @@ def classify(*, status: int | None, error: BaseException | None = None, conflict
     if error is not None:
         if isinstance(error, requests.Timeout):
             return TIMEOUT
-        if isinstance(error, (requests.ConnectionError, requests.exceptions.ChunkedEncodingError, http.client.RemoteDisconnected, ConnectionError)):
+        if isinstance(
+            error,
+            (
+                requests.ConnectionError,
+                requests.exceptions.ChunkedEncodingError,
+                http.client.RemoteDisconnected,
+                ConnectionError,
+            ),
+        ):
             return BROKEN
         return ERROR
     if status is None:
@@ -200,14 +208,18 @@ def check_acknowledged(
             last_start = max(w.started for w in setting)
             allowed = {getattr(w.state, part) for w in setting if w.finished >= last_start}
             if getattr(state, part) not in allowed:
-                problems.append(f"plan {plan_id}: {part} is {getattr(state, part)!r}, acknowledged last: {sorted(allowed, key=repr)}")
+                problems.append(
+                    f"plan {plan_id}: {part} is {getattr(state, part)!r}, acknowledged last: "
+                    f"{sorted(allowed, key=repr)}"
+                )
     return problems
 
 
 def check_contexts(acknowledged: Mapping[int, int], found: Mapping[int, int | None]) -> list[str]:
     """Every acknowledged run-now's context must be readable, of its plan (`found`: context -> planId)."""
     return [
-        f"context {context_id} (plan {plan_id}): " + ("not readable" if found.get(context_id) is None else f"reads as plan {found[context_id]}")
+        f"context {context_id} (plan {plan_id}): "
+        + ("not readable" if found.get(context_id) is None else f"reads as plan {found[context_id]}")
         for context_id, plan_id in sorted(acknowledged.items())
         if found.get(context_id) != plan_id
     ]
@@ -238,10 +250,17 @@ def check_dag_file(plan: Mapping[str, Any], source: str | None) -> list[str]:
         "entity_group": plan["entityGroup"],
         "entity_key": plan["entityKey"],
         "enabled": plan["enabled"],
-        "job": {"job_class": detail["jobClass"], "job_params": detail["jobParams"], "retry_times": detail["retryTimes"]},
+        "job": {
+            "job_class": detail["jobClass"],
+            "job_params": detail["jobParams"],
+            "retry_times": detail["retryTimes"],
+        },
         "cron": sorted((i["id"], i["cronDesc"], i["timeZone"]) for i in items if i["triggerType"] == "CRON_JOB"),
         "upstreams": sorted(
-            (r["entityGroup"], r["entityKey"]) for i in items if i["triggerType"] == "DEPENDENCY" for r in i["triggerByJobs"]
+            (r["entityGroup"], r["entityKey"])
+            for i in items
+            if i["triggerType"] == "DEPENDENCY"
+            for r in i["triggerByJobs"]
         ),
     }
     actual = {
@@ -336,7 +355,8 @@ def _ms(value: float | None) -> str:
 def report(result: MixResult, *, samples: int = 5) -> str:
     """A markdown section: one row per call kind, the summary, and a few answers of failed calls."""
     lines = [
-        f"#### {result.name}: {result.clients} clients, {result.seconds:g} s (the last answer after {result.elapsed:.1f} s)",
+        f"#### {result.name}: {result.clients} clients, {result.seconds:g} s (the last answer after "
+        f"{result.elapsed:.1f} s)",
         "",
         "| call | waits | calls | ok | 409 | other 4xx | 5xx | broken | timeout | error | p50 ms | p95 ms | p99 ms |",
         "|---|---|---|---|---|---|---|---|---|---|---|---|---|",
@@ -347,9 +367,15 @@ def report(result: MixResult, *, samples: int = 5) -> str:
     for stats, name in rows:
         if stats.calls:
             counts = " | ".join(str(stats.counts[o]) for o in OUTCOMES)
-            lines.append(f"| {name} | {'yes' if stats.waited else 'no'} | {stats.calls} | {counts} | {_ms(stats.p50)} | {_ms(stats.p95)} | {_ms(stats.p99)} |")
-    lines += ["", f"throughput {summary.throughput:.1f} req/s; 5xx {summary.server_errors}, broken connections {summary.broken}, "
-              f"other errors {summary.other_errors}, expected 409 {summary.conflicts}"]
+            lines.append(
+                f"| {name} | {'yes' if stats.waited else 'no'} | {stats.calls} | {counts} | {_ms(stats.p50)} | "
+                f"{_ms(stats.p95)} | {_ms(stats.p99)} |"
+            )
+    lines += [
+        "",
+        f"throughput {summary.throughput:.1f} req/s; 5xx {summary.server_errors}, broken connections {summary.broken}, "
+        f"other errors {summary.other_errors}, expected 409 {summary.conflicts}",
+    ]
     failed: dict[str, int] = {}
     for call in result.calls:
         if call.outcome not in (OK, CONFLICT):
@@ -362,14 +388,16 @@ def report(result: MixResult, *, samples: int = 5) -> str:
 def summary_table(summaries: Iterable[Summary]) -> str:
     """One row per mix and N: throughput, p50/p95/p99 of the non-waiting calls, the waits apart, errors."""
     lines = [
-        "| API | clients | req/s | p50 ms | p95 ms | p99 ms | waiting calls p50/p95/p99 s | 5xx | broken | other errors | 409 |",
+        "| API | clients | req/s | p50 ms | p95 ms | p99 ms | waiting calls p50/p95/p99 s | 5xx | broken | other "
+        "errors | 409 |",
         "|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for s in summaries:
         w = s.waiting
         waits = "-" if w.calls == 0 else "/".join(f"{v:.1f}" for v in (w.p50, w.p95, w.p99) if v is not None)
         lines.append(
-            f"| {s.name} | {s.clients} | {s.throughput:.1f} | {_ms(s.fast.p50)} | {_ms(s.fast.p95)} | {_ms(s.fast.p99)} | "
+            f"| {s.name} | {s.clients} | {s.throughput:.1f} | {_ms(s.fast.p50)} | {_ms(s.fast.p95)} | "
+            f"{_ms(s.fast.p99)} | "
             f"{waits} | {s.server_errors} | {s.broken} | {s.other_errors} | {s.conflicts} |"
         )
     return "\n".join(lines)
@@ -386,12 +414,23 @@ def catalog_entities(path: Path) -> list[Entity]:
 
 def load_catalog(count: int, *, conn_id: str = "taskcenter_demo_source", first_key: int = 1001) -> dict[str, Any]:
     """A catalog of `count` PIPELINE entities, each one read-only SQL node on the demo source: cheap, real runs."""
-    node = {"id": 1, "name": "count orders", "type": "sql", "conn": conn_id, "sql": "SELECT COUNT(*) AS orders FROM orders"}
+    node = {
+        "id": 1,
+        "name": "count orders",
+        "type": "sql",
+        "conn": conn_id,
+        "sql": "SELECT COUNT(*) AS orders FROM orders",
+    }
     return {
         "description": "Entities of the load benchmark (benchmarks/loadmix.py): one plan per client.",
         "entities": {
             "PIPELINE": {
-                str(key): {"title": f"load pipeline {key}", "createdBy": 1, "path": f"load/pipeline{key}", "definition": {"nodes": [node]}}
+                str(key): {
+                    "title": f"load pipeline {key}",
+                    "createdBy": 1,
+                    "path": f"load/pipeline{key}",
+                    "definition": {"nodes": [node]},
+                }
                 for key in range(first_key, first_key + count)
             }
         },
@@ -424,7 +463,9 @@ class _Client:
         self.session = _session(target.token)
         self.calls: list[Call] = []
 
-    def call(self, kind: str, method: str, path: str, *, waited: bool = False, conflict_ok: bool = False, **kwargs: Any) -> tuple[Call, Any]:
+    def call(
+        self, kind: str, method: str, path: str, *, waited: bool = False, conflict_ok: bool = False, **kwargs: Any
+    ) -> tuple[Call, Any]:
         """Make one request and record it; the parsed body when the outcome is `ok`, else None."""
         started, clock = time.monotonic(), time.perf_counter()
         status: int | None = None
@@ -433,7 +474,10 @@ class _Client:
         detail = ""
         try:
             response = self.session.request(
-                method, self.target.base_url + path, timeout=self.config.wait_timeout if waited else self.config.timeout, **kwargs
+                method,
+                self.target.base_url + path,
+                timeout=self.config.wait_timeout if waited else self.config.timeout,
+                **kwargs,
             )
             status = response.status_code
             if 200 <= status < 300:
@@ -445,7 +489,15 @@ class _Client:
         except Exception as exc:  # noqa: BLE001 - every failure is an outcome to count
             error, detail = exc, f"{type(exc).__name__}: {str(exc)[:200]}"
         outcome = classify(status=status, error=error, conflict_ok=conflict_ok)
-        record = Call(kind=kind, status=status, latency=time.perf_counter() - clock, waited=waited, outcome=outcome, started=started, detail=detail)
+        record = Call(
+            kind=kind,
+            status=status,
+            latency=time.perf_counter() - clock,
+            waited=waited,
+            outcome=outcome,
+            started=started,
+            detail=detail,
+        )
         self.calls.append(record)
         return record, body if outcome == OK else None
 
@@ -482,18 +534,26 @@ class _TaskCenterClient(_Client):
 
     def _write(self, kind: str, plan: _Plan, method: str, path: str, **kwargs: Any) -> tuple[Call, Any]:
         """A write of a plan: 409 is expected when other clients write it too, a lost answer puts it in doubt."""
-        record, body = self.call(kind, method, path, conflict_ok=plan.shared and kind not in ("cancel", "cancel_entity"), **kwargs)
+        record, body = self.call(
+            kind, method, path, conflict_ok=plan.shared and kind not in ("cancel", "cancel_entity"), **kwargs
+        )
         if kind in STATE_WRITES and record.outcome in (BROKEN, TIMEOUT):
             self.in_doubt.add(plan.plan_id)
         return record, body
 
     def _ack(self, plan: _Plan, record: Call, state: PlanState) -> None:
         finished = record.started + record.latency
-        self.writes.append(AckWrite(plan_id=plan.plan_id, kind=record.kind, state=state, started=record.started, finished=finished))
+        self.writes.append(
+            AckWrite(plan_id=plan.plan_id, kind=record.kind, state=state, started=record.started, finished=finished)
+        )
 
     def _exec_detail(self, entity: Entity) -> dict[str, Any]:
         params = default_job_params(EntityGroup(entity.group), entity.key)
-        return {} if self.job_class is None else {"execDetail": {"jobClass": self.job_class, "jobParams": params, "retryTimes": 0}}
+        return (
+            {}
+            if self.job_class is None
+            else {"execDetail": {"jobClass": self.job_class, "jobParams": params, "retryTimes": 0}}
+        )
 
     def _crons(self) -> list[dict[str, Any]]:
         """One or two CRON_JOB items that never fire during a run (January 1st, 2099)."""
@@ -504,13 +564,20 @@ class _TaskCenterClient(_Client):
         ]
 
     def upsert(self, plan: _Plan) -> None:
-        body = {"entityGroup": plan.entity.group, "entityKey": plan.entity.key, "planItems": self._crons(), **self._exec_detail(plan.entity)}
+        body = {
+            "entityGroup": plan.entity.group,
+            "entityKey": plan.entity.key,
+            "planItems": self._crons(),
+            **self._exec_detail(plan.entity),
+        }
         record, answer = self._write("upsert", plan, "POST", "/api/schedules", json=body)
         if answer:
             self._ack(plan, record, PlanState.of(answer["data"]))
 
     def update(self, plan: _Plan) -> None:
-        record, answer = self._write("update", plan, "PUT", f"/api/schedules/{plan.plan_id}", json={"planItems": self._crons()})
+        record, answer = self._write(
+            "update", plan, "PUT", f"/api/schedules/{plan.plan_id}", json={"planItems": self._crons()}
+        )
         if answer:
             self._ack(plan, record, PlanState.of(answer["data"]))
 
@@ -527,7 +594,9 @@ class _TaskCenterClient(_Client):
             return self.toggle(plan)  # a client enables its disabled plan before running it (else 409/40901)
         body = {"entityGroup": plan.entity.group, "entityKey": plan.entity.key, "planItems": [{"triggerType": "ONCE"}],
                 "sync": sync, **self._exec_detail(plan.entity)}
-        _, answer = self._write("run_now_sync" if sync else "run_now", plan, "POST", "/api/schedules", json=body, waited=sync)
+        _, answer = self._write(
+            "run_now_sync" if sync else "run_now", plan, "POST", "/api/schedules", json=body, waited=sync
+        )
         if answer:
             context_id = answer["data"]["contextId"]
             self.contexts[context_id] = plan.plan_id
@@ -540,7 +609,13 @@ class _TaskCenterClient(_Client):
         self._write("cancel", plan, "PUT", f"/api/schedules/{plan.plan_id}/cancel", json={})
 
     def cancel_entity(self, plan: _Plan) -> None:
-        self._write("cancel_entity", plan, "POST", "/api/schedules/cancel", json={"entityGroup": plan.entity.group, "entityKey": plan.entity.key})
+        self._write(
+            "cancel_entity",
+            plan,
+            "POST",
+            "/api/schedules/cancel",
+            json={"entityGroup": plan.entity.group, "entityKey": plan.entity.key},
+        )
 
     def list_plans(self, plan: _Plan) -> None:
         e = plan.entity
@@ -584,16 +659,31 @@ class _NativeClient(_Client):
         shared = kind in ("trigger", "toggle") and self.rng.random() < self.config.shared_share
         dag_id = self.common if shared else self.own
         if kind == "trigger":
-            _, body = self.call("trigger", "POST", f"/api/v2/dags/{dag_id}/dagRuns", json={"logical_date": None}, conflict_ok=shared)
+            _, body = self.call(
+                "trigger", "POST", f"/api/v2/dags/{dag_id}/dagRuns", json={"logical_date": None}, conflict_ok=shared
+            )
             if body:
                 self.runs.append((dag_id, body["dag_run_id"]))
         elif kind == "toggle":
             pause = self.rng.random() < 0.5 if shared else not self.paused[dag_id]
-            _, body = self.call("pause" if pause else "unpause", "PATCH", f"/api/v2/dags/{dag_id}", json={"is_paused": pause}, conflict_ok=shared)
+            _, body = self.call(
+                "pause" if pause else "unpause",
+                "PATCH",
+                f"/api/v2/dags/{dag_id}",
+                json={"is_paused": pause},
+                conflict_ok=shared,
+            )
             if body:
                 self.paused[dag_id] = pause
         elif kind == "list_dags":
-            params = self.rng.choice([{"limit": 50}, {"limit": 20, "tags": "load"}, {"dag_id_pattern": dag_id}, {"paused": "false", "limit": 20}])
+            params = self.rng.choice(
+                [
+                    {"limit": 50},
+                    {"limit": 20, "tags": "load"},
+                    {"dag_id_pattern": dag_id},
+                    {"paused": "false", "limit": 20},
+                ]
+            )
             self.call("list_dags", "GET", "/api/v2/dags", params=params)
         elif kind == "list_runs":
             path = self.rng.choice(["/api/v2/dags/~/dagRuns", f"/api/v2/dags/{dag_id}/dagRuns"])
@@ -608,7 +698,9 @@ class _NativeClient(_Client):
                 self.call("get_run", "GET", f"/api/v2/dags/{run_dag}/dagRuns/{run_id}")
 
 
-def _drive(clients: Sequence[_Client], config: MixConfig, *, drain: Callable[[], None] | None = None) -> tuple[float, float]:
+def _drive(
+    clients: Sequence[_Client], config: MixConfig, *, drain: Callable[[], None] | None = None
+) -> tuple[float, float]:
     """Run every client's `step` until the deadline; then, while waits are still open, `drain` every 3 s.
 
     Returns when the clients started (time.monotonic()) and the seconds until the end of the last call.
@@ -622,7 +714,9 @@ def _drive(clients: Sequence[_Client], config: MixConfig, *, drain: Callable[[],
             if config.think:
                 time.sleep(config.think)
 
-    threads = [threading.Thread(target=loop, args=(c,), name=f"load-client-{i}", daemon=True) for i, c in enumerate(clients)]
+    threads = [
+        threading.Thread(target=loop, args=(c,), name=f"load-client-{i}", daemon=True) for i, c in enumerate(clients)
+    ]
     for thread in threads:
         thread.start()
     time.sleep(max(0.0, deadline - time.monotonic()))
@@ -676,7 +770,9 @@ def wait_for_dags(target: Target, dag_ids: Iterable[str], *, timeout: float = 30
         raise RuntimeError(f"{len(pending)} DAG(s) not parsed within {timeout:.0f} s, e.g. {sorted(pending)[:3]}")
 
 
-def run_taskcenter_mix(target: Target, config: MixConfig, *, entities: Sequence[Entity], job_class: str | None = None) -> MixResult:
+def run_taskcenter_mix(
+    target: Target, config: MixConfig, *, entities: Sequence[Entity], job_class: str | None = None
+) -> MixResult:
     """The compat API mix. Creates (or replaces) one plan per entity used, waits until Airflow parsed
     them, runs the clients, then cancels what still runs until every waiting call has answered.
 
@@ -693,18 +789,32 @@ def run_taskcenter_mix(target: Target, config: MixConfig, *, entities: Sequence[
     for entity in [common, *owners]:
         if entity in plans:
             continue
-        detail = {} if job_class is None else {
-            "execDetail": {"jobClass": job_class, "jobParams": default_job_params(EntityGroup(entity.group), entity.key), "retryTimes": 0}
-        }
+        detail = (
+            {}
+            if job_class is None
+            else {
+                "execDetail": {
+                    "jobClass": job_class,
+                    "jobParams": default_job_params(EntityGroup(entity.group), entity.key),
+                    "retryTimes": 0,
+                }
+            }
+        )
         started = time.monotonic()
         body = _ok_json(setup, "POST", f"{target.base_url}/api/schedules", json={
             "entityGroup": entity.group, "entityKey": entity.key, "planItems": [], "enabled": True, **detail,
         })["data"]
-        writes.append(AckWrite(plan_id=body["id"], kind="setup", state=PlanState.of(body), started=started, finished=time.monotonic()))
+        writes.append(
+            AckWrite(
+                plan_id=body["id"], kind="setup", state=PlanState.of(body), started=started, finished=time.monotonic()
+            )
+        )
         plans[entity] = _Plan(entity=entity, plan_id=body["id"], shared=entity == common or owners.get(entity, 0) > 1)
     wait_for_dags(target, [dag_id_for(p.plan_id) for p in plans.values()])
     clients = [
-        _TaskCenterClient(target=target, config=config, index=i, own=plans[entity], common=plans[common], job_class=job_class)
+        _TaskCenterClient(
+            target=target, config=config, index=i, own=plans[entity], common=plans[common], job_class=job_class
+        )
         for i, entity in enumerate(owned)
     ]
 
@@ -758,10 +868,20 @@ def run_native_mix(target: Target, config: MixConfig, *, dag_ids: Sequence[str])
     setup = _quiet_session(target.token)
     for dag_id in dag_ids:
         _ok_json(setup, "PATCH", f"{target.base_url}/api/v2/dags/{dag_id}", json={"is_paused": False})
-    clients = [_NativeClient(target=target, config=config, index=i, own=own[i % len(own)], common=common) for i in range(config.clients)]
+    clients = [
+        _NativeClient(target=target, config=config, index=i, own=own[i % len(own)], common=common)
+        for i in range(config.clients)
+    ]
     start, elapsed = _drive(clients, config)
     calls = tuple(c for client in clients for c in client.calls)
-    return MixResult(name="Airflow /api/v2", clients=config.clients, start=start, seconds=config.seconds, elapsed=elapsed, calls=calls)
+    return MixResult(
+        name="Airflow /api/v2",
+        clients=config.clients,
+        start=start,
+        seconds=config.seconds,
+        elapsed=elapsed,
+        calls=calls,
+    )
 
 
 # -- verification --------------------------------------------------------------------------------------
@@ -781,7 +901,9 @@ def verify(target: Target, result: MixResult, *, plans_folder: Path | None) -> V
     session = _quiet_session(target.token)
     listed: dict[int, dict[str, Any]] = {}
     while True:
-        page = _ok_json(session, "GET", f"{target.base_url}/api/schedules", params={"limit": 1000, "offset": len(listed)})
+        page = _ok_json(
+            session, "GET", f"{target.base_url}/api/schedules", params={"limit": 1000, "offset": len(listed)}
+        )
         listed.update({p["id"]: p for p in page["data"]})
         if not page["data"] or len(listed) >= page["totalHits"]:
             break

@@ -24,7 +24,12 @@ with DAG(
     @task
     def write_report(*, triggering_asset_events=None, **_: object) -> str:
         events = [
-            {"asset": str(asset.uri), "source_dag": event.source_dag_id, "source_run": event.source_run_id, "at": event.timestamp.isoformat()}
+            {
+                "asset": str(asset.uri),
+                "source_dag": event.source_dag_id,
+                "source_run": event.source_run_id,
+                "at": event.timestamp.isoformat(),
+            }
             for asset, asset_events in (triggering_asset_events or {}).items()
             for event in asset_events
         ]

@@ -21,11 +21,11 @@ from typing import Any
 import requests
 import sqlalchemy as sa
 
-from tests.integration import jobs as test_jobs
 from taskcenter.launcher.admin import AdminCredentials, ensure_admin
 from taskcenter.launcher.components import AirflowStack, StartupError, migrate, prepare_demo, reconcile
 from taskcenter.launcher.home import POSTGRES, SQLITE, HomeSettings, prepare_home
 from taskcenter.launcher.postgres import ENGINE_DB
+from tests.integration import jobs as test_jobs
 
 REPO = Path(__file__).resolve().parents[2]
 ENGINE_CONN_ENV = "AIRFLOW_CONN_TASKCENTER_ENGINE"

@@ -27,10 +27,9 @@ from taskcenter.domain.schedule import CronEntry, MultiZoneSchedule, fired_item_
 __all__ = ["QuartzTimetable", "fired_item_ids"]
 
 if TYPE_CHECKING:
-    from pendulum import DateTime
-
     from airflow.timetables.base import TimeRestriction
     from airflow.utils.types import DagRunType
+    from pendulum import DateTime
 
 MISFIRE_THRESHOLD = timedelta(seconds=60)
 class QuartzTimetable(Timetable):
@@ -46,7 +45,7 @@ class QuartzTimetable(Timetable):
         return MultiZoneSchedule(self.entries)
 
     @property
-    def summary(self) -> str:  # type: ignore[override]
+    def summary(self) -> str:
         return "; ".join(f"{e.expression} ({e.zone})" for e in self.entries)
 
     @property
@@ -57,7 +56,7 @@ class QuartzTimetable(Timetable):
         if not self.entries:
             raise AirflowTimetableInvalid("a QuartzTimetable needs at least one cron entry")
         try:
-            self._schedule
+            _ = self._schedule  # building it parses every expression
         except CronError as exc:
             raise AirflowTimetableInvalid(str(exc)) from exc
 
@@ -66,7 +65,9 @@ class QuartzTimetable(Timetable):
 
     @classmethod
     def deserialize(cls, data: dict[str, Any]) -> QuartzTimetable:
-        return cls([CronEntry(item_id=e["item_id"], expression=e["expression"], zone=e["zone"]) for e in data["entries"]])
+        return cls(
+            [CronEntry(item_id=e["item_id"], expression=e["expression"], zone=e["zone"]) for e in data["entries"]]
+        )
 
     def __eq__(self, other: object) -> bool:
         return isinstance(other, QuartzTimetable) and self.entries == other.entries

@@ -38,7 +38,7 @@ _INT_MAX = 2**31 - 1  # Java's Integer.parseInt limit
 _JAVA_TRIM = "".join(chr(c) for c in range(33))  # what Java's String.trim() removes
 
 
-def add_parser(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     cron = subparsers.add_parser("cron", help="Quartz cron tools")
     cron_commands = cron.add_subparsers(dest="cron_command", required=True)
     nxt = cron_commands.add_parser(
@@ -77,7 +77,9 @@ def parse_start(text: str) -> datetime:
     match = _START.fullmatch(start)
     if match is None:
         if _NAIVE.fullmatch(start):
-            raise ValueError(f"start {text!r} has no UTC offset; write it ISO-8601 with one, e.g. 2025-01-01T00:00:00+08:00")
+            raise ValueError(
+                f"start {text!r} has no UTC offset; write it ISO-8601 with one, e.g. 2025-01-01T00:00:00+08:00"
+            )
         raise ValueError(f"start {text!r} is not an ISO-8601 date-time with an offset (e.g. 2025-01-01T00:00:00+08:00)")
     offset = timedelta(0)
     if match["sign"]:
@@ -87,8 +89,14 @@ def parse_start(text: str) -> datetime:
         offset = -offset if match["sign"] == "-" else offset
     fields = (match["year"], match["month"], match["day"], match["hour"], match["minute"], match["second"] or "0")
     try:
+        year, month, day, hour, minute, second = (int(value) for value in fields)
         return datetime(
-            *(int(value) for value in fields),
+            year,
+            month,
+            day,
+            hour,
+            minute,
+            second,
             microsecond=int((match["fraction"] or "").ljust(6, "0")[:6]),
             tzinfo=timezone(offset),
         )

@@ -11,7 +11,7 @@ import os
 from pathlib import Path
 
 
-def add_parser(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     parser = subparsers.add_parser("demo", help="create the demo source database and connections")
     parser.add_argument("--smtp-port", type=int, default=1025, help="port of the local mail catcher (default 1025)")
     parser.add_argument(

@@ -10,7 +10,7 @@ from __future__ import annotations
 import argparse
 
 
-def add_parser(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     parser = subparsers.add_parser("reconcile", help="rewrite the plans' generated DAG files from the database")
     parser.set_defaults(func=run)
 

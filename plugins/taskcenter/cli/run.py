@@ -144,7 +144,10 @@ def run(args: argparse.Namespace) -> int:
         if choice.note:
             print(f"taskcenter: note: {choice.note}", flush=True)
         if settings.embedded_postgres is not None:
-            print(f"taskcenter: starting the embedded PostgreSQL server ({settings.embedded_postgres.root}) ...", flush=True)
+            print(
+                f"taskcenter: starting the embedded PostgreSQL server ({settings.embedded_postgres.root}) ...",
+                flush=True,
+            )
             stack.start_database()
         log_dir = home / "logs" / "components"
         if choice.move_from_sqlite:
@@ -187,7 +190,10 @@ def _move_from_sqlite(settings: HomeSettings, *, log_file: Path) -> None:
     migrate(settings, log_file=log_file)
     tables, rows = copy_rows(sqlite_url=settings.sqlite_url, postgres_url=server.url())
     backup = retire_sqlite_file(settings.sqlite_file)
-    print(f"taskcenter: moved {rows} rows of {tables} tables to PostgreSQL; the SQLite file is kept as {backup}", flush=True)
+    print(
+        f"taskcenter: moved {rows} rows of {tables} tables to PostgreSQL; the SQLite file is kept as {backup}",
+        flush=True,
+    )
 
 
 def _database_line(settings: HomeSettings) -> str:

@@ -1,9 +1,10 @@
 """What a client asks for when it writes a plan, validated in the domain.
 
 The HTTP layer checks shapes and types (pydantic, unknown fields rejected) and hands over the
-typed inputs below (`WritePlan`, `UpdatePlan`), once; this module checks meaning: a known entity group, a job class that fits it, parsable Quartz expressions in valid
-zones, well-formed dependencies. Errors name the field as the client wrote it
-(`planItems[1].cronDesc`), and nothing is stored when any check fails.
+typed inputs below (`WritePlan`, `UpdatePlan`), once; this module checks meaning: a known entity
+group, a job class that fits it, parsable Quartz expressions in valid zones, well-formed
+dependencies. Errors name the field as the client wrote it (`planItems[1].cronDesc`), and nothing
+is stored when any check fails.
 """
 
 from __future__ import annotations
@@ -89,7 +90,9 @@ def entity_group(value: str, *, field_name: str = "entityGroup") -> EntityGroup:
         return EntityGroup(value)
     except ValueError:
         allowed = ", ".join(g.value for g in EntityGroup)
-        raise InvalidInputError(f"{field_name}: unknown entity group {value!r} (one of {allowed})", field=field_name) from None
+        raise InvalidInputError(
+            f"{field_name}: unknown entity group {value!r} (one of {allowed})", field=field_name
+        ) from None
 
 
 def entity_key(value: str, *, field_name: str = "entityKey") -> str:
@@ -98,7 +101,9 @@ def entity_key(value: str, *, field_name: str = "entityKey") -> str:
     return value
 
 
-def validate_exec_detail(group: EntityGroup, key: str, detail: ExecDetailInput, *, allowed_job_classes: Mapping[str, str] | None = None) -> ExecDetail:
+def validate_exec_detail(
+    group: EntityGroup, key: str, detail: ExecDetailInput, *, allowed_job_classes: Mapping[str, str] | None = None
+) -> ExecDetail:
     """`execDetail`: the group's job class (or one registered for it), its jobParams, retryTimes >= 0."""
     job_class = detail.job_class
     expected = DEFAULT_JOB_CLASS[group]
@@ -116,7 +121,9 @@ def validate_exec_detail(group: EntityGroup, key: str, detail: ExecDetailInput, 
         params = defaults
     for name, value in defaults.items():
         if name not in params:
-            raise InvalidInputError(f"execDetail.jobParams.{name}: required for {group.value} plans", field=f"execDetail.jobParams.{name}")
+            raise InvalidInputError(
+                f"execDetail.jobParams.{name}: required for {group.value} plans", field=f"execDetail.jobParams.{name}"
+            )
         if str(params[name]) != str(value):
             raise InvalidInputError(
                 f"execDetail.jobParams.{name}: must name the plan's entity ({value!r}), got {params[name]!r}",
@@ -124,7 +131,9 @@ def validate_exec_detail(group: EntityGroup, key: str, detail: ExecDetailInput, 
             )
     retry_times = 0 if detail.retry_times is None else detail.retry_times
     if not 0 <= retry_times <= MAX_RETRY_TIMES:
-        raise InvalidInputError(f"execDetail.retryTimes: must be between 0 and {MAX_RETRY_TIMES}", field="execDetail.retryTimes")
+        raise InvalidInputError(
+            f"execDetail.retryTimes: must be between 0 and {MAX_RETRY_TIMES}", field="execDetail.retryTimes"
+        )
     return ExecDetail(job_class=job_class, job_params=dict(params), retry_times=retry_times)
 
 
@@ -134,7 +143,9 @@ def validate_item(raw: ItemInput, *, index: int, owner: EntityRef | None, now: d
         trigger = TriggerType(raw.trigger_type)
     except ValueError:
         allowed = ", ".join(t.value for t in TriggerType)
-        raise InvalidInputError(f"{where}.triggerType: must be one of {allowed}", field=f"{where}.triggerType") from None
+        raise InvalidInputError(
+            f"{where}.triggerType: must be one of {allowed}", field=f"{where}.triggerType"
+        ) from None
     item_id = raw.id
     if trigger is TriggerType.CRON_JOB:
         return _cron_item(raw, where=where, item_id=item_id, now=now)
@@ -145,11 +156,26 @@ def validate_item(raw: ItemInput, *, index: int, owner: EntityRef | None, now: d
         raise InvalidInputError(f"{where}.triggerOn: only DEPENDENCY items have triggerOn", field=f"{where}.triggerOn")
     if trigger is TriggerType.ONCE:
         if raw.trigger_by_jobs:
-            raise InvalidInputError(f"{where}.triggerByJobs: only DEPENDENCY items have triggerByJobs", field=f"{where}.triggerByJobs")
+            raise InvalidInputError(
+                f"{where}.triggerByJobs: only DEPENDENCY items have triggerByJobs", field=f"{where}.triggerByJobs"
+            )
         return ItemRequest(id=item_id, trigger_type=trigger)
-    refs = raw.trigger_by_jobs or ()
+    upstreams = _upstreams(raw.trigger_by_jobs or (), where=where, owner=owner)
+    when = DependencyTrigger.SUCCESSFUL.value if raw.trigger_on is None else raw.trigger_on
+    if when not in DependencyTrigger.__members__:
+        allowed = ", ".join(t.value for t in DependencyTrigger)
+        raise InvalidInputError(f"{where}.triggerOn: must be one of {allowed}", field=f"{where}.triggerOn")
+    return ItemRequest(
+        id=item_id, trigger_type=trigger, trigger_by_jobs=tuple(upstreams), trigger_on=DependencyTrigger(when)
+    )
+
+
+def _upstreams(refs: Sequence[RefInput], *, where: str, owner: EntityRef | None) -> list[EntityRef]:
+    """A DEPENDENCY item's upstream entities, validated, in order, without repeats."""
     if not refs:
-        raise InvalidInputError(f"{where}.triggerByJobs: a DEPENDENCY item needs at least one upstream", field=f"{where}.triggerByJobs")
+        raise InvalidInputError(
+            f"{where}.triggerByJobs: a DEPENDENCY item needs at least one upstream", field=f"{where}.triggerByJobs"
+        )
     upstreams: list[EntityRef] = []
     for position, ref in enumerate(refs):
         ref_field = f"{where}.triggerByJobs[{position}]"
@@ -161,21 +187,21 @@ def validate_item(raw: ItemInput, *, index: int, owner: EntityRef | None, now: d
             raise InvalidInputError(f"{ref_field}: a plan cannot depend on itself", field=ref_field)
         if upstream not in upstreams:
             upstreams.append(upstream)
-    when = DependencyTrigger.SUCCESSFUL.value if raw.trigger_on is None else raw.trigger_on
-    if when not in DependencyTrigger.__members__:
-        allowed = ", ".join(t.value for t in DependencyTrigger)
-        raise InvalidInputError(f"{where}.triggerOn: must be one of {allowed}", field=f"{where}.triggerOn")
-    return ItemRequest(id=item_id, trigger_type=trigger, trigger_by_jobs=tuple(upstreams), trigger_on=DependencyTrigger(when))
+    return upstreams
 
 
 def _cron_item(raw: ItemInput, *, where: str, item_id: int | None, now: datetime) -> ItemRequest:
     if raw.trigger_by_jobs:
-        raise InvalidInputError(f"{where}.triggerByJobs: only DEPENDENCY items have triggerByJobs", field=f"{where}.triggerByJobs")
+        raise InvalidInputError(
+            f"{where}.triggerByJobs: only DEPENDENCY items have triggerByJobs", field=f"{where}.triggerByJobs"
+        )
     if raw.trigger_on is not None:
         raise InvalidInputError(f"{where}.triggerOn: only DEPENDENCY items have triggerOn", field=f"{where}.triggerOn")
     cron_desc = raw.cron_desc
     if not cron_desc or not cron_desc.strip():
-        raise InvalidInputError(f"{where}.cronDesc: a CRON_JOB item needs a Quartz cron expression", field=f"{where}.cronDesc")
+        raise InvalidInputError(
+            f"{where}.cronDesc: a CRON_JOB item needs a Quartz cron expression", field=f"{where}.cronDesc"
+        )
     time_zone = DEFAULT_TIME_ZONE if raw.time_zone is None else raw.time_zone  # "" is not a zone: refused below
     try:
         zone = parse_zone(time_zone)
@@ -186,21 +212,28 @@ def _cron_item(raw: ItemInput, *, where: str, item_id: int | None, now: datetime
         # Parsable is not enough: Quartz's own search never ends for a few expressions (0W).
         fires = cron.next_fire_time(now, zone)
     except CronError as exc:
-        raise InvalidInputError(f"{where}.cronDesc: invalid Quartz expression {cron_desc!r}: {exc}", field=f"{where}.cronDesc") from None
+        raise InvalidInputError(
+            f"{where}.cronDesc: invalid Quartz expression {cron_desc!r}: {exc}", field=f"{where}.cronDesc"
+        ) from None
     if fires is None:
         # Quartz's scheduleJob refuses such a trigger too ("will never fire").
         raise InvalidInputError(
-            f"{where}.cronDesc: {cron_desc!r} never fires after now in {time_zone} (a past year, or a date that does not exist)",
+            f"{where}.cronDesc: {cron_desc!r} never fires after now in {time_zone} (a past year, or a date that does "
+            "not exist)",
             field=f"{where}.cronDesc",
         )
     cron_type = CronType.CRON.value if raw.cron_type is None else raw.cron_type
     if cron_type not in CronType.__members__:
         allowed = ", ".join(t.value for t in CronType)
         raise InvalidInputError(f"{where}.cronType: must be one of {allowed}", field=f"{where}.cronType")
-    return ItemRequest(id=item_id, trigger_type=TriggerType.CRON_JOB, cron_desc=cron_desc, cron_type=cron_type, time_zone=time_zone)
+    return ItemRequest(
+        id=item_id, trigger_type=TriggerType.CRON_JOB, cron_desc=cron_desc, cron_type=cron_type, time_zone=time_zone
+    )
 
 
-def validate_items(raw_items: Sequence[ItemInput] | None, *, owner: EntityRef | None, now: datetime, allow_once: bool) -> tuple[ItemRequest, ...]:
+def validate_items(
+    raw_items: Sequence[ItemInput] | None, *, owner: EntityRef | None, now: datetime, allow_once: bool
+) -> tuple[ItemRequest, ...]:
     items = tuple(validate_item(raw, index=i, owner=owner, now=now) for i, raw in enumerate(raw_items or ()))
     once = [i for i, item in enumerate(items) if item.trigger_type is TriggerType.ONCE]
     if once and not allow_once:

@@ -1,9 +1,9 @@
 """A job's result as the API's table (任务执行结果说明): `{"schema": [...], "data": [[...], ...]}`.
 
 Runners may return a ready table (`{"schema": [...], "data": [...]}`), a list of rows (dicts, whose
-columns are ordered by name), a single dict (one row) or a scalar (one cell). Schema entries are shaped like the dataset field
-structure (`name`, `title`, `type`). Results are bounded: at most `MAX_ROWS` rows and `MAX_CELLS`
-cells, with `truncated: true` when rows were dropped.
+columns are ordered by name), a single dict (one row) or a scalar (one cell). Schema entries are
+shaped like the dataset field structure (`name`, `title`, `type`). Results are bounded: at most
+`MAX_ROWS` rows and `MAX_CELLS` cells, with `truncated: true` when rows were dropped.
 """
 
 from __future__ import annotations
@@ -79,7 +79,12 @@ def as_table(value: Any) -> dict[str, Any] | None:
     if isinstance(value, Mapping):
         keys = sorted(value, key=str)
         return _bounded([_column(str(k), [value[k]]) for k in keys], [[value[k] for k in keys]])
-    if isinstance(value, Sequence) and not isinstance(value, (str, bytes)) and value and all(isinstance(r, Mapping) for r in value):
+    if (
+        isinstance(value, Sequence)
+        and not isinstance(value, (str, bytes))
+        and value
+        and all(isinstance(r, Mapping) for r in value)
+    ):
         names = sorted({str(k) for row in value for k in row})
         rows = [[{str(k): v for k, v in row.items()}.get(n) for n in names] for row in value]
         return _bounded([_column(n, [r[i] for r in rows]) for i, n in enumerate(names)], rows)

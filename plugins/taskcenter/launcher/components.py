@@ -26,6 +26,7 @@ import urllib.request
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import IO
 
 from taskcenter.launcher.demo import DemoPaths
 from taskcenter.launcher.home import PLAN_PROCESSOR, PLANS_BUNDLE, HomeSettings, bundle_names, component_environ
@@ -103,7 +104,7 @@ def _run_step(
 
 
 @contextlib.contextmanager
-def _output(log_file: Path | None) -> Iterator[int | object | None]:
+def _output(log_file: Path | None) -> Iterator[IO[bytes] | None]:
     if log_file is None:
         yield None
         return
@@ -141,7 +142,7 @@ class Component:
                 stdout=log,
                 stderr=subprocess.STDOUT,
                 preexec_fn=_die_with_parent,
-                **as_user(self.user),  # type: ignore[arg-type]
+                **as_user(self.user),
             )
         self.started_at = time.monotonic()
         self.restart_at = None
@@ -245,7 +246,11 @@ class AirflowStack:
         log_file.parent.mkdir(parents=True, exist_ok=True)
         server.prepare(log_file=log_file)
         self.database = Component(
-            name="postgres", command=server.command(), log_file=log_file, user=server.run_as(), stop_signal=signal.SIGINT
+            name="postgres",
+            command=server.command(),
+            log_file=log_file,
+            user=server.run_as(),
+            stop_signal=signal.SIGINT,
         )
         self.database.start(self.settings.environ(), cwd=server.root)
         database = self.database

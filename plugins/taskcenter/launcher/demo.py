@@ -87,7 +87,9 @@ def create_demo_source(path: Path, *, customers: int = 24, orders: int = 240) ->
     return True
 
 
-def demo_connections(paths: DemoPaths, *, smtp_port: int, engine_socket: Path | None = None) -> dict[str, dict[str, object]]:
+def demo_connections(
+    paths: DemoPaths, *, smtp_port: int, engine_socket: Path | None = None
+) -> dict[str, dict[str, object]]:
     sqlite = {"conn_type": "sqlite"}
     engine: dict[str, object] = {**sqlite, "host": str(paths.engine)}
     if engine_socket is not None:

@@ -51,7 +51,7 @@ class OutboxHandler:
         envelope = (
             f"X-Envelope-From: <{_header_safe(mail_from or '')}>\r\n"
             f"X-Envelope-To: {', '.join('<' + _header_safe(r) + '>' for r in rcpt_tos)}\r\n"
-        ).encode("utf-8")
+        ).encode()
         self.outbox.mkdir(parents=True, exist_ok=True)
         tmp = self.outbox / f".{name}.tmp"
         try:

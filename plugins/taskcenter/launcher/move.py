@@ -30,7 +30,11 @@ def _converter(column: sa.Column[Any]) -> Callable[[Any], Any] | None:
     if isinstance(kind, sa.Boolean):
         return lambda v: v if v is None or isinstance(v, bool) else bool(int(v))
     if isinstance(kind, sa.Uuid) or type(kind).__name__.upper() == "UUID":
-        return lambda v: v if v is None or isinstance(v, uuid.UUID) else (uuid.UUID(bytes=v) if isinstance(v, bytes) else uuid.UUID(str(v)))
+        return lambda v: (
+            v
+            if v is None or isinstance(v, uuid.UUID)
+            else (uuid.UUID(bytes=v) if isinstance(v, bytes) else uuid.UUID(str(v)))
+        )
     if isinstance(kind, sa.JSON):
         import json
 
@@ -98,7 +102,9 @@ def _advance_sequences(conn: sa.Connection, meta: sa.MetaData, *, used: dict[str
     sequences = set(conn.scalars(sa.text("SELECT sequencename FROM pg_sequences WHERE schemaname = current_schema()")))
     for table in meta.sorted_tables:
         for column in table.primary_key.columns:
-            owned = conn.scalar(sa.text("SELECT pg_get_serial_sequence(:t, :c)"), {"t": f'"{table.name}"', "c": column.name})
+            owned = conn.scalar(
+                sa.text("SELECT pg_get_serial_sequence(:t, :c)"), {"t": f'"{table.name}"', "c": column.name}
+            )
             named = f"{table.name}_{column.name}_seq"
             for sequence in {owned, f'"{named}"' if named in sequences else None} - {None}:
                 highest = max(conn.scalar(sa.select(sa.func.max(column))) or 0, used.get(table.name, 0))

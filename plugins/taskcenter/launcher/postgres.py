@@ -23,7 +23,7 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TypedDict
 
 SERVICE_USER = "taskcenter-pg"
 SUPERUSER = "postgres"
@@ -128,7 +128,9 @@ class EmbeddedPostgres:
             if callable(alive) and not alive():
                 raise EmbeddedPostgresError("the PostgreSQL server exited during start-up")
             try:
-                psycopg2.connect(host=str(self.socket_dir.resolve()), user=SUPERUSER, dbname="postgres", connect_timeout=2).close()
+                psycopg2.connect(
+                    host=str(self.socket_dir.resolve()), user=SUPERUSER, dbname="postgres", connect_timeout=2
+                ).close()
                 return
             except psycopg2.OperationalError as exc:
                 last = str(exc).strip()
@@ -157,13 +159,21 @@ class EmbeddedPostgres:
         """A cursor on the `postgres` database, outside transactions (CREATE/DROP DATABASE)."""
         import psycopg2
 
-        with contextlib.closing(psycopg2.connect(host=str(self.socket_dir.resolve()), user=SUPERUSER, dbname="postgres")) as conn:
+        with contextlib.closing(
+            psycopg2.connect(host=str(self.socket_dir.resolve()), user=SUPERUSER, dbname="postgres")
+        ) as conn:
             conn.autocommit = True
             with conn.cursor() as cursor:
                 yield cursor
 
 
-def as_user(user: str | None) -> dict[str, object]:
+class RunAs(TypedDict, total=False):
+    user: int
+    group: int
+    extra_groups: list[int]
+
+
+def as_user(user: str | None) -> RunAs:
     """Popen arguments that run a child as `user` with that user's own groups only (not root's)."""
     if user is None:
         return {}
@@ -176,7 +186,16 @@ def _ensure_service_user(name: str) -> None:
         pwd.getpwnam(name)
     except KeyError:
         subprocess.run(
-            ["useradd", "--system", "--no-create-home", "--home-dir", "/nonexistent", "--shell", "/usr/sbin/nologin", name],
+            [
+                "useradd",
+                "--system",
+                "--no-create-home",
+                "--home-dir",
+                "/nonexistent",
+                "--shell",
+                "/usr/sbin/nologin",
+                name,
+            ],
             check=True,
             capture_output=True,
         )

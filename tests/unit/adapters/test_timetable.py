@@ -7,8 +7,8 @@ from datetime import timedelta
 import pendulum
 import pytest
 from airflow.exceptions import AirflowTimetableInvalid
-from airflow.serialization.encoders import encode_timetable
 from airflow.serialization.decoders import decode_timetable
+from airflow.serialization.encoders import encode_timetable
 from airflow.timetables.base import DataInterval, TimeRestriction
 from airflow.utils.types import DagRunType
 

@@ -5,8 +5,8 @@ import sys
 
 import pytest
 
-from taskcenter.cli.main import main
 from taskcenter.cli.cron import answer_line
+from taskcenter.cli.main import main
 
 
 def test_answer_line_protocol() -> None:

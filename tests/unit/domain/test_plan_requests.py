@@ -5,7 +5,14 @@ from datetime import datetime, timezone
 import pytest
 
 from taskcenter.domain.errors import InvalidInputError
-from taskcenter.domain.plan_requests import DEFAULT_TIME_ZONE, ExecDetailInput, ItemInput, RefInput, validate_exec_detail, validate_items
+from taskcenter.domain.plan_requests import (
+    DEFAULT_TIME_ZONE,
+    ExecDetailInput,
+    ItemInput,
+    RefInput,
+    validate_exec_detail,
+    validate_items,
+)
 from taskcenter.domain.plans import EntityGroup, EntityRef, TriggerType
 
 NOW = datetime(2026, 11, 25, 10, 0, tzinfo=timezone.utc)

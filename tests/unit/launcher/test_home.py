@@ -5,7 +5,14 @@ import json
 import stat
 from pathlib import Path
 
-from taskcenter.launcher.home import FAB_AUTH_MANAGER, PLAN_PROCESSOR, SQLITE, HomeSettings, component_environ, prepare_home
+from taskcenter.launcher.home import (
+    FAB_AUTH_MANAGER,
+    PLAN_PROCESSOR,
+    SQLITE,
+    HomeSettings,
+    component_environ,
+    prepare_home,
+)
 
 
 def _read(path: Path) -> configparser.ConfigParser:

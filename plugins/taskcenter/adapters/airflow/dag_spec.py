@@ -36,7 +36,8 @@ def plan_spec(plan: Plan, *, owner: str | None, emit_finished: bool = False) -> 
         "entity_group": plan.entity_group,
         "entity_key": plan.entity_key,
         "owner": owner or "taskcenter",
-        "description": f"taskcenter plan {plan.id}: {plan.entity_group} {plan.entity_key} ({title})\n" + describe_triggers(plan),
+        "description": f"taskcenter plan {plan.id}: {plan.entity_group} {plan.entity_key} ({title})\n"
+        + describe_triggers(plan),
         "enabled": plan.enabled,
         "job": {
             "job_class": plan.exec_detail.job_class,
@@ -44,11 +45,11 @@ def plan_spec(plan: Plan, *, owner: str | None, emit_finished: bool = False) -> 
             "retry_times": plan.exec_detail.retry_times,
         },
         "cron": [
-            {"item_id": item.id, "expression": item.cron_desc, "zone": item.time_zone}
-            for item in plan.cron_items
+            {"item_id": item.id, "expression": item.cron_desc, "zone": item.time_zone} for item in plan.cron_items
         ],
         "upstreams": [
-            {"entity_group": r.entity_group, "entity_key": r.entity_key, "on": when.value} for r, when in plan.upstream_triggers()
+            {"entity_group": r.entity_group, "entity_key": r.entity_key, "on": when.value}
+            for r, when in plan.upstream_triggers()
         ],
         # Some plan waits for this plan's runs to end in any state: emit that event too.
         "emit_finished": emit_finished,

@@ -110,7 +110,9 @@ class PlanFileProcessorManager(DagFileProcessorManager):
         from taskcenter.adapters.airflow.dag_files import configured_dag_files
 
         self._wakeup_opened_at = time.monotonic()
-        wakeup = open_wakeup(url=conf.get("database", "sql_alchemy_conn"), bundle_path=configured_dag_files().bundle_path)
+        wakeup = open_wakeup(
+            url=conf.get("database", "sql_alchemy_conn"), bundle_path=configured_dag_files().bundle_path
+        )
         if wakeup is not None:
             self.selector.register(wakeup, selectors.EVENT_READ, (self._on_wakeup, self._on_wakeup_closed))
             self._wakeup = wakeup
@@ -256,7 +258,9 @@ def create_plan_dags_as_their_plans_are() -> None:
     """
 
     def wrap(original: Callable[..., Iterator[Any]]) -> Callable[..., Iterator[Any]]:
-        def create_as_plans_are(bundle_name: str, bundle_version: str | None, dags: Iterable[Any], *, session: Any) -> Iterator[Any]:
+        def create_as_plans_are(
+            bundle_name: str, bundle_version: str | None, dags: Iterable[Any], *, session: Any
+        ) -> Iterator[Any]:
             for orm_dag in original(bundle_name, bundle_version, dags, session=session):
                 enabled = plan_enabled(orm_dag.dag_id, session=session)
                 if enabled is not None:

@@ -39,7 +39,7 @@ def _per_city(upstream: Mapping[Any, Any]) -> list[dict[str, Any]] | None:
             continue
         names = [column["name"] if isinstance(column, Mapping) else str(column) for column in result["schema"]]
         if {"city", "orders", "revenue"} <= set(names):
-            return [dict(zip(names, row)) for row in result["data"]]
+            return [dict(zip(names, row, strict=False)) for row in result["data"]]
     return None
 
 

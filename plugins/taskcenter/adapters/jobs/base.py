@@ -256,7 +256,9 @@ def batch_pause(definition: Mapping[str, Any], *, where: str) -> float:
     """A definition's `batchPauseSeconds` (0 when absent): seconds between batches, to spare a busy source."""
     pause = definition.get("batchPauseSeconds", 0)
     if isinstance(pause, bool) or not isinstance(pause, int | float) or not 0 <= pause <= MAX_BATCH_PAUSE_SECONDS:
-        raise JobDefinitionError(f"{where}: batchPauseSeconds must be a number from 0 to {MAX_BATCH_PAUSE_SECONDS}, got {pause!r}")
+        raise JobDefinitionError(
+            f"{where}: batchPauseSeconds must be a number from 0 to {MAX_BATCH_PAUSE_SECONDS}, got {pause!r}"
+        )
     return float(pause)
 
 

@@ -71,7 +71,9 @@ class DatasetDefinition:
                 raise JobDefinitionError(f"dataset {entity.key}: {name!r} is not a plain SQL identifier")
         fetch_size = spec.get("fetchSize", FETCH_BATCH)
         if isinstance(fetch_size, bool) or not isinstance(fetch_size, int) or not 1 <= fetch_size <= 100_000:
-            raise JobDefinitionError(f"dataset {entity.key}: fetchSize must be an integer from 1 to 100000, got {fetch_size!r}")
+            raise JobDefinitionError(
+                f"dataset {entity.key}: fetchSize must be an integer from 1 to 100000, got {fetch_size!r}"
+            )
         pause = batch_pause(spec, where=f"dataset {entity.key}")
         return cls(
             key=entity.key,
@@ -124,7 +126,14 @@ def refresh(job: JobRun, entity: Entity) -> dict[str, Any]:
         loaded = _append(source, engine, definition, log, job.checkpoint)
     else:
         mode = "INCREMENTAL (first load)" if definition.incremental else "ALL"
-        log.info("dataset %s (%s): %s refresh from %s into %s", entity.key, definition.title, mode, definition.source, definition.table)
+        log.info(
+            "dataset %s (%s): %s refresh from %s into %s",
+            entity.key,
+            definition.title,
+            mode,
+            definition.source,
+            definition.table,
+        )
         loaded = _replace(source, engine, definition, log, job.checkpoint)
     stats = record_stats(engine, definition)
     log.info(
@@ -215,7 +224,7 @@ def _append(source: Any, engine: Any, definition: DatasetDefinition, log: Any, c
             query, params = f"SELECT * FROM ({definition.query}) q WHERE q.{wm} > :mark ORDER BY q.{wm}", {"mark": mark}
         for columns, rows in _batches(source, query, params, definition=definition, checkpoint=checkpoint):
             if rows:
-                conn.execute(target.insert(), [dict(zip(columns, row)) for row in rows])
+                conn.execute(target.insert(), [dict(zip(columns, row, strict=True)) for row in rows])
                 loaded += len(rows)
                 log.info("dataset %s: %s rows appended", definition.key, loaded)
         checkpoint(f"the commit of dataset {definition.key}'s append")  # raising rolls it back
@@ -235,7 +244,9 @@ def _dataset_lock(engine: Any, name: str) -> Iterator[Any]:
     if engine.dialect.name != "sqlite":
         with engine.begin() as conn:
             if engine.dialect.name == "postgresql":
-                conn.execute(text("SELECT pg_advisory_xact_lock(hashtext(:key))"), {"key": f"taskcenter.dataset.{name}"})
+                conn.execute(
+                    text("SELECT pg_advisory_xact_lock(hashtext(:key))"), {"key": f"taskcenter.dataset.{name}"}
+                )
             yield conn
         return
     with engine.connect() as conn:
@@ -288,7 +299,7 @@ def _create(engine: Any, name: str, columns: list[str], rows: list[tuple[Any, ..
 
 def _insert(engine: Any, target: Any, columns: list[str], rows: list[tuple[Any, ...]]) -> None:
     with engine.begin() as conn:
-        conn.execute(target.insert(), [dict(zip(columns, row)) for row in rows])
+        conn.execute(target.insert(), [dict(zip(columns, row, strict=True)) for row in rows])
 
 
 def _swap(engine: Any, staging: str, name: str) -> None:

@@ -86,7 +86,13 @@ def run(job: JobRun) -> None:
         log = job.step_log(spec.name)
         try:
             done = sync_table(
-                spec, reflected[spec.name], source=source, target=target, project=project, log=log, checkpoint=job.checkpoint
+                spec,
+                reflected[spec.name],
+                source=source,
+                target=target,
+                project=project,
+                log=log,
+                checkpoint=job.checkpoint,
             )
             row = [spec.name, spec.mode, done.rows_copied, done.target_rows, done.batches]
             job.publish(spec.name, table(RESULT_COLUMNS, [row]))
@@ -107,7 +113,9 @@ def parse_project(*, project_id: Any, definition: Mapping[str, Any], default_bat
         try:
             batch_size = int(default_batch_size)
         except ValueError:
-            raise JobDefinitionError(f"[taskcenter] sync_batch_size must be an integer, got {default_batch_size!r}") from None
+            raise JobDefinitionError(
+                f"[taskcenter] sync_batch_size must be an integer, got {default_batch_size!r}"
+            ) from None
     if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
         raise JobDefinitionError(f"{where}: batchSize must be a positive integer, got {batch_size!r}")
     raw_tables = definition.get("tables")
@@ -175,7 +183,7 @@ def sync_table(
             if batches and project.batch_pause:
                 time.sleep(project.batch_pause)
             checkpoint(f"{spec.name}: batch {batches + 1}")
-            writer.execute(statement, [dict(zip(columns, row)) for row in batch])
+            writer.execute(statement, [dict(zip(columns, row, strict=True)) for row in batch])
             if spec.incremental:
                 writer.commit()
             batches += 1
@@ -229,7 +237,9 @@ def _reflect_source(engine: Any, spec: TableSpec, *, project: SyncProject) -> Ta
     try:
         found = Table(spec.name, MetaData(), autoload_with=engine)
     except NoSuchTableError:
-        raise JobDefinitionError(f"sync project {project.id}: source {project.source} has no table {spec.name!r}") from None
+        raise JobDefinitionError(
+            f"sync project {project.id}: source {project.source} has no table {spec.name!r}"
+        ) from None
     if spec.key is not None and spec.key not in found.c:
         raise JobDefinitionError(f"sync project {project.id}: table {spec.name} has no key column {spec.key!r}")
     return found

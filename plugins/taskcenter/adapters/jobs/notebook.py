@@ -265,7 +265,10 @@ def _as_table(value: Any) -> dict[str, Any] | None:
     if _default_index(schema, fields, rows):
         fields = fields[1:]
     names = [str(f["name"]) for f in fields]
-    columns = [{"name": n, "title": n, "type": _TYPES.get(str(f.get("type")), "string")} for n, f in zip(names, fields)]
+    columns = [
+        {"name": n, "title": n, "type": _TYPES.get(str(f.get("type")), "string")}
+        for n, f in zip(names, fields, strict=True)
+    ]
     data = [[row.get(n) for n in names] if isinstance(row, Mapping) else list(row) for row in rows]
     return {"schema": columns, "data": data}
 

@@ -155,7 +155,11 @@ def _parse_node(raw: Any, *, where: str) -> Node:
         statements = [sql] if isinstance(sql, str) else sql
         if not isinstance(conn, str) or not conn:
             raise JobDefinitionError(f"{where}: 'conn' (an Airflow connection id) is required")
-        if not isinstance(statements, list) or not statements or not all(isinstance(s, str) and s.strip() for s in statements):
+        if (
+            not isinstance(statements, list)
+            or not statements
+            or not all(isinstance(s, str) and s.strip() for s in statements)
+        ):
             raise JobDefinitionError(f"{where}: 'sql' must be a statement or a non-empty list of statements")
         return SqlNode(**common, conn=conn, statements=tuple(statements))
     ref = raw.get("callable")
@@ -219,7 +223,9 @@ def _run_sql(node: SqlNode, engine: Any, *, log: Any, prefix: str) -> dict[str, 
                 return as_table(table(columns, rows))
             affected = result.rowcount if result.rowcount is not None and result.rowcount >= 0 else None
             result.close()
-            log.info(f"{prefix} statement {index}/{count}: {'done' if affected is None else f'{affected} row(s) affected'}")
+            log.info(
+                f"{prefix} statement {index}/{count}: {'done' if affected is None else f'{affected} row(s) affected'}"
+            )
     # Typed here: DDL has no count (None), and a column of None alone would be typed "string".
     return {"schema": [{"name": "rowsAffected", "title": "rowsAffected", "type": "integer"}], "data": [[affected]]}
 

@@ -59,7 +59,9 @@ def viewport(definition: Mapping[str, Any], *, job_class: str) -> tuple[int, int
         value = definition.get(name, default)
         if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= chromium.MAX_SIDE:
             limit = chromium.MAX_SIDE
-            raise JobDefinitionError(f"{job_class}: definition.{name} must be whole pixels in 1..{limit}, got {value!r}")
+            raise JobDefinitionError(
+                f"{job_class}: definition.{name} must be whole pixels in 1..{limit}, got {value!r}"
+            )
         sizes.append(value)
     return sizes[0], sizes[1]
 

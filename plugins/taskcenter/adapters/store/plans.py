@@ -28,13 +28,12 @@ from sqlalchemy.orm.attributes import flag_modified, set_committed_value
 from sqlalchemy.orm.exc import StaleDataError
 
 from taskcenter.adapters.airflow.naming import dag_id_for
-from taskcenter.domain.limits import TITLE_LENGTH
 from taskcenter.adapters.store.models import LockRow, PlanItemRow, PlanRow, PlanUpstreamRow
 from taskcenter.adapters.store.transactions import savepoint
 from taskcenter.domain.errors import ConflictError, NotFoundError
+from taskcenter.domain.limits import TITLE_LENGTH
 from taskcenter.domain.plan_requests import ItemRequest
 from taskcenter.domain.plans import DependencyTrigger, EntityRef, ExecDetail, Plan, PlanItem, PlanQuery, TriggerType
-
 
 PLAN_GRAPH_LOCK = "plan_graph"
 
@@ -42,7 +41,9 @@ log = logging.getLogger(__name__)
 
 
 def _gone(plan_id: int) -> NotFoundError:
-    return NotFoundError(f"scheduleId: no plan with id {plan_id} (deleted by another request at the same time)", field="scheduleId")
+    return NotFoundError(
+        f"scheduleId: no plan with id {plan_id} (deleted by another request at the same time)", field="scheduleId"
+    )
 
 
 class PlanRepository:
@@ -100,7 +101,9 @@ class PlanRepository:
         come one row each; so a job-status filter is evaluated once for the count and the totals.
         """
         # The groups are the program's constants, written into the SQL: the statement repeats them.
-        wanted = PlanRow.entity_group.in_(bindparam("groups", sorted(set(groups)), expanding=True, literal_execute=True))
+        wanted = PlanRow.entity_group.in_(
+            bindparam("groups", sorted(set(groups)), expanding=True, literal_execute=True)
+        )
         group = case((wanted, PlanRow.entity_group))
         key = case((wanted, PlanRow.entity_key))
         rows = self._session.execute(self._matching(query, group, key, func.count(PlanRow.id)).group_by(group, key))
@@ -166,7 +169,10 @@ class PlanRepository:
         )
         if trigger_on is not None:
             statement = statement.where(PlanItemRow.trigger_on == trigger_on.value)
-        return [(EntityRef(entity_group=group, entity_key=key), item) for group, key, item in self._session.execute(statement)]
+        return [
+            (EntityRef(entity_group=group, entity_key=key), item)
+            for group, key, item in self._session.execute(statement)
+        ]
 
     def dependency_edges(self) -> dict[EntityRef, list[EntityRef]]:
         """plan entity -> its upstream entities, for every plan with DEPENDENCY triggers."""
@@ -217,7 +223,9 @@ class PlanRepository:
 
     def lock_plan_graph(self) -> None:
         """Serialize writers of DEPENDENCY triggers until this transaction ends (see migration 0006)."""
-        self._session.execute(update(LockRow).where(LockRow.name == PLAN_GRAPH_LOCK).values(revision=LockRow.revision + 1))
+        self._session.execute(
+            update(LockRow).where(LockRow.name == PLAN_GRAPH_LOCK).values(revision=LockRow.revision + 1)
+        )
 
     def item(self, item_id: int) -> PlanItem | None:
         row = self._session.get(PlanItemRow, item_id)
@@ -228,10 +236,14 @@ class PlanRepository:
         ids = sorted(set(item_ids))
         if not ids:
             return {}
-        return {row.id: _to_item(row) for row in self._session.scalars(select(PlanItemRow).where(PlanItemRow.id.in_(ids)))}
+        return {
+            row.id: _to_item(row) for row in self._session.scalars(select(PlanItemRow).where(PlanItemRow.id.in_(ids)))
+        }
 
     def _row(self, plan_id: int) -> PlanRow | None:
-        return self._session.scalar(select(PlanRow).where(PlanRow.id == plan_id).options(selectinload(PlanRow.triggers)))
+        return self._session.scalar(
+            select(PlanRow).where(PlanRow.id == plan_id).options(selectinload(PlanRow.triggers))
+        )
 
     # -- writes --------------------------------------------------------------------------------
 
@@ -271,9 +283,15 @@ class PlanRepository:
         except IntegrityError:
             if self.get_by_entity(ref) is not None:
                 return None  # the same entity's plan, created by a concurrent request
-            log.warning("Creating the plan of %s %s collided with another write", ref.entity_group, ref.entity_key, exc_info=True)
+            log.warning(
+                "Creating the plan of %s %s collided with another write",
+                ref.entity_group,
+                ref.entity_key,
+                exc_info=True,
+            )
             raise ConflictError(
-                f"the plan of {ref.entity_group} {ref.entity_key} was changed by another request at the same time; retry"
+                f"the plan of {ref.entity_group} {ref.entity_key} was changed by another request at the same time; "
+                "retry"
             ) from None
         return _to_plan(row)
 
@@ -281,7 +299,10 @@ class PlanRepository:
         """Store the new plan's DAG id, which needs the id the INSERT gave it (no new revision)."""
         dag_id = dag_id_for(row.id)
         self._session.execute(
-            update(PlanRow).where(PlanRow.id == row.id).values(dag_id=dag_id).execution_options(synchronize_session=False)
+            update(PlanRow)
+            .where(PlanRow.id == row.id)
+            .values(dag_id=dag_id)
+            .execution_options(synchronize_session=False)
         )
         set_committed_value(row, "dag_id", dag_id)
 
@@ -337,7 +358,14 @@ class PlanRepository:
         if row is None:
             raise _gone(plan_id)
         flag_modified(row, "retry_times")  # an UPDATE that checks and bumps the revision
-        item = PlanItemRow(plan_id=plan_id, trigger_type=TriggerType.ONCE.value, created_at=now, created_by=user_id, updated_at=now, updated_by=user_id)
+        item = PlanItemRow(
+            plan_id=plan_id,
+            trigger_type=TriggerType.ONCE.value,
+            created_at=now,
+            created_by=user_id,
+            updated_at=now,
+            updated_by=user_id,
+        )
         self._session.add(item)
         self._flush(plan_id)
         return _to_item(item)
@@ -358,7 +386,9 @@ class PlanRepository:
         self._flush(plan_id)
         return True
 
-    def _replace_triggers(self, row: PlanRow, items: Sequence[ItemRequest], *, user_id: int | None, now: datetime) -> bool:
+    def _replace_triggers(
+        self, row: PlanRow, items: Sequence[ItemRequest], *, user_id: int | None, now: datetime
+    ) -> bool:
         """Make the plan's triggers `items`; True when anything changed. Replaced triggers are kept, removed."""
         live = {item.id: item for item in row.triggers}
         changed = False
@@ -403,7 +433,9 @@ class PlanRepository:
         self._session.rollback()  # the request fails: its transaction is over
         if self._session.scalar(select(PlanRow.id).where(PlanRow.id == plan_id)) is None:
             raise _gone(plan_id) from None
-        raise ConflictError(f"plan {plan_id} was changed by another request at the same time; read it again and retry") from None
+        raise ConflictError(
+            f"plan {plan_id} was changed by another request at the same time; read it again and retry"
+        ) from None
 
     def _flush(self, plan_id: int) -> None:
         """Flush a change of the plan read earlier; the plan's revision no longer matching means
@@ -437,7 +469,10 @@ def listed_plans(query: PlanQuery) -> list[Any]:
     if query.q:
         text = query.q.lower()  # a literal: `%` and `_` match themselves
         conditions.append(
-            or_(func.lower(PlanRow.title).contains(text, autoescape=True), func.lower(PlanRow.entity_key).contains(text, autoescape=True))
+            or_(
+                func.lower(PlanRow.title).contains(text, autoescape=True),
+                func.lower(PlanRow.entity_key).contains(text, autoescape=True),
+            )
         )
     if query.entity_created_by:
         conditions.append(PlanRow.entity_created_by.in_(query.entity_created_by))
@@ -463,7 +498,9 @@ def _apply(row: PlanItemRow, request: ItemRequest) -> None:
     row.time_zone = request.time_zone
     dependency = request.trigger_type is TriggerType.DEPENDENCY
     row.trigger_by_jobs = (
-        [{"entityGroup": r.entity_group, "entityKey": r.entity_key} for r in request.trigger_by_jobs] if dependency else None
+        [{"entityGroup": r.entity_group, "entityKey": r.entity_key} for r in request.trigger_by_jobs]
+        if dependency
+        else None
     )
     row.trigger_on = (request.trigger_on or DependencyTrigger.SUCCESSFUL).value if dependency else None
 
@@ -477,7 +514,10 @@ def _write_upstreams(row: PlanItemRow, request: ItemRequest) -> None:
 def _differs(row: PlanItemRow, request: ItemRequest) -> bool:
     probe = PlanItemRow()
     _apply(probe, request)
-    return any(getattr(row, name) != getattr(probe, name) for name in ("trigger_type", "cron_desc", "cron_type", "time_zone", "trigger_by_jobs", "trigger_on"))
+    return any(
+        getattr(row, name) != getattr(probe, name)
+        for name in ("trigger_type", "cron_desc", "cron_type", "time_zone", "trigger_by_jobs", "trigger_on")
+    )
 
 
 def _to_item(row: PlanItemRow) -> PlanItem:

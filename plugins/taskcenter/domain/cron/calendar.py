@@ -93,7 +93,7 @@ class ZoneRules:
 
     def _exact_offset(self, epoch: int) -> int:
         at = datetime.fromtimestamp(min(max(epoch, _MIN_EPOCH), _MAX_EPOCH), self.tz)
-        return int(at.utcoffset().total_seconds())  # type: ignore[union-attr]
+        return int(_utcoffset(at).total_seconds())
 
     def _stable_offset(self, day: int) -> int | None:
         """The offset if it is constant from the start of `day - 1` to the end of `day + 1` (UTC)."""
@@ -130,9 +130,9 @@ class ZoneRules:
         if offset is not None:
             return wall - offset
         naive = _EPOCH_NAIVE + timedelta(seconds=min(max(wall, _MIN_EPOCH), _MAX_EPOCH))
-        earlier = naive.replace(tzinfo=self.tz).utcoffset()
-        later = naive.replace(tzinfo=self.tz, fold=1).utcoffset()
-        return wall - int(min(earlier, later).total_seconds())  # type: ignore[type-var]
+        earlier = _utcoffset(naive.replace(tzinfo=self.tz))
+        later = _utcoffset(naive.replace(tzinfo=self.tz, fold=1))
+        return wall - int(min(earlier, later).total_seconds())
 
 
 class LenientCalendar:
@@ -212,3 +212,11 @@ class LenientCalendar:
         f[HOUR_OF_DAY], rest = divmod(seconds, 3600)
         f[MINUTE], f[SECOND] = divmod(rest, 60)
         self._dirty = False
+
+
+def _utcoffset(at: datetime) -> timedelta:
+    """The UTC offset of an aware datetime (a zone that answers None for it is a broken tzinfo)."""
+    offset = at.utcoffset()
+    if offset is None:
+        raise ValueError(f"{at.tzinfo!r} gives no UTC offset for {at.replace(tzinfo=None)}")
+    return offset

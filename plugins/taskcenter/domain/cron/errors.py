@@ -20,5 +20,7 @@ class InvalidZoneError(CronError):
     """A time zone id that is neither an IANA id nor UTC/GMT/GMT±H[H][:MM]/GMT±HHMM."""
 
     def __init__(self, zone: str, reason: str = "unknown time zone") -> None:
-        super().__init__(f"{reason} {zone!r} (use an IANA id such as Asia/Shanghai, UTC, or GMT+8 / GMT+08:00 / GMT+0800)")
+        super().__init__(
+            f"{reason} {zone!r} (use an IANA id such as Asia/Shanghai, UTC, or GMT+8 / GMT+08:00 / GMT+0800)"
+        )
         self.zone = zone

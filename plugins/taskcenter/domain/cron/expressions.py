@@ -38,9 +38,13 @@ _BOUNDS = {
     Field.DAY_OF_WEEK: (1, 7),
 }
 # Quartz's "overflow" modulus for wrap-around ranges such as 22-2 or FRI-MON.
-_WRAP = {Field.SECOND: 60, Field.MINUTE: 60, Field.HOUR: 24, Field.DAY_OF_MONTH: 31, Field.MONTH: 12, Field.DAY_OF_WEEK: 7}
+_WRAP = {
+    Field.SECOND: 60, Field.MINUTE: 60, Field.HOUR: 24, Field.DAY_OF_MONTH: 31, Field.MONTH: 12, Field.DAY_OF_WEEK: 7
+}
 # Quartz's checkIncrementRange: the largest step accepted after '*' or a single start value.
-_MAX_STEP = {Field.SECOND: 59, Field.MINUTE: 59, Field.HOUR: 23, Field.DAY_OF_MONTH: 31, Field.MONTH: 12, Field.DAY_OF_WEEK: 7}
+_MAX_STEP = {
+    Field.SECOND: 59, Field.MINUTE: 59, Field.HOUR: 23, Field.DAY_OF_MONTH: 31, Field.MONTH: 12, Field.DAY_OF_WEEK: 7
+}
 _INT_MAX = 2**31 - 1
 _JAVA_INT = re.compile(r"[+-]?\d+")
 
@@ -48,14 +52,7 @@ _JAVA_INT = re.compile(r"[+-]?\d+")
 def add_to_set(sets: FieldSets, field: Field, value: int, end: int, step: int) -> None:
     """Quartz's `addToSet`: validate the bounds, then add one value or a (wrapping) stepped range."""
     target = sets.sets[field]
-    if field in _BOUNDS and value != ALL_SPEC and not (field in (Field.DAY_OF_MONTH, Field.DAY_OF_WEEK) and value == NO_SPEC):
-        low, high = _BOUNDS[field]
-        if field is Field.DAY_OF_WEEK:
-            out_of_range = value == 0 or value > high or end > high
-        else:
-            out_of_range = value < low or value > high or end > high
-        if out_of_range:
-            raise Reject(f"values must be between {low} and {high}")
+    _check_bounds(field, value, end)
     if step in (0, -1) and value != ALL_SPEC:
         target.add(value if value != -1 else NO_SPEC)
         return
@@ -71,6 +68,26 @@ def add_to_set(sets: FieldSets, field: Field, value: int, end: int, step: int) -
         stop = default_stop
     if start in (-1, ALL_SPEC):
         start = default_start
+    _add_range(target, field, start, stop, step)
+
+
+def _check_bounds(field: Field, value: int, end: int) -> None:
+    """Quartz's range check of `addToSet` (none for the year, `*` and `?`)."""
+    if field not in _BOUNDS or value == ALL_SPEC:
+        return
+    if field in (Field.DAY_OF_MONTH, Field.DAY_OF_WEEK) and value == NO_SPEC:
+        return
+    low, high = _BOUNDS[field]
+    if field is Field.DAY_OF_WEEK:
+        out_of_range = value == 0 or value > high or end > high
+    else:
+        out_of_range = value < low or value > high or end > high
+    if out_of_range:
+        raise Reject(f"values must be between {low} and {high}")
+
+
+def _add_range(target: set[int], field: Field, start: int, stop: int, step: int) -> None:
+    """Add start, start+step, ... stop; a range with stop < start wraps around the field's modulus."""
     wrap = -1
     if stop < start:
         if field is Field.YEAR:
@@ -207,7 +224,18 @@ class NoValue:
         return None
 
 
-FieldExpression = Every | NoSpecificValue | Value | Range | StartStep | LastDayOfMonth | NearestWeekday | LastWeekdayOfMonth | NthWeekdayOfMonth | NoValue
+FieldExpression = (
+    Every
+    | NoSpecificValue
+    | Value
+    | Range
+    | StartStep
+    | LastDayOfMonth
+    | NearestWeekday
+    | LastWeekdayOfMonth
+    | NthWeekdayOfMonth
+    | NoValue
+)
 
 
 # --- the scanner --------------------------------------------------------------------------------
@@ -282,39 +310,36 @@ def _scan_name(text: str, field: Field) -> FieldExpression:
         raise Reject(f"unexpected characters '{text}'")
     name = text[:3]
     if field is Field.MONTH:
-        start = MONTH_NAMES.get(name)
-        if start is None:
-            raise Reject(f"invalid month value: '{name}'")
+        start = _named(MONTH_NAMES, name, "month")
         if len(text) > 3 and text[3] == "-":
-            end_name = text[4:7]
-            if len(end_name) < 3:
-                raise Reject("the value ends unexpectedly")
-            end = MONTH_NAMES.get(end_name)
-            if end is None:
-                raise Reject(f"invalid month value: '{end_name}'")
-            return Range(start, end, 1)
+            return Range(start, _named_range_end(text, MONTH_NAMES, "month"), 1)
         return Value(start)
     if field is not Field.DAY_OF_WEEK:
         raise Reject(f"illegal characters for this position: '{name}'")
-    start = DAY_NAMES.get(name)
-    if start is None:
-        raise Reject(f"invalid day-of-week value: '{name}'")
-    if len(text) > 3:
-        follower = text[3]
-        if follower == "-":
-            end_name = text[4:7]
-            if len(end_name) < 3:
-                raise Reject("the value ends unexpectedly")
-            end = DAY_NAMES.get(end_name)
-            if end is None:
-                raise Reject(f"invalid day-of-week value: '{end_name}'")
-            return Range(start, end, 1)
-        if follower == "#":
-            nth = _nth(text[4:])
-            return NthWeekdayOfMonth(start, nth, checked=True)
-        if follower == "L":
-            return LastWeekdayOfMonth(start, checked=True)
+    start = _named(DAY_NAMES, name, "day-of-week")
+    follower = text[3] if len(text) > 3 else ""
+    if follower == "-":
+        return Range(start, _named_range_end(text, DAY_NAMES, "day-of-week"), 1)
+    if follower == "#":
+        return NthWeekdayOfMonth(start, _nth(text[4:]), checked=True)
+    if follower == "L":
+        return LastWeekdayOfMonth(start, checked=True)
     return Value(start)
+
+
+def _named(names: dict[str, int], name: str, what: str) -> int:
+    value = names.get(name)
+    if value is None:
+        raise Reject(f"invalid {what} value: '{name}'")
+    return value
+
+
+def _named_range_end(text: str, names: dict[str, int], what: str) -> int:
+    """The name after `-` in `JAN-MAR` / `MON-FRI` (its first three letters, as Quartz reads it)."""
+    end_name = text[4:7]
+    if len(end_name) < 3:
+        raise Reject("the value ends unexpectedly")
+    return _named(names, end_name, what)
 
 
 def _nth(text: str) -> int:
@@ -382,23 +407,32 @@ def _scan_after_number(text: str, index: int, value: int, field: Field) -> Field
             raise Reject("'#' option is not valid here")
         return NthWeekdayOfMonth(value, _nth(text[index + 1 :]))
     if char == "-":
-        index += 1
-        end = _digit(_char_at(text, index))
-        index += 1
-        if index >= len(text):
-            return Range(value, end, 1)
-        if "0" <= text[index] <= "9":
-            end, index = _digits_from(end, text, index)
-        if index >= len(text) or text[index] != "/":
-            return Range(value, end, 1)
-        index += 1
-        step = _digit(_char_at(text, index))
-        index += 1
-        if index < len(text) and "0" <= text[index] <= "9":
-            step, index = _digits_from(step, text, index)
-        return Range(value, end, step)
+        return _scan_range(text, index + 1, value)
     if char != "/":
         return Value(value)
+    return _scan_start_step(text, index, value, field)
+
+
+def _scan_range(text: str, index: int, value: int) -> FieldExpression:
+    """`value-end` or `value-end/step`, `index` just after the `-` (the step is not range-checked)."""
+    end = _digit(_char_at(text, index))
+    index += 1
+    if index >= len(text):
+        return Range(value, end, 1)
+    if "0" <= text[index] <= "9":
+        end, index = _digits_from(end, text, index)
+    if index >= len(text) or text[index] != "/":
+        return Range(value, end, 1)
+    index += 1
+    step = _digit(_char_at(text, index))
+    index += 1
+    if index < len(text) and "0" <= text[index] <= "9":
+        step, index = _digits_from(step, text, index)
+    return Range(value, end, step)
+
+
+def _scan_start_step(text: str, index: int, value: int, field: Field) -> FieldExpression:
+    """`value/step`, `index` at the `/`."""
     if index + 1 >= len(text) or text[index + 1] in " \t":
         raise Reject("'/' must be followed by an integer")
     index += 1

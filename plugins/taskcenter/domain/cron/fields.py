@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import enum
 from bisect import bisect_left
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 # Markers Quartz keeps inside the value sets: '*' (every value) and '?' (no specific value).
@@ -56,7 +57,7 @@ class SortedValues:
     def __len__(self) -> int:
         return len(self._values)
 
-    def __iter__(self):  # type: ignore[no-untyped-def]
+    def __iter__(self) -> Iterator[int]:
         return iter(self._values)
 
     def first(self) -> int:

@@ -61,9 +61,10 @@ def _build(expression: str, max_year: int) -> FieldSets:
     tokens = split_fields(expression.upper())
     if len(tokens) < 6:
         raise _Invalid(
-            None, f"expected 6 or 7 fields (seconds minutes hours day-of-month month day-of-week [year]), got {len(tokens)}"
+            None,
+            f"expected 6 or 7 fields (seconds minutes hours day-of-month month day-of-week [year]), got {len(tokens)}",
         )
-    for field, token in zip(Field, tokens):
+    for field, token in zip(Field, tokens, strict=False):
         text = token.strip(_JAVA_TRIM)
         if field is Field.DAY_OF_MONTH and "L" in text and len(text) > 1 and "," in text:
             raise _Invalid(field, "'L' and 'LW' cannot be combined with other days of the month")
@@ -214,10 +215,19 @@ class QuartzCron:
             epoch = found
         return times
 
-    def _nearest_weekday_time(self, *, rules: ZoneRules, year: int, month: int, day: int, hms: tuple[int, int, int]) -> tuple[int, int]:
+    def _nearest_weekday_time(
+        self, *, rules: ZoneRules, year: int, month: int, day: int, hms: tuple[int, int, int]
+    ) -> tuple[int, int]:
         """Quartz's scratch-calendar step for `W`: (the adjusted day, its instant at the matched time)."""
         scratch = LenientCalendar(rules, 0)
-        for field, value in ((SECOND, 0), (MINUTE, 0), (HOUR_OF_DAY, 0), (DAY_OF_MONTH, day), (MONTH, month - 1), (YEAR, year)):
+        for field, value in (
+            (SECOND, 0),
+            (MINUTE, 0),
+            (HOUR_OF_DAY, 0),
+            (DAY_OF_MONTH, day),
+            (MONTH, month - 1),
+            (YEAR, year),
+        ):
             scratch.set(field, value)
         last = last_day_of_month(month, year)
         weekday = scratch.get(DAY_OF_WEEK)
@@ -230,7 +240,13 @@ class QuartzCron:
         elif weekday == 1:
             day += 1
         second, minute, hour = hms
-        for field, value in ((SECOND, second), (MINUTE, minute), (HOUR_OF_DAY, hour), (DAY_OF_MONTH, day), (MONTH, month - 1)):
+        for field, value in (
+            (SECOND, second),
+            (MINUTE, minute),
+            (HOUR_OF_DAY, hour),
+            (DAY_OF_MONTH, day),
+            (MONTH, month - 1),
+        ):
             scratch.set(field, value)
         return day, scratch.time()
 
@@ -322,7 +338,11 @@ class QuartzCron:
                 elif self.nearest_weekday:
                     t = day
                     day, at = self._nearest_weekday_time(
-                        rules=rules, year=cal.get(YEAR), month=month, day=self.days_of_month.first(), hms=(sec, minute, hour)
+                        rules=rules,
+                        year=cal.get(YEAR),
+                        month=month,
+                        day=self.days_of_month.first(),
+                        hms=(sec, minute, hour),
                     )
                     if at < after_time:
                         day = self.days_of_month.first()
@@ -443,7 +463,8 @@ class QuartzCron:
 
 
 def _epoch_seconds(at: datetime) -> int:
-    if at.tzinfo is None or at.utcoffset() is None:
+    offset = at.utcoffset()
+    if offset is None:
         raise ValueError("a fire-time search needs an aware datetime")
     # timegm on the UTC time tuple: whole seconds (milliseconds dropped, as Quartz does), and it
     # works for datetime subclasses such as pendulum's, whose subtraction returns other types.
@@ -451,5 +472,4 @@ def _epoch_seconds(at: datetime) -> int:
         return timegm(at.utctimetuple())
     except OverflowError:
         # 9999-12-31 late with a negative offset is past datetime's range in UTC: count by hand
-        offset = at.utcoffset()
-        return timegm(at.timetuple()) - (offset.days * 86400 + offset.seconds)  # type: ignore[union-attr]
+        return timegm(at.timetuple()) - (offset.days * 86400 + offset.seconds)

@@ -140,7 +140,7 @@ def convert(text: str) -> UnixCron:
     elif day_of_month in ("*", "?"):
         day_of_month = "?"
         items = []
-        for item, as_written in zip(day_of_week.upper().split(","), day_of_week.split(",")):
+        for item, as_written in zip(day_of_week.upper().split(","), day_of_week.split(","), strict=True):
             _check_day_numbers(item, as_written)
             items.append(_shift_day_of_week(item))
         day_of_week = ",".join(items)

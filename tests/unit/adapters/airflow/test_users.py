@@ -14,7 +14,8 @@ pytest_plugins = ("tests.unit.database_fixtures",)  # `engine`: SQLite and Postg
 
 
 def add_users(engine: sa.Engine) -> None:
-    from airflow.providers.fab.auth_manager.models import Model, Role as FabRole, User
+    from airflow.providers.fab.auth_manager.models import Model, User
+    from airflow.providers.fab.auth_manager.models import Role as FabRole
 
     Model.metadata.create_all(engine)
     with Session(engine) as db:

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import contextlib
 
+from airflow import settings
 from alembic import context
 
-from airflow import settings
 from taskcenter.adapters.store.db_manager import TaskCenterDBManager
 
 config = context.config

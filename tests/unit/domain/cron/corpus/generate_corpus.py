@@ -597,7 +597,7 @@ BOUNDARY_EXPRS = [
     "0 0 * * * ?",
     "0 0 0 ? * MON",
 ]
-for i in range(44):
+for _ in range(44):
     zone = rng.choice(COMMON_ZONES + DST_ZONES)
     year = rng.randint(2000, 2090)
     month = rng.choice([1, 2, 2, 3, 4, 6, 9, 11, 12, 12, 12])
