@@ -7,9 +7,9 @@ from typing import Any
 from fastapi import Depends, FastAPI
 from fastapi.openapi.utils import get_openapi
 
+from api_plugin.deps import current_caller
 from api_plugin.errors import install_error_handlers
 from api_plugin.routes import contexts, fallback, schedules
-from api_plugin.deps import current_caller
 
 # Published without a token, like Airflow's own /openapi.json (README, "The API document").
 OPENAPI_PATH = "/api/taskcenter/openapi.json"

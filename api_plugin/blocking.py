@@ -16,14 +16,14 @@ from typing import Any, TypeVar
 import anyio
 import anyio.to_thread
 
-from taskcenter.adapters import config
+from api_plugin.deps import max_waiting_requests
 
 T = TypeVar("T")
 
 
 @functools.cache
 def _waiting_limiter() -> anyio.CapacityLimiter:
-    return anyio.CapacityLimiter(max(1, config.max_waiting_requests()))
+    return anyio.CapacityLimiter(max(1, max_waiting_requests()))
 
 
 async def run_waiting(function: Callable[..., T], /, *args: Any, **kwargs: Any) -> T:

@@ -115,6 +115,13 @@ def zone() -> tzinfo:
     return display_zone()
 
 
+def max_waiting_requests() -> int:
+    """How many requests may wait for a run at once (`api_plugin.blocking`)."""
+    from taskcenter.adapters import config
+
+    return config.max_waiting_requests()
+
+
 DisplayZoneDep = Annotated[tzinfo, Depends(zone)]
 
 

@@ -72,7 +72,10 @@ class RequestGuard:
         body = await _read_body(receive)
         if body is None:
             too_large = failure(
-                status_code=413, code=ErrorCode.BAD_REQUEST, msg=f"body: larger than {MAX_BODY_BYTES // 1024} KiB", field="body"
+                status_code=413,
+                code=ErrorCode.BAD_REQUEST,
+                msg=f"body: larger than {MAX_BODY_BYTES // 1024} KiB",
+                field="body",
             )
             await too_large(scope, receive, send)
             return

@@ -31,7 +31,9 @@ class Filters:
     creators: str | None
     statuses: tuple[str, ...]
 
-    def query(self, *, offset: int = 0, limit: int = DEFAULT_LIMIT, plan_ids: frozenset[int] | None = None) -> PlanQuery:
+    def query(
+        self, *, offset: int = 0, limit: int = DEFAULT_LIMIT, plan_ids: frozenset[int] | None = None
+    ) -> PlanQuery:
         """The domain query; `plan_ids`: the plans the caller may read (None: all)."""
         return PlanQuery(
             plan_ids=plan_ids,
@@ -54,7 +56,8 @@ def _creators(text: str | None) -> tuple[int, ...]:
     values = [v.strip() for v in text.split(",") if v.strip()]
     if len(values) > MAX_CREATORS or not all(v.isascii() and v.isdigit() and int(v) <= limits.MAX_ID for v in values):
         raise InvalidInputError(
-            f"entityCreatedByList: a comma-separated list of at most {MAX_CREATORS} user ids", field="entityCreatedByList"
+            f"entityCreatedByList: a comma-separated list of at most {MAX_CREATORS} user ids",
+            field="entityCreatedByList",
         )
     return tuple(int(v) for v in values)
 

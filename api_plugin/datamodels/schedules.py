@@ -16,8 +16,8 @@ from api_plugin.datamodels.common import format_datetime
 from taskcenter.domain import limits
 from taskcenter.domain.plan_requests import MAX_RETRY_TIMES, ExecDetailInput, ItemInput, RefInput, UpdatePlan, WritePlan
 from taskcenter.domain.plans import CronType, DependencyTrigger, EntityGroup, PlanItem, TriggerType
-from taskcenter.services.plan_views import PlanView
 from taskcenter.domain.users import UserInfo
+from taskcenter.services.plan_views import PlanView
 
 
 class _Body(BaseModel):
@@ -45,7 +45,9 @@ Id = Annotated[StrictInt, Field(ge=0, le=limits.MAX_ID)]
 
 
 # The entity groups, in the published schema (the domain checks the value and names them all).
-EntityGroupText = Annotated[Text(limits.ENTITY_GROUP_LENGTH), Field(json_schema_extra={"enum": [g.value for g in EntityGroup]})]
+EntityGroupText = Annotated[
+    Text(limits.ENTITY_GROUP_LENGTH), Field(json_schema_extra={"enum": [g.value for g in EntityGroup]})
+]
 
 
 class EntityRefBody(_Body):
@@ -73,14 +75,20 @@ class CronItemBody(_ItemBody):
 
     triggerType: Literal["CRON_JOB"]
     cronDesc: Text(limits.CRON_DESC_LENGTH) | None = None
-    cronType: Annotated[Text(limits.CRON_TYPE_LENGTH), Field(json_schema_extra={"enum": [t.value for t in CronType]})] | None = None
+    cronType: (
+        Annotated[Text(limits.CRON_TYPE_LENGTH), Field(json_schema_extra={"enum": [t.value for t in CronType]})] | None
+    ) = None
     timeZone: Text(limits.TIME_ZONE_LENGTH) | None = None
     triggerByJobs: None = None
     triggerOn: None = None
 
     def to_input(self) -> ItemInput:
         return ItemInput(
-            trigger_type=self.triggerType, id=self.id, cron_desc=self.cronDesc, cron_type=self.cronType, time_zone=self.timeZone
+            trigger_type=self.triggerType,
+            id=self.id,
+            cron_desc=self.cronDesc,
+            cron_type=self.cronType,
+            time_zone=self.timeZone,
         )
 
 
@@ -90,7 +98,12 @@ class DependencyItemBody(_ItemBody):
     triggerType: Literal["DEPENDENCY"]
     triggerByJobs: Annotated[list[EntityRefBody], Field(max_length=limits.MAX_UPSTREAMS)] | None = None
     # extension: SUCCESSFUL (default) or FINISHED; the domain checks the value (its message lists them)
-    triggerOn: Annotated[Text(limits.TRIGGER_TYPE_LENGTH), Field(json_schema_extra={"enum": [t.value for t in DependencyTrigger]})] | None = None
+    triggerOn: (
+        Annotated[
+            Text(limits.TRIGGER_TYPE_LENGTH), Field(json_schema_extra={"enum": [t.value for t in DependencyTrigger]})
+        ]
+        | None
+    ) = None
     cronDesc: None = None
     cronType: None = None
     timeZone: None = None
@@ -117,7 +130,13 @@ class OnceItemBody(_ItemBody):
 PlanItemBody = Annotated[CronItemBody | DependencyItemBody | OnceItemBody, Field(discriminator="triggerType")]
 PlanItems = Annotated[list[PlanItemBody], Field(max_length=limits.MAX_PLAN_ITEMS)]
 # Which kind of item has each kind-specific field, for the 400 on another kind's item.
-ITEM_FIELD_KINDS = {"cronDesc": "CRON_JOB", "cronType": "CRON_JOB", "timeZone": "CRON_JOB", "triggerByJobs": "DEPENDENCY", "triggerOn": "DEPENDENCY"}
+ITEM_FIELD_KINDS = {
+    "cronDesc": "CRON_JOB",
+    "cronType": "CRON_JOB",
+    "timeZone": "CRON_JOB",
+    "triggerByJobs": "DEPENDENCY",
+    "triggerOn": "DEPENDENCY",
+}
 
 
 def _items(items: list[Any] | None) -> tuple[ItemInput, ...] | None:
@@ -179,7 +198,9 @@ def plan_item_to_wire(item: PlanItem, *, zone: tzinfo) -> dict[str, Any]:
     if item.trigger_type is TriggerType.CRON_JOB:
         body.update(cronDesc=item.cron_desc, cronType=item.cron_type, timeZone=item.time_zone)
     elif item.trigger_type is TriggerType.DEPENDENCY:
-        body["triggerByJobs"] = [{"entityGroup": r.entity_group, "entityKey": r.entity_key} for r in item.trigger_by_jobs]
+        body["triggerByJobs"] = [
+            {"entityGroup": r.entity_group, "entityKey": r.entity_key} for r in item.trigger_by_jobs
+        ]
         body["triggerOn"] = (item.trigger_on or DependencyTrigger.SUCCESSFUL).value
     body.update(
         createdAt=format_datetime(item.created_at, zone=zone),

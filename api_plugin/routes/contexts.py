@@ -8,10 +8,17 @@ from fastapi import APIRouter, Depends, Path, Query
 
 from api_plugin.blocking import run_waiting
 from api_plugin.datamodels.contexts import context_to_wire
-from api_plugin.datamodels.responses import ContextEnvelope, ContextListEnvelope, LogsEnvelope, ResultsEnvelope, UsersEnvelope, answers
-from api_plugin.datamodels.queries import FiltersDep, PageDep
-from api_plugin.datamodels.schedules import user_to_wire
 from api_plugin.datamodels.paths import parse_path_id
+from api_plugin.datamodels.queries import FiltersDep, PageDep
+from api_plugin.datamodels.responses import (
+    ContextEnvelope,
+    ContextListEnvelope,
+    LogsEnvelope,
+    ResultsEnvelope,
+    UsersEnvelope,
+    answers,
+)
+from api_plugin.datamodels.schedules import user_to_wire
 from api_plugin.deps import ContextServiceDep, DisplayZoneDep
 from api_plugin.envelope import success
 from api_plugin.security import ReadablePlansDep, requires

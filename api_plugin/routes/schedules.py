@@ -7,10 +7,17 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Body, Depends, Path
 
 from api_plugin.blocking import run_waiting
-from api_plugin.datamodels.responses import EmptyEnvelope, PlanEnvelope, PlanListEnvelope, UsersEnvelope, answers
-from api_plugin.datamodels.queries import FiltersDep, PageDep
-from api_plugin.datamodels.schedules import CancelBody, CreatePlanBody, EmptyBody, UpdatePlanBody, plan_to_wire, user_to_wire
 from api_plugin.datamodels.paths import parse_path_id
+from api_plugin.datamodels.queries import FiltersDep, PageDep
+from api_plugin.datamodels.responses import EmptyEnvelope, PlanEnvelope, PlanListEnvelope, UsersEnvelope, answers
+from api_plugin.datamodels.schedules import (
+    CancelBody,
+    CreatePlanBody,
+    EmptyBody,
+    UpdatePlanBody,
+    plan_to_wire,
+    user_to_wire,
+)
 from api_plugin.deps import CallerDep, ContextServiceDep, DisplayZoneDep, PlanTargetsDep, PlanViewsDep, PlanWritesDep
 from api_plugin.envelope import success
 from api_plugin.security import ReadablePlansDep, authorize, authorize_entity, requires
@@ -19,6 +26,7 @@ from taskcenter.domain.plan_requests import entity_group as parse_entity_group
 from taskcenter.domain.plans import EntityRef
 
 router = APIRouter(prefix="/api/schedules", tags=["schedules"], route_class=StrictJsonRoute)
+
 
 def _schedule_id(schedule_id: Annotated[str, Path(alias="scheduleId")]) -> int:
     return parse_path_id(schedule_id, field="scheduleId", what="plan")
@@ -74,7 +82,9 @@ def cancel_by_entity(
 
 
 @router.put("/{scheduleId}/cancel", dependencies=[requires("PUT", "RUN")], **answers(EmptyEnvelope))
-def cancel_schedule(schedule_id: ScheduleId, service: ContextServiceDep, caller: CallerDep, _: NoBody = None) -> dict[str, Any]:
+def cancel_schedule(
+    schedule_id: ScheduleId, service: ContextServiceDep, caller: CallerDep, _: NoBody = None
+) -> dict[str, Any]:
     """1.2.2: cancel the running and pending runs of the plan; the plan and its triggers stay."""
     service.cancel_plan(schedule_id, caller)
     return success(include_data=False)
@@ -96,14 +106,18 @@ def update_schedule(
 
 
 @router.post("/{scheduleId}/enable", dependencies=[requires("PUT")], **answers(EmptyEnvelope))
-def enable_schedule(schedule_id: ScheduleId, service: PlanWritesDep, caller: CallerDep, _: NoBody = None) -> dict[str, Any]:
+def enable_schedule(
+    schedule_id: ScheduleId, service: PlanWritesDep, caller: CallerDep, _: NoBody = None
+) -> dict[str, Any]:
     """1.2.6."""
     service.set_enabled(schedule_id, enabled=True, caller=caller)
     return success(include_data=False)
 
 
 @router.post("/{scheduleId}/disable", dependencies=[requires("PUT")], **answers(EmptyEnvelope))
-def disable_schedule(schedule_id: ScheduleId, service: PlanWritesDep, caller: CallerDep, _: NoBody = None) -> dict[str, Any]:
+def disable_schedule(
+    schedule_id: ScheduleId, service: PlanWritesDep, caller: CallerDep, _: NoBody = None
+) -> dict[str, Any]:
     """1.2.7."""
     service.set_enabled(schedule_id, enabled=False, caller=caller)
     return success(include_data=False)

@@ -170,6 +170,7 @@ JOB_OPTION_NAMES: tuple[str, ...] = (
     "chromium_path",
     "screenshot_timeout",
     "sync_batch_size",
+    "display_timezone",
 )
 
 

@@ -99,7 +99,9 @@ class ContextService:
         """A page of the runs of the matching plans, newest first; filters and count in SQL."""
         check_page(query)
         total, runs = self._ports.runs.page(query=query)
-        plans = {p.id: p for p in self._ports.store.get_many(sorted({r.plan_id for r in runs if r.plan_id is not None}))}
+        plans = {
+            p.id: p for p in self._ports.store.get_many(sorted({r.plan_id for r in runs if r.plan_id is not None}))
+        }
         # A plan deleted by a concurrent request after its runs were read: its runs are gone too.
         return ContextListing(total=total, views=self._views([r for r in runs if r.plan_id in plans], plans))
 
@@ -155,7 +157,9 @@ class ContextService:
         names = entity_creator_names(entities.values(), self._ports.users)
         items = self._ports.store.items([i for run in runs if (i := _started_by_item(run)) is not None])
         # A plan whose entity left the catalog still names the creator copied onto the plan.
-        orphan_creators = sorted({p.entity_created_by for i, p in plans.items() if entities[i] is None and p.entity_created_by is not None})
+        orphan_creators = sorted(
+            {p.entity_created_by for i, p in plans.items() if entities[i] is None and p.entity_created_by is not None}
+        )
         orphan_names = self._ports.users.get_many(orphan_creators) if orphan_creators else {}
         views = []
         for run in runs:

@@ -127,7 +127,11 @@ class PlanViews:
         return users_in_order(self._ports.store.entity_creators(query), self._ports.users)
 
     def views(
-        self, plans: Sequence[Plan], *, dag_state_read: bool = False, next_fires: Mapping[int, datetime | None] | None = None
+        self,
+        plans: Sequence[Plan],
+        *,
+        dag_state_read: bool = False,
+        next_fires: Mapping[int, datetime | None] | None = None,
     ) -> tuple[PlanView, ...]:
         """The plans' views. `dag_state_read`: the plans' `enabled` already follows their DAGs;
         `next_fires`: next fire times the caller computed already (a write publishing the plan)."""

@@ -58,8 +58,13 @@ class PlanWrites:
             write = self._validated(command)
             if write.items and all(i.trigger_type is TriggerType.ONCE for i in write.items):
                 request = RunNowRequest(
-                    ref=write.ref, entity=write.entity, existing=write.existing, detail=write.detail,
-                    enabled=write.enabled, now=write.now, sync=command.sync,
+                    ref=write.ref,
+                    entity=write.entity,
+                    existing=write.existing,
+                    detail=write.detail,
+                    enabled=write.enabled,
+                    now=write.now,
+                    sync=command.sync,
                 )
                 return RunNow(self._ports, settings=self._settings).run_now(request, caller)
             return self._store_plan(write, caller)
@@ -132,8 +137,14 @@ class PlanWrites:
             items = validate_items(command.items, owner=ref, now=now, allow_once=True)
         stored = self._ports.store.get_by_entity(ref)
         return _Write(
-            ref=ref, entity=entity, detail=detail, items=items, enabled=command.enabled,
-            stored=stored, existing=self._publisher.effective(stored), now=now,
+            ref=ref,
+            entity=entity,
+            detail=detail,
+            items=items,
+            enabled=command.enabled,
+            stored=stored,
+            existing=self._publisher.effective(stored),
+            now=now,
         )
 
     def _store_plan(self, write: _Write, caller: Caller) -> PlanView:
@@ -146,7 +157,8 @@ class PlanWrites:
         if existing is None:
             created = self._ports.store.create(
                 ref=write.ref,
-                exec_detail=write.detail or default_exec_detail(entity_group(write.ref.entity_group), write.ref.entity_key),
+                exec_detail=write.detail
+                or default_exec_detail(entity_group(write.ref.entity_group), write.ref.entity_key),
                 enabled=True if write.enabled is None else write.enabled,
                 items=items or (),
                 user_id=caller.user_id,

@@ -66,7 +66,13 @@ class PlanDags(Protocol):
     """The plans' DAGs on Airflow: their files, parse and pause state; a run-now's start."""
 
     def publish(
-        self, plan: Plan, *, owner: str | None, next_run: datetime | None, emit_finished: bool = False, row_written: bool = False
+        self,
+        plan: Plan,
+        *,
+        owner: str | None,
+        next_run: datetime | None,
+        emit_finished: bool = False,
+        row_written: bool = False,
     ) -> None: ...
     def unpublish(self, plan_id: int) -> None: ...
     def paused(self, plan_ids: Iterable[int]) -> Mapping[int, bool]: ...

@@ -60,7 +60,9 @@ class RunNow:
         fire = self._publisher.publish(plan, now=request.now)
         ports.commit()  # the dag-processor must see the file's parse request before the run can start
         try:
-            run = ports.dags.start_run(plan, item_id=once.id, user_name=caller.name, parse_timeout=self._settings.parse_timeout)
+            run = ports.dags.start_run(
+                plan, item_id=once.id, user_name=caller.name, parse_timeout=self._settings.parse_timeout
+            )
         except TaskCenterError:
             self._take_back(prepared, once=once)
             raise
@@ -82,7 +84,8 @@ class RunNow:
         if existing is None:
             plan = store.create(
                 ref=request.ref,
-                exec_detail=request.detail or default_exec_detail(entity_group(request.ref.entity_group), request.ref.entity_key),
+                exec_detail=request.detail
+                or default_exec_detail(entity_group(request.ref.entity_group), request.ref.entity_key),
                 enabled=True if request.enabled is None else request.enabled,
                 items=(),
                 title=request.entity.title,
@@ -97,7 +100,9 @@ class RunNow:
             before = None if created else existing
         if not created and (request.detail is not None or request.enabled is not None):
             # Re-read as the DAG's pause state says: the store alone would forget a pause in the UI.
-            changed = store.update(existing.id, exec_detail=request.detail, enabled=request.enabled, user_id=caller.user_id, now=now)
+            changed = store.update(
+                existing.id, exec_detail=request.detail, enabled=request.enabled, user_id=caller.user_id, now=now
+            )
             existing = self._publisher.effective(changed)
             assert existing is not None
         return _Prepared(plan=existing, created=created, before=before)
@@ -112,7 +117,11 @@ class RunNow:
         elif before is not None and (before.exec_detail != plan.exec_detail or before.enabled != plan.enabled):
             # As it was, down to who changed it last and when.
             restored = store.update(
-                plan.id, exec_detail=before.exec_detail, enabled=before.enabled, user_id=before.updated_by, now=before.updated_at
+                plan.id,
+                exec_detail=before.exec_detail,
+                enabled=before.enabled,
+                user_id=before.updated_by,
+                now=before.updated_at,
             )
             self._publisher.publish_one(restored, now=self._ports.clock(), row_written=True)
         self._ports.commit()

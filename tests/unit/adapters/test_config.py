@@ -120,6 +120,7 @@ def test_readers_parse_the_options(monkeypatch: pytest.MonkeyPatch, tmp_path: Pa
         "email_from": "taskcenter@localhost",
         "screenshot_timeout": "60",
         "sync_batch_size": "1000",
+        "display_timezone": "Asia/Shanghai",
     }
     assert str(config.display_zone()) == "Asia/Shanghai"
 

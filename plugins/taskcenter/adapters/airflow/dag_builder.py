@@ -1,16 +1,16 @@
 """Builds a plan's DAG from its spec; called by the generated file of each plan.
 
-    schedule:  cron items only       -> QuartzTimetable (Quartz semantics, one zone per item)
-               dependencies only     -> AssetAny(upstream plan assets)
-               both                  -> AssetOrTimeSchedule(timetable, assets)
-               neither               -> None (runs only when started through the API)
-    task:      one `job` task, run by the operator of its jobClass (`operators.operator_for`:
-               NotebookOperator, ..., TaskCenterJobOperator for a deployment's own class); for an
-               app refresh a `datasets` task lists the app's datasets and `job`
-               (DatasetRefreshOperator) is mapped over them; on success it emits the plan's asset,
-               which dependent plans and hand-written DAGs schedule on; when some plan waits for
-               this one to end in any state (`triggerOn: FINISHED`), a teardown task `finished`
-               emits `<asset>/finished` after the job, whatever its outcome.
+schedule:  cron items only       -> QuartzTimetable (Quartz semantics, one zone per item)
+           dependencies only     -> AssetAny(upstream plan assets)
+           both                  -> AssetOrTimeSchedule(timetable, assets)
+           neither               -> None (runs only when started through the API)
+task:      one `job` task, run by the operator of its jobClass (`operators.operator_for`:
+           NotebookOperator, ..., TaskCenterJobOperator for a deployment's own class); for an
+           app refresh a `datasets` task lists the app's datasets and `job`
+           (DatasetRefreshOperator) is mapped over them; on success it emits the plan's asset,
+           which dependent plans and hand-written DAGs schedule on; when some plan waits for
+           this one to end in any state (`triggerOn: FINISHED`), a teardown task `finished`
+           emits `<asset>/finished` after the job, whatever its outcome.
 """
 
 from __future__ import annotations
@@ -42,12 +42,16 @@ def _schedule(spec: dict[str, Any]) -> Any:
     from taskcenter.domain.schedule import CronEntry
 
     timetable = (
-        QuartzTimetable([CronEntry(item_id=e["item_id"], expression=e["expression"], zone=e["zone"]) for e in spec["cron"]])
+        QuartzTimetable(
+            [CronEntry(item_id=e["item_id"], expression=e["expression"], zone=e["zone"]) for e in spec["cron"]]
+        )
         if spec["cron"]
         else None
     )
     upstreams = [
-        plan_asset(EntityRef(entity_group=u["entity_group"], entity_key=u["entity_key"]), finished=u.get("on") == "FINISHED")
+        plan_asset(
+            EntityRef(entity_group=u["entity_group"], entity_key=u["entity_key"]), finished=u.get("on") == "FINISHED"
+        )
         for u in spec["upstreams"]
     ]
     assets = AssetAny(*upstreams) if upstreams else None
@@ -89,9 +93,7 @@ def _job_task(spec: dict[str, Any], ref: EntityRef) -> Any:
     outlets = arguments.pop("outlets")
     datasets = AppDatasetsOperator(task_id=DATASETS_TASK, app=job["job_params"].get("app", spec["entity_key"]))
     # The map index shows the dataset key in the UI and names each mapped task's subKey.
-    mapped = operator.partial(**arguments, map_index_template="{{ task.sub_key }}").expand(
-        sub_key=datasets.output
-    )
+    mapped = operator.partial(**arguments, map_index_template="{{ task.sub_key }}").expand(sub_key=datasets.output)
     # One asset event per run, after every dataset, not one per mapped task.
     refreshed = EmptyOperator(task_id=REFRESHED_TASK, outlets=outlets)
     mapped >> refreshed

@@ -2,8 +2,9 @@
 
 The DB is the source of truth; the files are derived. After writing, a
 `DagPriorityParsingRequest` makes the plan-processor parse the file at once, woken when the
-request commits (`parse_wakeup`), instead of at the next bundle refresh (minutes). `reconcile` rewrites every plan's file and
-removes files of plans that no longer exist (start-up, `taskcenter reconcile`).
+request commits (`parse_wakeup`), instead of at the next bundle refresh (minutes). `reconcile`
+rewrites every plan's file and removes files of plans that no longer exist (start-up,
+`taskcenter reconcile`).
 """
 
 from __future__ import annotations

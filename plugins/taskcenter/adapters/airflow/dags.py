@@ -31,7 +31,12 @@ class AirflowDags:
         values: dict[str, Any] = {"is_paused": paused}
         if not paused:
             scheduled = dag.c.next_dagrun.is_not(None)
-            for column in ("next_dagrun", "next_dagrun_create_after", "next_dagrun_data_interval_start", "next_dagrun_data_interval_end"):
+            for column in (
+                "next_dagrun",
+                "next_dagrun_create_after",
+                "next_dagrun_data_interval_start",
+                "next_dagrun_data_interval_end",
+            ):
                 values[column] = case((scheduled, literal(next_run, type_=dag.c[column].type)), else_=dag.c[column])
         changed = self._session.execute(update(dag).where(dag.c.dag_id == dag_id).values(**values))
         return bool(changed.rowcount)
@@ -54,12 +59,19 @@ class AirflowDags:
     def serialized_at(self, dag_id: str) -> datetime | None:
         from airflow.models.serialized_dag import SerializedDagModel
 
-        return self._session.scalar(select(func.max(SerializedDagModel.last_updated)).where(SerializedDagModel.dag_id == dag_id))
+        return self._session.scalar(
+            select(func.max(SerializedDagModel.last_updated)).where(SerializedDagModel.dag_id == dag_id)
+        )
 
     def is_parsed(self, dag_id: str) -> bool:
         from airflow.models.serialized_dag import SerializedDagModel
 
-        return self._session.scalar(select(func.count()).select_from(SerializedDagModel).where(SerializedDagModel.dag_id == dag_id)) > 0
+        return (
+            self._session.scalar(
+                select(func.count()).select_from(SerializedDagModel).where(SerializedDagModel.dag_id == dag_id)
+            )
+            > 0
+        )
 
     def delete_dag(self, dag_id: str) -> None:
         """Delete the DAG and its runs; a task still running is stopped first.
@@ -74,7 +86,9 @@ class AirflowDags:
 
         tis = TaskInstance.__table__
         self._session.execute(
-            update(tis).where(tis.c.dag_id == dag_id, tis.c.state == "running").values(state="failed", end_date=func.now())
+            update(tis)
+            .where(tis.c.dag_id == dag_id, tis.c.state == "running")
+            .values(state="failed", end_date=func.now())
         )
         try:
             delete_dag(dag_id, session=self._session)
@@ -86,5 +100,7 @@ class AirflowDags:
         from sqlalchemy import delete
 
         self._session.execute(
-            delete(ParseImportError).where(ParseImportError.bundle_name == bundle_name, ParseImportError.filename == relative_path)
+            delete(ParseImportError).where(
+                ParseImportError.bundle_name == bundle_name, ParseImportError.filename == relative_path
+            )
         )

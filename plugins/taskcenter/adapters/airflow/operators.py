@@ -139,7 +139,9 @@ class TaskCenterOperator(BaseOperator):
             self.log.info(
                 "try %s: %s earlier %s ended before starting (queued when the scheduler stopped) "
                 "and do not count against retryTimes",
-                ti.try_number, never_started, _tries(never_started),
+                ti.try_number,
+                never_started,
+                _tries(never_started),
             )
 
     def execute(self, context: Any) -> Any:
@@ -151,7 +153,10 @@ class TaskCenterOperator(BaseOperator):
         self.claim_try(context)
         self.log.info(
             "taskcenter job %s for %s %s with %s%s",
-            self.job_class, self.entity_group, self.entity_key, self.job_params,
+            self.job_class,
+            self.entity_group,
+            self.entity_key,
+            self.job_params,
             f" (sub-step {self.sub_key})" if self.sub_key else "",
         )
         run_id = context["run_id"]
@@ -211,7 +216,9 @@ class TaskCenterOperator(BaseOperator):
             job = self._job
             if job is not None:
                 stopped = job.processes.terminate()
-                self.log.warning("taskcenter: the job had not stopped 5 s after the cancel; ended its processes %s", stopped)
+                self.log.warning(
+                    "taskcenter: the job had not stopped 5 s after the cancel; ended its processes %s", stopped
+                )
 
         return CancelWatch(read=read, log=self.log, on_request=interrupt, escalate=escalate)
 
@@ -235,7 +242,8 @@ class TaskCenterOperator(BaseOperator):
         ti.xcom_push(key=CANCEL_STOPPED_KEY, value={"by": stop.request.by, "at": stop.request.at})
         self.log.warning(
             "taskcenter job %s cancelled: %s%s%s; the run ends CANCELLED",
-            self.job_class, stop.request.describe(),
+            self.job_class,
+            stop.request.describe(),
             f"; stopped before {stop.before}" if stop.before else "",
             f"; ended its processes {stopped}" if stopped else "",
         )
@@ -267,7 +275,8 @@ class TaskCenterOperator(BaseOperator):
         stopped = job.processes.terminate()
         self.log.warning(
             "taskcenter job %s stopped: the task was told to stop%s",
-            self.job_class, f"; ended its processes {stopped}" if stopped else "",
+            self.job_class,
+            f"; ended its processes {stopped}" if stopped else "",
         )
         raise SystemExit(f"taskcenter job {self.job_class} for {self.entity_group} {self.entity_key} stopped")
 

@@ -25,8 +25,8 @@ from sqlalchemy.orm import Session
 from taskcenter.adapters.airflow.dag_files import PlanDagFiles, render
 from taskcenter.adapters.airflow.dag_spec import plan_spec
 from taskcenter.adapters.airflow.dags import AirflowDags
-from taskcenter.adapters.airflow.runs import AirflowRuns, wait_until
 from taskcenter.adapters.airflow.naming import dag_id_for, plan_id_of
+from taskcenter.adapters.airflow.runs import AirflowRuns, wait_until
 from taskcenter.domain.errors import ServiceUnavailableError
 from taskcenter.domain.plans import Plan
 from taskcenter.domain.runs import Run
@@ -49,7 +49,9 @@ class TransactionHooks:
         self._on_rollback: list[Callable[[], None]] = []
         self._listening = False
 
-    def add(self, *, on_commit: Callable[[], None] | None = None, on_rollback: Callable[[], None] | None = None) -> None:
+    def add(
+        self, *, on_commit: Callable[[], None] | None = None, on_rollback: Callable[[], None] | None = None
+    ) -> None:
         if not self._listening:
             event.listen(self._session, "after_commit", self._committed)
             event.listen(self._session, "after_rollback", self._rolled_back)
@@ -126,7 +128,9 @@ class AirflowPlanDags:
         """
         self._dags.delete_dag(dag_id_for(plan_id))
         # Airflow clears a DAG's import errors with its row; a file that never imported has none.
-        self._dags.clear_import_errors(bundle_name=self._files.bundle_name, relative_path=self._files.relative_path(plan_id))
+        self._dags.clear_import_errors(
+            bundle_name=self._files.bundle_name, relative_path=self._files.relative_path(plan_id)
+        )
         self._hooks.add(on_commit=lambda: self._files.remove(plan_id))
 
     def paused(self, plan_ids: Iterable[int]) -> dict[int, bool]:
@@ -166,8 +170,8 @@ class AirflowPlanDags:
 
 def committed_specs(session: Session, plans: Sequence[Plan]) -> list[dict[str, object]]:
     """The DAG specs of these plans as the DB holds them: one user read, one dependency read."""
-    from taskcenter.adapters.store.plans import PlanRepository
     from taskcenter.adapters.airflow.users import FabUserDirectory
+    from taskcenter.adapters.store.plans import PlanRepository
 
     creators = FabUserDirectory(session).get_many([p.created_by for p in plans if p.created_by is not None])
     awaited_ends = PlanRepository(session).finished_upstreams()
@@ -228,7 +232,7 @@ def reconcile_plan_dags(session: Session, files: PlanDagFiles) -> tuple[int, int
 
     plans = PlanRepository(session).all()
     written = 0
-    for plan, spec in zip(plans, committed_specs(session, plans)):
+    for plan, spec in zip(plans, committed_specs(session, plans), strict=True):
         if files.write(spec):
             files.request_parse(session, [plan.id])
             written += 1

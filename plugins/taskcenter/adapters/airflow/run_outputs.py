@@ -128,7 +128,9 @@ def log_parts(session: Session, run: Run, *, default_sub_key: str) -> list[tuple
 
     instances = session.scalars(
         select(TaskInstance)
-        .where(TaskInstance.dag_id == run.dag_id, TaskInstance.run_id == run.run_id, TaskInstance.task_id.in_(LOGGED_TASKS))
+        .where(
+            TaskInstance.dag_id == run.dag_id, TaskInstance.run_id == run.run_id, TaskInstance.task_id.in_(LOGGED_TASKS)
+        )
         .options(joinedload(TaskInstance.dag_run))
     ).all()
     instances = sorted(instances, key=lambda ti: (LOGGED_TASKS.index(ti.task_id), ti.map_index))
@@ -181,7 +183,10 @@ def _worker_lost(session: Session, ti: Any) -> list[str]:
         )
         .order_by(Log.dttm)
     ).all()
-    return [f"{_prefix(stamp)}[ERROR] the task's worker stopped (killed, or its machine went down): {extra}" for stamp, extra in rows]
+    return [
+        f"{_prefix(stamp)}[ERROR] the task's worker stopped (killed, or its machine went down): {extra}"
+        for stamp, extra in rows
+    ]
 
 
 def result_parts(session: Session, run: Run, *, default_sub_key: str) -> list[tuple[str, Any]]:
@@ -199,9 +204,11 @@ def result_parts(session: Session, run: Run, *, default_sub_key: str) -> list[tu
         )
         .order_by(XComModel.timestamp, XComModel.map_index)
     ).all()
-    parts = [(row.key[len(RESULT_KEY_PREFIX):], XComModel.deserialize_value(row)) for row in rows]
+    parts = [(row.key[len(RESULT_KEY_PREFIX) :], XComModel.deserialize_value(row)) for row in rows]
     returned = session.scalars(
-        XComModel.get_many(run_id=run.run_id, dag_ids=run.dag_id, task_ids=JOB_TASK, key="return_value", map_indexes=-1, limit=1)
+        XComModel.get_many(
+            run_id=run.run_id, dag_ids=run.dag_id, task_ids=JOB_TASK, key="return_value", map_indexes=-1, limit=1
+        )
     ).first()
     if returned is not None:
         value = XComModel.deserialize_value(returned)

@@ -91,7 +91,9 @@ class AirflowRuns:
         newest = select(func.max(DagRun.id)).where(DagRun.dag_id.in_(ids)).group_by(DagRun.dag_id)
         # populate_existing: a run this session loaded earlier (the one it triggered) is read
         # again, not answered from the session's identity map with its state of back then.
-        rows = self._session.scalars(select(DagRun).where(DagRun.id.in_(newest)).execution_options(populate_existing=True))
+        rows = self._session.scalars(
+            select(DagRun).where(DagRun.id.in_(newest)).execution_options(populate_existing=True)
+        )
         return {run.plan_id: run for run in map(as_run, rows) if run.plan_id is not None}
 
     def page(self, *, query: PlanQuery) -> tuple[int, list[Run]]:
@@ -123,7 +125,10 @@ class AirflowRuns:
         from taskcenter.adapters.store.plans import listed_plans
 
         statement = (
-            select(*columns).select_from(DagRun).join(PlanRow, PlanRow.dag_id == DagRun.dag_id).where(*listed_plans(query))
+            select(*columns)
+            .select_from(DagRun)
+            .join(PlanRow, PlanRow.dag_id == DagRun.dag_id)
+            .where(*listed_plans(query))
         )
         if query.job_statuses:
             statement = statement.where(job_status_condition(DagRun, query.job_statuses))

@@ -38,10 +38,13 @@ class FabUserDirectory:
 
 
 def _read_users(session: Session, ids: list[int]) -> dict[int, UserInfo]:
-    from airflow.providers.fab.auth_manager.models import Role as FabRole, User, assoc_user_role
+    from airflow.providers.fab.auth_manager.models import Role as FabRole
+    from airflow.providers.fab.auth_manager.models import User, assoc_user_role
 
     rows = session.execute(
-        select(User.id, User.username, User.first_name, User.last_name, User.email, User.active, FabRole.id, FabRole.name)
+        select(
+            User.id, User.username, User.first_name, User.last_name, User.email, User.active, FabRole.id, FabRole.name
+        )
         .outerjoin(assoc_user_role, assoc_user_role.c.user_id == User.id)
         .outerjoin(FabRole, FabRole.id == assoc_user_role.c.role_id)
         .where(User.id.in_(ids))
@@ -72,4 +75,7 @@ def ids_by_login(session: Session, logins: Iterable[str]) -> dict[str, int]:
     names = sorted({n for n in logins if n})
     if not names:
         return {}
-    return {username: user_id for user_id, username in session.execute(select(User.id, User.username).where(User.username.in_(names)))}
+    return {
+        username: user_id
+        for user_id, username in session.execute(select(User.id, User.username).where(User.username.in_(names)))
+    }

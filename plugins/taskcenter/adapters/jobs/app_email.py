@@ -40,7 +40,7 @@ def run(job: JobRun) -> None:
     folder = job.output_folder()
 
     sections = report.collect_sections(job, app_id, log=log)
-    generated_at = report.report_time()
+    generated_at = report.report_time(job)
     report_page = report.render_app_report(app_title=entity.title, sections=sections, generated_at=generated_at)
     report_path = report.write_report(path=folder / f"app-{app_id}-report.html", page=report_page)
     log.info("report of %d dataset(s) written to %s", len(sections), report_path)

@@ -115,11 +115,11 @@ def collect_sections(job: Any, app_id: Any, *, limit: int = 20, log: Any = None)
     return sections
 
 
-def report_time() -> dt.datetime:
-    """Now, in taskcenter's display time zone (the one the UI shows run times in)."""
-    from taskcenter.adapters.config import display_zone
+def report_time(job: Any) -> dt.datetime:
+    """Now, in taskcenter's display time zone (the one the UI shows run times in), as the job got it."""
+    from zoneinfo import ZoneInfo
 
-    return dt.datetime.now(display_zone())
+    return dt.datetime.now(ZoneInfo(job.option("display_timezone")))
 
 
 def write_report(*, path: Path, page: str) -> Path:

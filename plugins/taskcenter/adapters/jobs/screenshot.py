@@ -90,7 +90,7 @@ def browser_for(job: JobRun) -> str:
 def write_app_report(job: JobRun, *, app_id: Any, app_title: str, log: Any) -> Path:
     """The app's report as `app-<id>-report.html` in the output folder."""
     sections = report.collect_sections(job, app_id, log=log)
-    page = report.render_app_report(app_title=app_title, sections=sections, generated_at=report.report_time())
+    page = report.render_app_report(app_title=app_title, sections=sections, generated_at=report.report_time(job))
     path = report.write_report(path=job.output_folder() / f"app-{app_id}-report.html", page=page)
     log.info("report of %d dataset(s) written to %s", len(sections), path)
     return path

@@ -3,9 +3,10 @@
 A cancel is recorded when it is asked for; the run is CANCELLED once it has ended and either the
 request itself ended it (nothing of it had started: `outcome` "stopped") or its job stopped for
 the cancel (the job's marker, an XCom of the run). A job that finished before the cancel reached
-it keeps its own status. A record names the run by its integer id and its Airflow run id (SQLite may hand a deleted run's
-integer id to a new run) and keeps the run's `clear_number`: a run that is cleared (re-run, e.g. in
-the Airflow UI) after the cancel is that run's new attempt, and no longer CANCELLED.
+it keeps its own status. A record names the run by its integer id and its Airflow run id
+(SQLite may hand a deleted run's integer id to a new run) and keeps the run's `clear_number`: a
+run that is cleared (re-run, e.g. in the Airflow UI) after the cancel is that run's new attempt,
+and no longer CANCELLED.
 """
 
 from __future__ import annotations
@@ -19,7 +20,6 @@ from sqlalchemy.orm import Session
 
 from taskcenter.adapters.store.models import RunCancelRow
 from taskcenter.domain.runs import Run
-
 
 # `outcome` of a cancel whose request itself ended something of the run (what had not started).
 STOPPED = "stopped"
@@ -142,7 +142,9 @@ class CancelRepository:
                 RunCancelRow.dag_run_id.in_(list(wanted))
             )
         )
-        recorded = {pk: outcome for pk, run_id, clear_number, outcome in rows if wanted.get(pk) == (run_id, clear_number)}
+        recorded = {
+            pk: outcome for pk, run_id, clear_number, outcome in rows if wanted.get(pk) == (run_id, clear_number)
+        }
         asked = [pk for pk, outcome in recorded.items() if outcome != STOPPED]
         if not asked:
             return set(recorded)

@@ -126,5 +126,10 @@ def test_write_report_replaces_the_file_whole(tmp_path: Path) -> None:
     assert [p.name for p in path.parent.iterdir()] == ["app-1-report.html"]
 
 
-def test_report_time_is_aware() -> None:
-    assert report.report_time().tzinfo is not None
+def test_report_time_is_in_the_zone_the_job_got() -> None:
+    class Job:
+        def option(self, name: str) -> str:
+            assert name == "display_timezone"
+            return "Asia/Shanghai"
+
+    assert str(report.report_time(Job()).tzinfo) == "Asia/Shanghai"
