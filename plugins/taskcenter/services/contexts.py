@@ -95,7 +95,7 @@ class ContextService:
                 run = ended
         return run, plan, run.ended
 
-    def list(self, query: PlanQuery) -> ContextListing:
+    def list_contexts(self, query: PlanQuery) -> ContextListing:
         """A page of the runs of the matching plans, newest first; filters and count in SQL."""
         check_page(query)
         total, runs = self._ports.runs.page(query=query)
@@ -190,8 +190,9 @@ def _started_by_item(run: Run) -> int | None:
     """The id of the item a run names itself: the run-now's ONCE item (in its conf) or the cron item
     that fired (in its run id)."""
     conf = (run.conf or {}).get("taskcenter") or {}
-    if isinstance(conf, dict) and isinstance(conf.get("plan_item_id"), int):
-        return conf["plan_item_id"]
+    item_id = conf.get("plan_item_id") if isinstance(conf, dict) else None
+    if isinstance(item_id, int):
+        return item_id
     fired = fired_item_ids(run.run_id)
     return fired[0] if fired else None
 

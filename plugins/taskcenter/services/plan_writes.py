@@ -153,7 +153,6 @@ class PlanWrites:
         if items is not None:
             self._check_items_belong(existing, items)
             self._check_dependencies(write.ref, items)
-        facts = {"title": write.entity.title, "entity_created_by": write.entity.created_by}
         if existing is None:
             created = self._ports.store.create(
                 ref=write.ref,
@@ -161,9 +160,10 @@ class PlanWrites:
                 or default_exec_detail(entity_group(write.ref.entity_group), write.ref.entity_key),
                 enabled=True if write.enabled is None else write.enabled,
                 items=items or (),
+                title=write.entity.title,
+                entity_created_by=write.entity.created_by,
                 user_id=caller.user_id,
                 now=write.now,
-                **facts,
             )
             if created is not None:
                 return self._publish_and_view(created, now=write.now)
@@ -179,9 +179,10 @@ class PlanWrites:
             exec_detail=write.detail,
             enabled=enabled_to_store(write.enabled, stored=stored, effective=existing),
             items=items,
+            title=write.entity.title,
+            entity_created_by=write.entity.created_by,
             user_id=caller.user_id,
             now=write.now,
-            **facts,
         )
         return self._publish_and_view(plan, now=write.now, previous_upstreams=existing.upstreams)
 

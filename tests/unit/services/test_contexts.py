@@ -88,6 +88,22 @@ def test_block_waits_for_the_end_at_most_the_timeout(service: PlanServices, sess
     assert at_once.done is False and at_once.parts[0].sub_key == "1"
 
 
+def test_logs_and_results_read_the_run_and_its_plan_only(service: PlanServices, session: Session, runs: Runs) -> None:
+    """No context view is built for them: no heartbeats, triggers, users or cancel records."""
+    plan = service.write_plan(write_command({"entityGroup": "NOTEBOOK", "entityKey": "1", "planItems": []}), ADMIN).plan
+    runs.by_id[5] = run_of(5, plan_id=plan.id, run_id="manual__1", state="success")
+
+    def not_for_outputs(*_: Any, **__: Any) -> Any:
+        raise AssertionError("logs and results read no context view")
+
+    for name in ("heartbeats", "triggering_entities"):
+        setattr(runs, name, not_for_outputs)
+    service_ = contexts(session, runs)
+    service_._ports.users.get_many = not_for_outputs  # type: ignore[method-assign]
+    assert service_.logs(5, block=True).done and runs.waited == []
+    assert service_.results(5, block=True).parts == ()
+
+
 def test_a_run_names_the_trigger_that_started_it(service: PlanServices, session: Session, runs: Runs) -> None:
     for group, key in (("PIPELINE", "1"), ("DB_BATCH_SYNC", "1")):
         service.write_plan(write_command({"entityGroup": group, "entityKey": key, "planItems": []}), ADMIN)
@@ -123,7 +139,7 @@ def test_a_listing_leaves_out_the_runs_of_a_plan_deleted_meanwhile(service: Plan
     run = run_of(5, plan_id=plan.id, run_id="manual__1")
     runs.page = lambda **_: (1, [run])  # type: ignore[attr-defined] - read before the delete
     service.delete_plan(plan.id)
-    listing = contexts(session, runs).list(PlanQuery(offset=0, limit=10))
+    listing = contexts(session, runs).list_contexts(PlanQuery(offset=0, limit=10))
     assert listing.views == ()
 
 
@@ -142,7 +158,7 @@ def listing_reads(engine: sa.Engine, query: PlanQuery) -> Statements:
     """What `GET /api/contexts` and `GET /api/contexts/users` read, on Airflow's tables."""
     with session_for(engine) as db, statements(engine) as seen:
         service = ContextService(plan_ports(db, FakeDags(), runs=AirflowRuns(db), cancels=CancelRepository(db)), settings=SETTINGS)
-        listing = service.list(query)
+        listing = service.list_contexts(query)
         assert len(listing.views) <= PAGE and listing.total >= len(listing.views)
         service.users(query)
     return seen

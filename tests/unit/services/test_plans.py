@@ -204,3 +204,36 @@ def listing_reads(engine: sa.Engine, query: PlanQuery) -> Statements:
 def test_a_listing_and_its_users_read_as_much_for_300_plans_as_for_20(airflow_engine: sa.Engine) -> None:
     """O(page): the same statements whatever the number of plans and runs, no growing parameter list."""
     assert_reads_do_not_grow(airflow_engine, LIST_QUERIES, listing_reads, max_parameters=PAGE + 10)
+
+def test_a_write_reads_its_dags_pause_state_once_and_parses_its_cron_once(
+    service: PlanServices, dags: FakeDags, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Validating, publishing and answering share one read of the pause state (none for a new plan,
+    which has no DAG yet) and one parse."""
+    from taskcenter.domain.cron import quartz
+
+    quartz._parse.cache_clear()
+    built: list[str] = []
+    build = quartz.QuartzCron._build
+    monkeypatch.setattr(quartz.QuartzCron, "_build", classmethod(lambda cls, text, year: built.append(text) or build(text, year)))
+    view = service.write_plan(write_command(plan_body(planItems=[cron("0 17 9 * * ?")])), ADMIN)
+    assert dags.paused_reads == 0 and built == ["0 17 9 * * ?"]
+    assert view.next_start_at is not None and view.plan.enabled
+    dags.paused_reads, built[:] = 0, []
+    service.update_plan(view.plan.id, update_command({"planItems": [cron("0 18 9 * * ?")]}), ADMIN)
+    assert dags.paused_reads == 1 and built == ["0 18 9 * * ?"]
+    dags.paused_reads, built[:] = 0, []
+    service.write_plan(write_command(plan_body(planItems=[cron("0 19 9 * * ?")])), ADMIN)  # replaces it
+    assert dags.paused_reads == 1 and built == ["0 19 9 * * ?"]
+
+
+def test_delete_names_the_plans_that_depend_on_it(service: PlanServices, session: Session) -> None:
+    upstream = service.write_plan(write_command(plan_body("PIPELINE", "1")), ADMIN).plan
+    depends_on = [{"triggerType": "DEPENDENCY", "triggerByJobs": [{"entityGroup": "PIPELINE", "entityKey": "1"}]}]
+    dependent = service.write_plan(write_command(plan_body("NOTEBOOK", "2", planItems=depends_on)), ADMIN).plan
+    with pytest.raises(ConflictError, match="upstream of NOTEBOOK 2"):
+        service.delete_plan(upstream.id)
+    session.rollback()
+    service.update_plan(dependent.id, update_command({"planItems": []}), ADMIN)  # the edge goes with its item
+    service.delete_plan(upstream.id)
+    assert [p.id for p in stored_plans(session)] == [dependent.id]

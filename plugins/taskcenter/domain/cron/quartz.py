@@ -8,6 +8,7 @@ ceiling. The differential test in tests/unit/domain/cron compares it with the re
 
 from __future__ import annotations
 
+import functools
 from calendar import timegm
 from dataclasses import dataclass
 from datetime import datetime, tzinfo
@@ -156,14 +157,23 @@ class QuartzCron:
 
     @classmethod
     def parse(cls, text: str, *, max_year: int | None = None) -> QuartzCron:
-        """Parse a Quartz expression (6 or 7 fields) or a 5-field Unix cron; raise `CronSyntaxError`."""
+        """Parse a Quartz expression (6 or 7 fields) or a 5-field Unix cron; raise `CronSyntaxError`.
+
+        A parsed expression is immutable and kept (up to `PARSED_KEPT` of them): a request that
+        validates an expression, publishes its plan and shows its next fire time parses it once,
+        and a timetable does not parse its expressions again for every scheduling decision.
+        """
         if not isinstance(text, str) or not text.strip():
             raise CronSyntaxError(field="expression", reason="empty cron expression")
+        return _parse(text, default_max_year() if max_year is None else max_year)
+
+    @classmethod
+    def _build(cls, text: str, max_year: int) -> QuartzCron:
         source = text
         unix = convert(text) if is_unix(text) else None
         expression = text.strip() if unix is None else unix.quartz
         try:
-            sets = _build(expression, default_max_year() if max_year is None else max_year)
+            sets = _build(expression, max_year)
             day_of_month_spec, _ = _check_evaluable(sets)
         except _Invalid as invalid:
             raise _syntax_error(invalid, expression, unix) from None
@@ -189,6 +199,7 @@ class QuartzCron:
 
     def __repr__(self) -> str:
         return f"QuartzCron({self.expression!r})"
+
 
     def __eq__(self, other: object) -> bool:
         return isinstance(other, QuartzCron) and (self.expression, self.max_year) == (other.expression, other.max_year)
@@ -473,3 +484,12 @@ def _epoch_seconds(at: datetime) -> int:
     except OverflowError:
         # 9999-12-31 late with a negative offset is past datetime's range in UTC: count by hand
         return timegm(at.timetuple()) - (offset.days * 86400 + offset.seconds)
+
+
+# How many parsed expressions are kept (a few hundred bytes each).
+PARSED_KEPT = 4096
+
+
+@functools.lru_cache(maxsize=PARSED_KEPT)
+def _parse(text: str, max_year: int) -> QuartzCron:
+    return QuartzCron._build(text, max_year)
