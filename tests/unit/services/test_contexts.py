@@ -17,10 +17,10 @@ from taskcenter.adapters.store.plans import PlanRepository
 from taskcenter.domain.plans import EntityRef, PlanQuery
 from taskcenter.services.contexts import ContextService
 from taskcenter.services.plans import PlanService
-from tests.unit.databases import Statements, assert_reads_do_not_grow, session_for, statements
+from tests.component.databases import Statements, assert_reads_do_not_grow, session_for, statements
 from tests.unit.services.conftest import ADMIN, NOW, cron, FakeUsers, update_command, write_command
 
-pytest_plugins = ("tests.unit.database_fixtures",)  # `airflow_engine`: Airflow's tables too, SQLite and PostgreSQL
+pytest_plugins = ("tests.component.database_fixtures",)  # `airflow_engine`: Airflow's tables too, SQLite and PostgreSQL
 
 DEPENDS_ON_PIPELINE = {"triggerType": "DEPENDENCY", "triggerByJobs": [{"entityGroup": "PIPELINE", "entityKey": "1"}]}
 DEPENDS_ON_SYNC = {"triggerType": "DEPENDENCY", "triggerByJobs": [{"entityGroup": "DB_BATCH_SYNC", "entityKey": "1"}]}

@@ -15,10 +15,10 @@ from taskcenter.adapters.store.plans import PlanRepository
 from taskcenter.domain.errors import ConflictError, InvalidInputError, ServiceUnavailableError
 from taskcenter.domain.plans import PlanQuery
 from taskcenter.services.plans import PlanService
-from tests.unit.databases import Statements, assert_reads_do_not_grow, session_for, statements
+from tests.component.databases import Statements, assert_reads_do_not_grow, session_for, statements
 from tests.unit.services.conftest import ADMIN, NOW, cron, FakeDags, FakeRun, FakeUsers, stored, stored_plans, update_command, write_command
 
-pytest_plugins = ("tests.unit.database_fixtures",)  # `airflow_engine`: Airflow's tables too, SQLite and PostgreSQL
+pytest_plugins = ("tests.component.database_fixtures",)  # `airflow_engine`: Airflow's tables too, SQLite and PostgreSQL
 
 NOTEBOOK_JOB = "com.hengshi.nangaparbat.schedulejob.NotebookJob"
 

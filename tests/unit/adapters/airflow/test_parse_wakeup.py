@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 
 from taskcenter.adapters.airflow.parse_wakeup import DatagramWakeup, PostgresWakeup, Wakeup, open_wakeup, wake_on_commit
 
-pytest_plugins = ("tests.unit.database_fixtures",)  # `engine`: SQLite and PostgreSQL
+pytest_plugins = ("tests.component.database_fixtures",)  # `engine`: SQLite and PostgreSQL
 
 
 def woken(wakeup: Wakeup, *, timeout: float) -> bool:

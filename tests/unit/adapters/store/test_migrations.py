@@ -14,7 +14,7 @@ from taskcenter.adapters.store.db_manager import TaskCenterDBManager
 
 NOW = "2026-11-25 00:00:00"
 
-pytest_plugins = ("tests.unit.database_fixtures",)  # `postgres_database`
+pytest_plugins = ("tests.component.database_fixtures",)  # `postgres_database`
 
 
 def _upgrade(engine: sa.Engine, revision: str) -> None:

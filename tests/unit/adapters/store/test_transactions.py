@@ -9,7 +9,7 @@ import pytest
 import sqlalchemy as sa
 
 from taskcenter.adapters.store.transactions import DbFailure, classify
-from tests.unit.databases import side_by_side
+from tests.component.databases import side_by_side
 
 TABLE = sa.Table(
     "probe",
@@ -19,7 +19,7 @@ TABLE = sa.Table(
     sa.Column("parent", sa.Integer, sa.ForeignKey("probe.id")),
 )
 
-pytest_plugins = ("tests.unit.database_fixtures",)  # `engine`: SQLite and PostgreSQL
+pytest_plugins = ("tests.component.database_fixtures",)  # `engine`: SQLite and PostgreSQL
 
 
 @pytest.fixture

@@ -13,11 +13,11 @@ from sqlalchemy import select
 
 from taskcenter.adapters.store.cancels import CancelRepository
 from taskcenter.adapters.store.models import RunCancelRow
-from tests.unit.databases import add_run, session_for, side_by_side
+from tests.component.databases import add_run, session_for, side_by_side
 
 NOW = datetime(2026, 12, 1, 10, 0, tzinfo=timezone.utc)
 
-pytest_plugins = ("tests.unit.database_fixtures",)  # `engine`: SQLite and PostgreSQL
+pytest_plugins = ("tests.component.database_fixtures",)  # `engine`: SQLite and PostgreSQL
 
 
 @dataclass(frozen=True)

@@ -1,6 +1,6 @@
-"""The `engine` fixture: taskcenter's tables on SQLite and on PostgreSQL (see tests.unit.databases).
+"""The `engine` fixture: taskcenter's tables on SQLite and on PostgreSQL (see tests.component.databases).
 
-Used through `pytest_plugins = ("tests.unit.database_fixtures",)` in a test module.
+Used through `pytest_plugins = ("tests.component.database_fixtures",)` in a test module.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 
 from taskcenter.adapters.store.models import Base, LockRow
 from taskcenter.adapters.store.plans import PLAN_GRAPH_LOCK
-from tests.unit.databases import sqlite_engine
+from tests.component.databases import sqlite_engine
 
 POSTGRES_SERVER = "postgresql+psycopg2://postgres@127.0.0.1:5432/"
 

@@ -23,7 +23,7 @@ from taskcenter.domain.catalog import DATASET_COVERING_GROUPS
 from taskcenter.domain.errors import ConflictError, NotFoundError
 from taskcenter.domain.plans import EntityRef, ExecDetail, Plan, PlanQuery
 from taskcenter.domain.runs import JobStatus, job_status
-from tests.unit.databases import (
+from tests.component.databases import (
     RunRow,
     Statements,
     add_plans_with_runs,
@@ -39,7 +39,7 @@ NOW = datetime(2026, 12, 1, 10, 0, tzinfo=timezone.utc)
 REF = EntityRef(entity_group="NOTEBOOK", entity_key="1")
 DETAIL = ExecDetail(job_class="com.hengshi.nangaparbat.schedulejob.NotebookJob", job_params={"notebook": 1}, retry_times=0)
 
-pytest_plugins = ("tests.unit.database_fixtures",)  # `engine`: SQLite and PostgreSQL
+pytest_plugins = ("tests.component.database_fixtures",)  # `engine`: SQLite and PostgreSQL
 
 
 def create(db: Session, ref: EntityRef = REF) -> Plan | None:

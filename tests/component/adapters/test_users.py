@@ -8,9 +8,9 @@ from sqlalchemy.orm import Session
 
 from taskcenter.adapters.users import FabUserDirectory
 from taskcenter.domain.users import Role
-from tests.unit.databases import session_for, statements
+from tests.component.databases import session_for, statements
 
-pytest_plugins = ("tests.unit.database_fixtures",)  # `engine`: SQLite and PostgreSQL
+pytest_plugins = ("tests.component.database_fixtures",)  # `engine`: SQLite and PostgreSQL
 
 
 def add_users(engine: sa.Engine) -> None:

@@ -26,13 +26,13 @@ from taskcenter.domain.errors import ConflictError, NotFoundError
 from taskcenter.domain.runs import CancelStart
 from taskcenter.services.contexts import ContextService
 from taskcenter.services.plans import PlanService
-from tests.unit.databases import after_first_call, kinds, pause_after, session_for, side_by_side
+from tests.component.databases import after_first_call, kinds, pause_after, session_for, side_by_side
 from tests.unit.services.conftest import ADMIN, NOW, cron, FakeDags, FakeUsers, update_command, write_command
 
 BODY = {"entityGroup": "NOTEBOOK", "entityKey": "1"}
 RUN_NOW = {**BODY, "planItems": [{"triggerType": "ONCE"}]}
 
-pytest_plugins = ("tests.unit.database_fixtures",)  # `engine`: SQLite and PostgreSQL
+pytest_plugins = ("tests.component.database_fixtures",)  # `engine`: SQLite and PostgreSQL
 
 
 def plans(db: Session, dags: FakeDags, store: PlanRepository | None = None) -> PlanService:

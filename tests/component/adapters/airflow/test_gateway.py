@@ -12,9 +12,9 @@ from taskcenter.adapters.airflow.gateway import RunQueries
 from taskcenter.adapters.store.plans import PlanRepository
 from taskcenter.domain.plans import PlanQuery
 from taskcenter.domain.runs import JobStatus, job_status
-from tests.unit.databases import Statements, add_plans_with_runs, assert_reads_do_not_grow, session_for, statements
+from tests.component.databases import Statements, add_plans_with_runs, assert_reads_do_not_grow, session_for, statements
 
-pytest_plugins = ("tests.unit.database_fixtures",)  # `airflow_engine`: SQLite and PostgreSQL
+pytest_plugins = ("tests.component.database_fixtures",)  # `airflow_engine`: SQLite and PostgreSQL
 
 PAGE = 10
 RUN_QUERIES = {

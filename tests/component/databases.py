@@ -5,7 +5,7 @@ writer, PostgreSQL's row locks and unique-index waits), so these tests use both,
 Airflow configures its metadata DB: SQLite in WAL mode with foreign keys on and pysqlite's default
 transaction handling; PostgreSQL at READ COMMITTED. The PostgreSQL variant needs a server at
 127.0.0.1:5432 (user postgres, trust auth; always there in CI) and is skipped without one. The
-fixtures are in `tests.unit.database_fixtures`: a test module names it in `pytest_plugins`.
+fixtures are in `tests.component.database_fixtures`: a test module names it in `pytest_plugins`.
 """
 
 from __future__ import annotations
