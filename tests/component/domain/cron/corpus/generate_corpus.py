@@ -1,7 +1,7 @@
 """Generates the differential-test corpus: Quartz cron cases the real Quartz 2.3.2 jar answers.
 
-    python tests/unit/domain/cron/corpus/generate_corpus.py            # write corpus.tsv + labels.tsv
-    python tests/unit/domain/cron/corpus/generate_corpus.py --check    # ... and verify them with the jar
+    python tests/component/domain/cron/corpus/generate_corpus.py            # write corpus.tsv + labels.tsv
+    python tests/component/domain/cron/corpus/generate_corpus.py --check    # ... and verify them with the jar
 
 Standard library only, deterministic (fixed seed; DST transitions are found with `zoneinfo`, so
 regenerating on a machine with a different tzdata may move a few DST cases). The output is generated
