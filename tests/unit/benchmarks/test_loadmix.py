@@ -4,8 +4,6 @@ and DAG files, the reports."""
 from __future__ import annotations
 
 import http.client
-import socket
-import threading
 from datetime import datetime, timezone
 from typing import Any
 
@@ -95,24 +93,6 @@ def test_classify_by_status(status: int, conflict_ok: bool, outcome: str) -> Non
 )
 def test_classify_an_exception_before_the_status(error: BaseException, outcome: str) -> None:
     assert classify(status=200, error=error) == outcome
-
-
-def test_a_server_that_closes_without_answering_is_a_broken_connection() -> None:
-    with socket.socket() as server:
-        server.bind(("127.0.0.1", 0))
-        server.listen()
-
-        def hang_up() -> None:
-            conn, _ = server.accept()
-            conn.recv(1024)
-            conn.close()
-
-        thread = threading.Thread(target=hang_up)
-        thread.start()
-        with pytest.raises(requests.RequestException) as caught:
-            requests.get(f"http://127.0.0.1:{server.getsockname()[1]}/", timeout=10)
-        thread.join()
-    assert classify(status=None, error=caught.value) == BROKEN
 
 
 # -- acknowledged writes -------------------------------------------------------------------------------

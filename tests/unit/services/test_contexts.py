@@ -7,20 +7,16 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import pytest
-import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from taskcenter.adapters.airflow.gateway import RunQueries
 from taskcenter.adapters.catalog.file_catalog import DEMO_CATALOG, FileEntityCatalog
 from taskcenter.adapters.store.cancels import CancelRepository
 from taskcenter.adapters.store.plans import PlanRepository
 from taskcenter.domain.plans import EntityRef, PlanQuery
 from taskcenter.services.contexts import ContextService
 from taskcenter.services.plans import PlanService
-from tests.component.databases import Statements, assert_reads_do_not_grow, session_for, statements
 from tests.unit.services.conftest import ADMIN, NOW, cron, FakeUsers, update_command, write_command
 
-pytest_plugins = ("tests.component.database_fixtures",)  # `airflow_engine`: Airflow's tables too, SQLite and PostgreSQL
 
 DEPENDS_ON_PIPELINE = {"triggerType": "DEPENDENCY", "triggerByJobs": [{"entityGroup": "PIPELINE", "entityKey": "1"}]}
 DEPENDS_ON_SYNC = {"triggerType": "DEPENDENCY", "triggerByJobs": [{"entityGroup": "DB_BATCH_SYNC", "entityKey": "1"}]}
@@ -143,37 +139,3 @@ def test_a_listing_leaves_out_the_runs_of_a_plan_deleted_meanwhile(service: Plan
     service.delete_plan(plan.id)
     listing = contexts(session, runs).list(PlanQuery(offset=0, limit=10))
     assert listing.views == ()
-
-
-PAGE = 10
-LIST_QUERIES = {
-    "all": PlanQuery(limit=PAGE),
-    "a later page": PlanQuery(offset=PAGE, limit=PAGE),
-    "entityGroup and entityKey": PlanQuery(entity_group="PIPELINE", entity_key="7", limit=PAGE),
-    "q": PlanQuery(q="plan 2", limit=PAGE),
-    "entityCreatedByList": PlanQuery(entity_created_by=(2,), limit=PAGE),
-    "jobStatus": PlanQuery(job_statuses=("FAILED", "CANCELLED"), limit=PAGE),
-}
-
-
-def listing_reads(engine: sa.Engine, query: PlanQuery) -> Statements:
-    """What `GET /api/contexts` and `GET /api/contexts/users` read, on Airflow's tables."""
-    with session_for(engine) as db, statements(engine) as seen:
-        service = ContextService(
-            plans=PlanRepository(db),
-            runs=RunQueries(db),  # type: ignore[arg-type] - a listing reads no single run
-            cancels=CancelRepository(db),
-            catalog=FileEntityCatalog(DEMO_CATALOG),
-            users=FakeUsers(),  # type: ignore[arg-type]
-            commit=db.commit,
-            clock=lambda: NOW,
-        )
-        listing = service.list(query)
-        assert len(listing.views) <= PAGE and listing.total >= len(listing.views)
-        service.users(query)
-    return seen
-
-
-def test_a_listing_and_its_users_read_as_much_for_300_plans_as_for_20(airflow_engine: sa.Engine) -> None:
-    """O(page): the same statements whatever the number of plans and runs, no growing parameter list."""
-    assert_reads_do_not_grow(airflow_engine, LIST_QUERIES, listing_reads, max_parameters=PAGE + 10)

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import pytest
 import sqlalchemy as sa
 from alembic import command
 from alembic.config import Config
@@ -13,8 +12,6 @@ from alembic.config import Config
 from taskcenter.adapters.store.db_manager import TaskCenterDBManager
 
 NOW = "2026-11-25 00:00:00"
-
-pytest_plugins = ("tests.component.database_fixtures",)  # `postgres_database`
 
 
 def _upgrade(engine: sa.Engine, revision: str) -> None:
@@ -128,45 +125,3 @@ def test_migrated_schema_matches_the_models(tmp_path: Path) -> None:
         differences = compare_metadata(context, TaskCenterDBManager.metadata)
     engine.dispose()
     assert differences == []
-
-
-@pytest.mark.parametrize("backend", ["sqlite", "postgres"])
-def test_0007_names_every_plans_dag_and_indexes_the_lists(tmp_path: Path, backend: str, request: pytest.FixtureRequest) -> None:
-    if backend == "sqlite":
-        engine = _engine(tmp_path / "airflow.db")
-    else:
-        url = request.getfixturevalue("postgres_database")
-        if url is None:
-            pytest.skip("no PostgreSQL server answers at 127.0.0.1:5432 as user postgres")
-        engine = sa.create_engine(url)
-    from airflow.models.dagrun import DagRun
-
-    with engine.begin() as conn:  # what Airflow's migrations made before taskcenter's run
-        for table in ("alembic_version_taskcenter", "taskcenter_lock", "taskcenter_run_cancel", "taskcenter_plan_item", "taskcenter_plan"):
-            conn.execute(sa.text(f"DROP TABLE IF EXISTS {table}"))
-        sa.Table("dag_run", sa.MetaData(), *(sa.Column(c.name, c.type) for c in DagRun.__table__.c if c.name in ("id", "dag_id"))).create(conn, checkfirst=True)
-    _upgrade(engine, "0006_history_and_locks")
-    with engine.begin() as conn:
-        _add_plan(conn, 1, "1", items=0)
-        _add_plan(conn, 7, "7", items=1)
-    _upgrade(engine, "heads")
-    with engine.begin() as conn:
-        named = conn.execute(sa.text("SELECT id, dag_id FROM taskcenter_plan ORDER BY id")).all()
-        assert [tuple(r) for r in named] == [(1, "taskcenter_plan_1"), (7, "taskcenter_plan_7")]
-    indexes = {i["name"]: i for i in sa.inspect(engine).get_indexes("taskcenter_plan")}
-    assert indexes["ix_taskcenter_plan_dag_id"]["unique"] and indexes["ix_taskcenter_plan_dag_id"]["column_names"] == ["dag_id"]
-    assert {"ix_taskcenter_plan_entity_key", "ix_taskcenter_plan_entity_created_by"} <= set(indexes)
-    runs = {i["name"]: i["column_names"] for i in sa.inspect(engine).get_indexes("dag_run")}
-    assert runs.get("ix_taskcenter_dag_run_dag_id_id") == (["dag_id", "id"] if backend == "postgres" else None)
-    _upgrade_down(engine, "0006_history_and_locks")
-    assert "ix_taskcenter_dag_run_dag_id_id" not in {i["name"] for i in sa.inspect(engine).get_indexes("dag_run")}
-    assert "dag_id" not in {c["name"] for c in sa.inspect(engine).get_columns("taskcenter_plan")}
-    engine.dispose()
-
-
-def _upgrade_down(engine: sa.Engine, revision: str) -> None:
-    config = Config(TaskCenterDBManager.alembic_file)
-    config.set_main_option("script_location", TaskCenterDBManager.migration_dir)
-    with engine.begin() as connection:
-        config.attributes["connection"] = connection
-        command.downgrade(config, revision)
