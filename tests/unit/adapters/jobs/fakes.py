@@ -1,4 +1,4 @@
-"""Test doubles shared by the job runners' unit tests: a logger, an entity catalog and a `JobRun`.
+"""Test doubles shared by the job runners' tests (unit and component): a logger, an entity catalog and a `JobRun`.
 
 `make_job` builds a `JobRun` the way the operator would, but with no Airflow: the log is a
 `FakeLog` and published results land in a list. Everything the job logs or publishes is also
@@ -145,6 +145,25 @@ def _sections() -> list[Any]:
 
 
 SECTIONS = _sections()
+
+
+@pytest.fixture
+def sections(monkeypatch: pytest.MonkeyPatch) -> list[Any]:
+    """Stands in for dataset.py: the runners' seam is report.collect_sections; records the app ids.
+
+    A fixture of the app job tests (SCREENSHOT, APP_EMAIL) in tests/unit and tests/component: their
+    conftest.py files import it.
+    """
+    from taskcenter.adapters.jobs import report
+
+    calls: list[Any] = []
+
+    def collect(job: JobRun, app_id: Any, *, limit: int = 20, log: Any = None) -> list[Any]:
+        calls.append(app_id)
+        return SECTIONS
+
+    monkeypatch.setattr(report, "collect_sections", collect)
+    return calls
 
 
 def app_job(
