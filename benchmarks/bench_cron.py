@@ -2,7 +2,7 @@
 
     .venv/bin/python benchmarks/bench_cron.py [--repeat 7] [-n 5]      (or: make bench)
 
-Takes the corpus's valid cases (tests/unit/domain/cron/corpus/) that croniter can express, translated
+Takes the corpus's valid cases (tests/component/domain/cron/corpus/) that croniter can express, translated
 from Quartz to croniter's dialect (`?` -> `*`, day-of-week 1-7 -> 0-6, `6L` -> `L5`, `6#3` -> `5#3`;
 cases with `W`, `LW`, `L-n`, Quartz quirks or anything croniter raises on are left out), and times
 "the next n fire times after the start, in the case's zone" for both, parsing included:
@@ -32,8 +32,8 @@ from croniter import croniter
 from taskcenter.domain.cron import QuartzCron, parse_zone
 
 ROOT = Path(__file__).resolve().parent.parent
-CORPUS = ROOT / "tests" / "unit" / "domain" / "cron" / "corpus" / "corpus.tsv"
-LABELS = ROOT / "tests" / "unit" / "domain" / "cron" / "corpus" / "labels.tsv"
+CORPUS = ROOT / "tests" / "component" / "domain" / "cron" / "corpus" / "corpus.tsv"
+LABELS = ROOT / "tests" / "component" / "domain" / "cron" / "corpus" / "labels.tsv"
 
 _DAY_NUMBERS = {"SUN": 1, "MON": 2, "TUE": 3, "WED": 4, "THU": 5, "FRI": 6, "SAT": 7}
 _ITEM = re.compile(r"^(\*|\d+|[A-Z]{3})(?:-(\d+|[A-Z]{3}))?(?:/(\d+))?$")

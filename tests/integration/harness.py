@@ -113,7 +113,9 @@ class RunningTaskCenter:
     def start_supervision(self) -> None:
         """Restart dead components as `make run` does, in a thread, until `stop()`."""
         self.stack.report = self.restarts.append
-        self._watching = threading.Thread(target=self.stack.watch, args=(self._stopping,), name="supervisor", daemon=True)
+        self._watching = threading.Thread(
+            target=self.stack.watch, args=(self._stopping,), name="supervisor", daemon=True
+        )
         self._watching.start()
 
     def stop(self) -> None:
@@ -144,14 +146,19 @@ def add_dag_files(dags_folder: Path, sql_alchemy_conn: str, files: dict[str, str
                 key = hashlib.md5(f"dags-folder:{name}".encode()).hexdigest()  # Airflow's own key
                 conn.execute(sa.text("DELETE FROM dag_priority_parsing_request WHERE id = :id"), {"id": key})
                 conn.execute(
-                    sa.text("INSERT INTO dag_priority_parsing_request (id, bundle_name, relative_fileloc) VALUES (:id, 'dags-folder', :path)"),
+                    sa.text(
+                        "INSERT INTO dag_priority_parsing_request (id, bundle_name, relative_fileloc) VALUES "
+                        "(:id, 'dags-folder', :path)"
+                    ),
                     {"id": key, "path": name},
                 )
     finally:
         engine.dispose()
 
 
-def wait_for(what: str, probe: Callable[[], Any], *, timeout: float, tc: RunningTaskCenter, interval: float = 0.5) -> Any:
+def wait_for(
+    what: str, probe: Callable[[], Any], *, timeout: float, tc: RunningTaskCenter, interval: float = 0.5
+) -> Any:
     """`probe()`'s first truthy answer, polled every `interval` s; failing with the components' logs."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:

@@ -55,7 +55,6 @@ def log_lines(tc: RunningTaskCenter, context_id: int) -> list[str]:
     return [line for part in body["data"] for line in part["logs"]]
 
 
-
 def job_processes(tc: RunningTaskCenter, dag_id: str, run_id: str) -> list[psutil.Process]:
     """The running task processes of the run and every process they started (kernel, Chromium...)."""
     found: list[psutil.Process] = []
@@ -131,7 +130,12 @@ def test_cancel_stops_the_job_before_it_reports_cancelled(tc: RunningTaskCenter,
     context_id, plan_id = started["contextId"], started["id"]
     dag_id = f"taskcenter_plan_{plan_id}"
 
-    wait_for(f"{slow.id} at work", lambda: any(slow.progress in line for line in log_lines(tc, context_id)), timeout=90, tc=tc)
+    wait_for(
+        f"{slow.id} at work",
+        lambda: any(slow.progress in line for line in log_lines(tc, context_id)),
+        timeout=90,
+        tc=tc,
+    )
     running = [r for r in tc.dag_runs(dag_id) if r["state"] == "running"]
     assert len(running) == 1, context(tc, context_id)
     (run,) = running
@@ -180,9 +184,16 @@ def test_deleting_a_plan_while_its_job_runs_stops_the_job(tc: RunningTaskCenter)
     body = {"entityGroup": "PIPELINE", "entityKey": "3", "planItems": [{"triggerType": "ONCE"}]}
     started = ok(tc.request("POST", "/api/schedules", json=body))["data"]
     dag_id = f"taskcenter_plan_{started['id']}"
-    wait_for("the job at work", lambda: any("working: 1 of" in line for line in log_lines(tc, started["contextId"])), timeout=60, tc=tc)
+    wait_for(
+        "the job at work",
+        lambda: any("working: 1 of" in line for line in log_lines(tc, started["contextId"])),
+        timeout=60,
+        tc=tc,
+    )
     (run,) = [r for r in tc.dag_runs(dag_id) if r["state"] == "running"]
     processes = wait_for("the job's processes", lambda: job_processes(tc, dag_id, run["dag_run_id"]), timeout=10, tc=tc)
     ok(tc.request("DELETE", f"/api/schedules/{started['id']}"))
     assert tc.request("GET", f"/api/schedules/{started['id']}").status_code == 404
-    wait_for("the job's processes gone", lambda: not living(processes), timeout=CANCEL_BOUND_SECONDS, tc=tc, interval=0.2)
+    wait_for(
+        "the job's processes gone", lambda: not living(processes), timeout=CANCEL_BOUND_SECONDS, tc=tc, interval=0.2
+    )

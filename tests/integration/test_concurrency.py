@@ -66,13 +66,20 @@ def cancel_records(tc: RunningTaskCenter, run_pk: int) -> int:
     engine = sa.create_engine(tc.settings.sql_alchemy_conn)
     try:
         with engine.connect() as conn:
-            return conn.execute(sa.text("SELECT COUNT(*) FROM taskcenter_run_cancel WHERE dag_run_id = :pk"), {"pk": run_pk}).scalar_one()
+            return conn.execute(
+                sa.text("SELECT COUNT(*) FROM taskcenter_run_cancel WHERE dag_run_id = :pk"), {"pk": run_pk}
+            ).scalar_one()
     finally:
         engine.dispose()
 
 
 def test_concurrent_cancels_of_one_run_all_succeed_and_record_it_once(tc: RunningTaskCenter) -> None:
-    body = {"entityGroup": "PIPELINE", "entityKey": "1", "planItems": [], "execDetail": {"jobClass": SLEEP, "jobParams": {"pipeline": 1, "seconds": 300}}}
+    body = {
+        "entityGroup": "PIPELINE",
+        "entityKey": "1",
+        "planItems": [],
+        "execDetail": {"jobClass": SLEEP, "jobParams": {"pipeline": 1, "seconds": 300}},
+    }
     plan = ok(tc.request("POST", "/api/schedules", json=body))["data"]
     started = ok(tc.request("POST", "/api/schedules", json={**body, "planItems": [{"triggerType": "ONCE"}]}))["data"]
     context = f"/api/contexts/{started['contextId']}"
@@ -88,7 +95,12 @@ def test_concurrent_cancels_of_one_run_all_succeed_and_record_it_once(tc: Runnin
 
 
 def test_concurrent_writes_of_one_plan_are_served_or_4xx(tc: RunningTaskCenter) -> None:
-    body = {"entityGroup": "NOTEBOOK", "entityKey": "1", "planItems": [], "execDetail": {"jobClass": SUCCEED, "jobParams": {"notebook": 1}}}
+    body = {
+        "entityGroup": "NOTEBOOK",
+        "entityKey": "1",
+        "planItems": [],
+        "execDetail": {"jobClass": SUCCEED, "jobParams": {"notebook": 1}},
+    }
     plan = ok(tc.request("POST", "/api/schedules", json=body))["data"]
     path = f"/api/schedules/{plan['id']}"
     cron = lambda minute: [{"triggerType": "CRON_JOB", "cronDesc": f"0 {minute} 9 * * ?", "timeZone": "UTC"}]  # noqa: E731
@@ -117,13 +129,21 @@ def test_concurrent_writes_of_one_plan_are_served_or_4xx(tc: RunningTaskCenter) 
 
     # Delete while the others write: served, 404 (gone) or 409 (changed, or sent again creates it).
     answers = at_once([call(tc, "DELETE", path), call(tc, "DELETE", path), *calls[:6]])
-    assert all(a.status_code in (200, 404, 409) for a in answers), [(a.status_code, a.text[:300]) for a in answers if a.status_code not in (200, 404, 409)]
+    assert all(a.status_code in (200, 404, 409) for a in answers), [
+        (a.status_code, a.text[:300]) for a in answers if a.status_code not in (200, 404, 409)
+    ]
     assert [a.status_code for a in answers[:2]].count(200) <= 1
 
 
 def test_a_keep_alive_connection_survives_error_answers(tc: RunningTaskCenter) -> None:
     """Through Airflow's own server and middlewares, not only the compat app."""
-    ok(tc.request("POST", "/api/schedules", json={"entityGroup": "NOTEBOOK", "entityKey": "1", "planItems": [], "enabled": False}))
+    ok(
+        tc.request(
+            "POST",
+            "/api/schedules",
+            json={"entityGroup": "NOTEBOOK", "entityKey": "1", "planItems": [], "enabled": False},
+        )
+    )
     address = urlsplit(tc.base_url)
     connection = http.client.HTTPConnection(address.hostname, address.port, timeout=30)
     auth = {"Authorization": f"Bearer {tc.token}", "Content-Type": "application/json"}

@@ -30,8 +30,15 @@ def at(value: str) -> datetime:
     return datetime.strptime(value, "%Y-%m-%d %H:%M:%S")
 
 
-def make_plan(tc: RunningTaskCenter, group: str, key: str, params: dict[str, Any], *, job_class: str, items: list | None = None) -> dict[str, Any]:
-    body = {"entityGroup": group, "entityKey": key, "planItems": items or [], "execDetail": {"jobClass": job_class, "jobParams": params, "retryTimes": 0}}
+def make_plan(
+    tc: RunningTaskCenter, group: str, key: str, params: dict[str, Any], *, job_class: str, items: list | None = None
+) -> dict[str, Any]:
+    body = {
+        "entityGroup": group,
+        "entityKey": key,
+        "planItems": items or [],
+        "execDetail": {"jobClass": job_class, "jobParams": params, "retryTimes": 0},
+    }
     return ok(tc.request("POST", "/api/schedules", json=body))["data"]
 
 
@@ -42,7 +49,6 @@ def run_now(tc: RunningTaskCenter, group: str, key: str, *, sync: bool = False) 
 
 def context(tc: RunningTaskCenter, context_id: int) -> dict[str, Any]:
     return ok(tc.request("GET", f"/api/contexts/{context_id}"))["data"]
-
 
 
 def assert_context_fields(data: dict[str, Any], *, plan: dict[str, Any], item: dict[str, Any], status: str) -> None:
@@ -88,10 +94,17 @@ def test_context_of_a_scheduled_run_as_in_the_spec(tc: RunningTaskCenter) -> Non
     assert listing["totalHits"] == len(ids) and listing["offset"] == 0 and ids == sorted(ids, reverse=True)
     users = ok(tc.request("GET", "/api/contexts/users", params={"entityGroup": "NOTEBOOK"}))["data"]
     assert [u["loginName"] for u in users] == ["admin"] and "salt" not in users[0]
-    assert ok(tc.request("GET", "/api/contexts/users", params={"entityGroup": "NOTEBOOK", "jobStatus": "FAILED"}))["data"] == []
+    assert (
+        ok(tc.request("GET", "/api/contexts/users", params={"entityGroup": "NOTEBOOK", "jobStatus": "FAILED"}))["data"]
+        == []
+    )
 
     # A later write replaces the trigger: the run still names the item that fired it.
-    ok(tc.request("PUT", f"/api/schedules/{plan['id']}", json={"planItems": [{**EVERY_30_S, "cronDesc": "0 0 9 * * ?"}]}))
+    ok(
+        tc.request(
+            "PUT", f"/api/schedules/{plan['id']}", json={"planItems": [{**EVERY_30_S, "cronDesc": "0 0 9 * * ?"}]}
+        )
+    )
     again = context(tc, done["id"])
     assert again["planItemId"] == item["id"] and again["planItem"]["cronDesc"] == "*/30 * * * * ?"
     missing = tc.request("GET", "/api/contexts/999999")
@@ -133,7 +146,11 @@ def test_cancel_ends_the_running_job_and_keeps_the_schedule(tc: RunningTaskCente
 
     def running_task() -> tuple[dict[str, Any], int] | None:
         """A scheduled run whose job task process is up: (context, pid)."""
-        contexts = ok(tc.request("GET", "/api/contexts", params={"entityGroup": "PIPELINE", "entityKey": "1", "jobStatus": "RUNNING"}))["data"]
+        contexts = ok(
+            tc.request(
+                "GET", "/api/contexts", params={"entityGroup": "PIPELINE", "entityKey": "1", "jobStatus": "RUNNING"}
+            )
+        )["data"]
         for ctx in contexts:
             run_id = next((r["dag_run_id"] for r in tc.dag_runs(dag_id) if r["state"] == "running"), None)
             ti = tc.request("GET", f"/api/v2/dags/{dag_id}/dagRuns/{run_id}/taskInstances/job") if run_id else None
@@ -145,11 +162,19 @@ def test_cancel_ends_the_running_job_and_keeps_the_schedule(tc: RunningTaskCente
     assert running["planItem"]["cronDesc"] == "*/30 * * * * ?" and running["planItemId"] == plan["planItems"][0]["id"]
     beat = context(tc, running["id"])["heartbeatTime"]
     assert beat and DATETIME.match(beat), beat  # the running task's heartbeat ...
-    moved = wait_for("heartbeatTime moving", lambda: (b := context(tc, running["id"])["heartbeatTime"]) > beat and b, timeout=15, tc=tc)
+    moved = wait_for(
+        "heartbeatTime moving",
+        lambda: (b := context(tc, running["id"])["heartbeatTime"]) > beat and b,
+        timeout=15,
+        tc=tc,
+    )
     assert moved > beat  # ... moves while it runs
 
     before = ok(tc.request("GET", f"/api/schedules/{plan['id']}"))["data"]
-    newest = max(c["id"] for c in ok(tc.request("GET", "/api/contexts", params={"entityGroup": "PIPELINE", "limit": 100}))["data"])
+    newest = max(
+        c["id"]
+        for c in ok(tc.request("GET", "/api/contexts", params={"entityGroup": "PIPELINE", "limit": 100}))["data"]
+    )
     cancelled_at = time.monotonic()
     ok(tc.request("PUT", f"/api/schedules/{plan['id']}/cancel", json={}))
     while time.monotonic() - cancelled_at < 10:
@@ -203,9 +228,17 @@ def test_a_run_cleared_after_its_cancel_is_no_longer_cancelled(tc: RunningTaskCe
     started = run_now(tc, "PIPELINE", "1")
     wait_for("the run to start", lambda: context(tc, started["contextId"])["jobStatus"] == "RUNNING", timeout=30, tc=tc)
     ok(tc.request("PUT", f"/api/schedules/{plan['id']}/cancel", json={}))
-    wait_for("CANCELLED", lambda: context(tc, started["contextId"])["jobStatus"] == "CANCELLED", timeout=10, tc=tc, interval=0.2)
+    wait_for(
+        "CANCELLED",
+        lambda: context(tc, started["contextId"])["jobStatus"] == "CANCELLED",
+        timeout=10,
+        tc=tc,
+        interval=0.2,
+    )
     run_id = next(r["dag_run_id"] for r in tc.dag_runs(f"taskcenter_plan_{plan['id']}"))
-    cleared = tc.request("POST", f"/api/v2/dags/taskcenter_plan_{plan['id']}/dagRuns/{run_id}/clear", json={"dry_run": False})
+    cleared = tc.request(
+        "POST", f"/api/v2/dags/taskcenter_plan_{plan['id']}/dagRuns/{run_id}/clear", json={"dry_run": False}
+    )
     assert cleared.status_code == 200, cleared.text
     final = wait_for(
         "the re-run to end",
@@ -261,7 +294,9 @@ def test_logs_grow_while_the_job_runs_and_block_waits_for_the_end(tc: RunningTas
     assert ok(tc.request("GET", f"/api/contexts/{context_id}/logs", params={"block": "false"})) == full
     assert context(tc, context_id)["jobStatus"] == "SUCCESSFUL"
     results = ok(tc.request("GET", f"/api/contexts/{context_id}/results", params={"block": "false"}))
-    assert results["done"] is True and results["data"] == [{"subKey": "1", "result": {"schema": [{"name": "ticks", "title": "ticks", "type": "integer"}], "data": [[12]]}}]
+    assert results["done"] is True and results["data"] == [
+        {"subKey": "1", "result": {"schema": [{"name": "ticks", "title": "ticks", "type": "integer"}], "data": [[12]]}}
+    ]
 
 
 def test_a_job_that_produces_a_table_returns_it_with_its_schema(tc: RunningTaskCenter) -> None:
@@ -271,14 +306,19 @@ def test_a_job_that_produces_a_table_returns_it_with_its_schema(tc: RunningTaskC
     assert results["done"] is True
     (part,) = results["data"]
     assert part["subKey"] == "1"
-    assert part["result"]["schema"] == [{"name": "entity", "title": "entity", "type": "string"}, {"name": "ok", "title": "ok", "type": "bool"}]
+    assert part["result"]["schema"] == [
+        {"name": "entity", "title": "entity", "type": "string"},
+        {"name": "ok", "title": "ok", "type": "bool"},
+    ]
     assert part["result"]["data"] == [["NOTEBOOK 1", True]]
 
 
 def test_context_filters_and_paging(tc: RunningTaskCenter) -> None:
     make_plan(tc, "NOTEBOOK", "1", {"notebook": 1}, job_class=SUCCEED)
     make_plan(tc, "PIPELINE", "1", {"pipeline": 1}, job_class=SUCCEED)
-    ids = [run_now(tc, "NOTEBOOK", "1", sync=True)["contextId"] for _ in range(3)] + [run_now(tc, "PIPELINE", "1", sync=True)["contextId"]]
+    ids = [run_now(tc, "NOTEBOOK", "1", sync=True)["contextId"] for _ in range(3)] + [
+        run_now(tc, "PIPELINE", "1", sync=True)["contextId"]
+    ]
     newest_first = sorted(ids, reverse=True)
     everything = ok(tc.request("GET", "/api/contexts", params={"limit": 100}))
     assert everything["totalHits"] == 4 and [c["id"] for c in everything["data"]] == newest_first
@@ -288,7 +328,12 @@ def test_context_filters_and_paging(tc: RunningTaskCenter) -> None:
     assert ok(tc.request("GET", "/api/contexts", params={"entityGroup": "PIPELINE"}))["totalHits"] == 1
     assert ok(tc.request("GET", "/api/contexts", params={"entityCreatedByList": "1"}))["totalHits"] == 4
     assert ok(tc.request("GET", "/api/contexts", params={"entityCreatedByList": "999"}))["totalHits"] == 0
-    assert ok(tc.request("GET", "/api/contexts", params={"jobStatus": "SUCCESSFUL", "jobStatusList": "FAILED"}))["totalHits"] == 4
+    assert (
+        ok(tc.request("GET", "/api/contexts", params={"jobStatus": "SUCCESSFUL", "jobStatusList": "FAILED"}))[
+            "totalHits"
+        ]
+        == 4
+    )
     assert ok(tc.request("GET", "/api/contexts", params={"jobStatusList": "FAILED,CANCELLED"}))["totalHits"] == 0
     bad = tc.request("GET", "/api/contexts", params={"entityGroup": "SPREADSHEET"})
     assert bad.status_code == 400 and bad.json()["code"] == 40001 and "entityGroup" in bad.json()["msg"]
@@ -301,12 +346,21 @@ def test_a_cancelled_run_now_is_the_plans_latest_status(tc: RunningTaskCenter) -
     started = run_now(tc, "DB_BATCH_SYNC", "1")
     wait_for("the run to start", lambda: context(tc, started["contextId"])["jobStatus"] == "RUNNING", timeout=30, tc=tc)
     ok(tc.request("POST", "/api/schedules/cancel", json={"entityGroup": "DB_BATCH_SYNC", "entityKey": "1"}))
-    wait_for("CANCELLED", lambda: context(tc, started["contextId"])["jobStatus"] == "CANCELLED", timeout=10, tc=tc, interval=0.2)
+    wait_for(
+        "CANCELLED",
+        lambda: context(tc, started["contextId"])["jobStatus"] == "CANCELLED",
+        timeout=10,
+        tc=tc,
+        interval=0.2,
+    )
     latest = ok(tc.request("GET", f"/api/schedules/{plan['id']}"))["data"]
     assert latest["jobStatus"] == "CANCELLED" and latest["stopAt"] and latest["costTime"] is not None
     listed = ok(tc.request("GET", "/api/schedules", params={"jobStatusList": "CANCELLED"}))
     assert [p["id"] for p in listed["data"]] == [plan["id"]]
-    assert ok(tc.request("GET", "/api/contexts", params={"jobStatus": "CANCELLED"}))["data"][0]["id"] == started["contextId"]
+    assert (
+        ok(tc.request("GET", "/api/contexts", params={"jobStatus": "CANCELLED"}))["data"][0]["id"]
+        == started["contextId"]
+    )
     assert ok(tc.request("GET", "/api/contexts", params={"jobStatus": "FAILED"}))["totalHits"] == 0
 
 
@@ -319,13 +373,20 @@ def test_a_failure_is_in_the_logs_and_retry_times_are_tries(tc: RunningTaskCente
     logs = ok(tc.request("GET", f"/api/contexts/{failed['contextId']}/logs"))["data"][0]["logs"]
     assert any("PIPELINE 1: failing on purpose" in line for line in logs), logs
 
-    body = {"entityGroup": "PIPELINE", "entityKey": "1", "planItems": [{"triggerType": "ONCE"}], "sync": True,
-            "execDetail": {"jobClass": FLAKY, "jobParams": {"pipeline": 1, "failures": 2}, "retryTimes": 2}}
+    body = {
+        "entityGroup": "PIPELINE",
+        "entityKey": "1",
+        "planItems": [{"triggerType": "ONCE"}],
+        "sync": True,
+        "execDetail": {"jobClass": FLAKY, "jobParams": {"pipeline": 1, "failures": 2}, "retryTimes": 2},
+    }
     flaky = ok(tc.request("POST", "/api/schedules", json=body))["data"]
     ctx = context(tc, flaky["contextId"])
     lines = ok(tc.request("GET", f"/api/contexts/{flaky['contextId']}/logs"))["data"][0]["logs"]
     assert ctx["jobStatus"] == "SUCCESSFUL", lines
     assert [line for line in lines if line.startswith("*** try")] == ["*** try 1 ***", "*** try 2 ***", "*** try 3 ***"]
-    assert any("try 1: failing on purpose" in line for line in lines) and any("try 3: succeeding" in line for line in lines)
+    assert any("try 1: failing on purpose" in line for line in lines) and any(
+        "try 3: succeeding" in line for line in lines
+    )
     result = ok(tc.request("GET", f"/api/contexts/{flaky['contextId']}/results"))["data"][0]["result"]
     assert result["data"] == [[3]]

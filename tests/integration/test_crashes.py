@@ -40,7 +40,9 @@ def product() -> Iterator[RunningTaskCenter]:
     home = Path(tempfile.mkdtemp(prefix="taskcenter-test-crashes-"))
     try:
         running = start_taskcenter(
-            backend="postgres", home=home, extra={"scheduler": {"task_instance_heartbeat_timeout": str(HEARTBEAT_TIMEOUT)}}
+            backend="postgres",
+            home=home,
+            extra={"scheduler": {"task_instance_heartbeat_timeout": str(HEARTBEAT_TIMEOUT)}},
         )
         try:
             yield running
@@ -62,13 +64,17 @@ class Run:
     marks: Path
 
     def context(self) -> dict[str, Any]:
-        (run,) = ok(self.tc.request("GET", "/api/contexts", params={"entityGroup": self.group, "entityKey": self.key}))["data"]
+        (run,) = ok(self.tc.request("GET", "/api/contexts", params={"entityGroup": self.group, "entityKey": self.key}))[
+            "data"
+        ]
         return run
 
     def task(self) -> dict[str, Any]:
         """The job task instance of the run (its current try)."""
         (dag_run,) = self.tc.dag_runs(self.dag_id)
-        response = self.tc.request("GET", f"/api/v2/dags/{self.dag_id}/dagRuns/{dag_run['dag_run_id']}/taskInstances/job")
+        response = self.tc.request(
+            "GET", f"/api/v2/dags/{self.dag_id}/dagRuns/{dag_run['dag_run_id']}/taskInstances/job"
+        )
         assert response.status_code == 200, response.text
         return response.json()
 
@@ -77,17 +83,34 @@ class Run:
         return self.marks.read_text().splitlines() if self.marks.exists() else []
 
     def logs(self) -> list[str]:
-        parts = ok(self.tc.request("GET", f"/api/contexts/{self.context()['id']}/logs", params={"block": "false"}))["data"]
+        parts = ok(self.tc.request("GET", f"/api/contexts/{self.context()['id']}/logs", params={"block": "false"}))[
+            "data"
+        ]
         return [line for part in parts for line in part["logs"]]
 
 
-def start_run(tc: RunningTaskCenter, group: str, key: str, params: dict[str, Any], *, retry_times: int, seconds: float) -> Run:
+def start_run(
+    tc: RunningTaskCenter, group: str, key: str, params: dict[str, Any], *, retry_times: int, seconds: float
+) -> Run:
     marks = tc.home / f"marks-{group}-{key}.txt"
-    job = {"jobClass": SIDE_EFFECT, "jobParams": {**params, "path": str(marks), "seconds": seconds}, "retryTimes": retry_times}
-    plan = ok(tc.request("POST", "/api/schedules", json={"entityGroup": group, "entityKey": key, "planItems": [], "execDetail": job}))["data"]
-    ok(tc.request("POST", "/api/schedules", json={"entityGroup": group, "entityKey": key, "planItems": [{"triggerType": "ONCE"}]}))
+    job = {
+        "jobClass": SIDE_EFFECT,
+        "jobParams": {**params, "path": str(marks), "seconds": seconds},
+        "retryTimes": retry_times,
+    }
+    plan = ok(
+        tc.request(
+            "POST", "/api/schedules", json={"entityGroup": group, "entityKey": key, "planItems": [], "execDetail": job}
+        )
+    )["data"]
+    ok(
+        tc.request(
+            "POST",
+            "/api/schedules",
+            json={"entityGroup": group, "entityKey": key, "planItems": [{"triggerType": "ONCE"}]},
+        )
+    )
     return Run(tc=tc, group=group, key=key, dag_id=f"taskcenter_plan_{plan['id']}", marks=marks)
-
 
 
 def at(value: str) -> datetime:
@@ -113,7 +136,12 @@ def test_a_killed_scheduler_s_runs_run_again_only_as_retry_times_allows(product:
     no_retry = start_run(tc, "PIPELINE", "1", {"pipeline": 1}, retry_times=0, seconds=600)
     one_retry = start_run(tc, "PIPELINE", "2", {"pipeline": 2}, retry_times=1, seconds=10)
     for run in (no_retry, one_retry):
-        wait_for(f"{run.group} {run.key} started", lambda run=run: run.starts() and run.context()["heartbeatTime"], timeout=60, tc=tc)
+        wait_for(
+            f"{run.group} {run.key} started",
+            lambda run=run: run.starts() and run.context()["heartbeatTime"],
+            timeout=60,
+            tc=tc,
+        )
 
     scheduler = psutil.Process(next(c.pid for c in tc.stack.components if c.name == "scheduler"))
     doomed = [scheduler, *scheduler.children(recursive=True)]  # LocalExecutor workers and the tasks
@@ -139,7 +167,9 @@ def test_a_killed_scheduler_s_runs_run_again_only_as_retry_times_allows(product:
     time.sleep(3)
     assert no_retry.context()["heartbeatTime"] == failed["heartbeatTime"]  # and it stays there
 
-    done = wait_for("the run with one retry SUCCESSFUL", lambda: one_retry.context()["jobStatus"] == "SUCCESSFUL", timeout=60, tc=tc)
+    done = wait_for(
+        "the run with one retry SUCCESSFUL", lambda: one_retry.context()["jobStatus"] == "SUCCESSFUL", timeout=60, tc=tc
+    )
     assert done
     assert [line.split()[:2] for line in one_retry.starts()] == [["started", "1"], ["started", "2"], ["ended", "2"]]
     assert not any("not run" in line for line in one_retry.logs())
@@ -160,10 +190,22 @@ def test_a_run_whose_worker_died_ends_failed_saying_why(product: RunningTaskCent
     # The task is told to stop when its supervisor dies: its job does not go on unheard.
     wait_for("the task gone with its supervisor", lambda: gone(task), timeout=10, tc=tc)
 
-    failed = wait_for("the run FAILED", lambda: (c := run.context())["jobStatus"] == "FAILED" and c, timeout=HEARTBEAT_TIMEOUT + 60, tc=tc, interval=1)
-    print(f"\nkilled worker -> run FAILED in {time.monotonic() - killed_at:.1f} s (heartbeat timeout {HEARTBEAT_TIMEOUT} s)")
+    failed = wait_for(
+        "the run FAILED",
+        lambda: (c := run.context())["jobStatus"] == "FAILED" and c,
+        timeout=HEARTBEAT_TIMEOUT + 60,
+        tc=tc,
+        interval=1,
+    )
+    print(
+        f"\nkilled worker -> run FAILED in {time.monotonic() - killed_at:.1f} s (heartbeat timeout "
+        f"{HEARTBEAT_TIMEOUT} s)"
+    )
     assert [line.split()[:2] for line in run.starts()] == [["started", "1"]]
-    reason = f"the task's worker stopped (killed, or its machine went down): Task did not emit heartbeat within time limit ({HEARTBEAT_TIMEOUT} seconds)"
+    reason = (
+        "the task's worker stopped (killed, or its machine went down): "
+        f"Task did not emit heartbeat within time limit ({HEARTBEAT_TIMEOUT} seconds)"
+    )
     assert any(reason in line for line in run.logs()), run.logs()
     assert run.task()["try_number"] == 1
     assert at(failed["heartbeatTime"]) <= at(failed["stopAt"])

@@ -81,7 +81,9 @@ def test_db_migrate_created_taskcenter_tables_at_head(taskcenter: RunningTaskCen
     try:
         with engine.connect() as conn:
             tables = set(sa.inspect(conn).get_table_names())
-            revision = conn.execute(sa.text(f"SELECT version_num FROM {TaskCenterDBManager.version_table_name}")).scalar()
+            revision = conn.execute(
+                sa.text(f"SELECT version_num FROM {TaskCenterDBManager.version_table_name}")
+            ).scalar()
     finally:
         engine.dispose()
     assert {"taskcenter_plan", "taskcenter_plan_item"} <= tables

@@ -37,7 +37,9 @@ def _send(tc: RunningTaskCenter, case: Any) -> None:
         case.body["sync"] = False  # a run-now that waits for its job would wait for a real notebook
     writes_plans = case.method.upper() == "POST" and case.path == "/api/schedules"
     before = _plan_count(tc) if writes_plans else None
-    response = case.call(base_url=tc.base_url, session=tc.http, headers={"Authorization": f"Bearer {tc.token}"}, timeout=120)
+    response = case.call(
+        base_url=tc.base_url, session=tc.http, headers={"Authorization": f"Bearer {tc.token}"}, timeout=120
+    )
     case.validate_response(response, checks=CHECKS)
     if writes_plans and response.status_code >= 400:
         assert _plan_count(tc) == before, f"a refused write stored a plan: {response.text[:300]}"

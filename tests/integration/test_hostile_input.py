@@ -41,7 +41,9 @@ def _post_raw(tc: RunningTaskCenter, path: str, text: str | bytes) -> Any:
     [(HUGE, 404, 40400), ("9" * 40, 404, 40400)]
     + [(t, 400, 40001) for t in ("²", "{id}.0", "+{id}", "%20{id}", "0{id}", "-{id}", "{id}e0", "0x{id}", "abc")],
 )
-def test_an_id_that_is_not_a_plain_int64_names_nothing(tc: RunningTaskCenter, template: str, status: int, code: int) -> None:
+def test_an_id_that_is_not_a_plain_int64_names_nothing(
+    tc: RunningTaskCenter, template: str, status: int, code: int
+) -> None:
     plan = ok(tc.request("POST", "/api/schedules", json={**NOTEBOOK, "planItems": []}))["data"]
     raw_id = template.format(id=plan["id"])  # read loosely, most of these would name the plan
     for method, path in (
@@ -56,18 +58,38 @@ def test_an_id_that_is_not_a_plain_int64_names_nothing(tc: RunningTaskCenter, te
         ("GET", f"/api/contexts/{raw_id}/results?block=false"),
     ):
         body = {"enabled": False} if method == "PUT" and not path.endswith("cancel") else None
-        assert _refused(tc.request(method, path, json=body), status=status, code=code)["field"] in ("scheduleId", "contextId")
+        assert _refused(tc.request(method, path, json=body), status=status, code=code)["field"] in (
+            "scheduleId",
+            "contextId",
+        )
     assert ok(tc.request("GET", f"/api/schedules/{plan['id']}"))["data"]["enabled"] is True
 
 
 @pytest.mark.parametrize(
     "query",
-    [f"offset={HUGE}", "offset=-1", "offset=1.5", "limit=0", f"limit={HUGE}", "limit=abc", f"entityCreatedByList={HUGE}",
-     "entityCreatedByList=1,²", "entityKey=a%00b", "q=%00", "q=" + "x" * 300, "entityGroup=" + "G" * 40, "jobStatusList=DONE"],
+    [
+        f"offset={HUGE}",
+        "offset=-1",
+        "offset=1.5",
+        "limit=0",
+        f"limit={HUGE}",
+        "limit=abc",
+        f"entityCreatedByList={HUGE}",
+        "entityCreatedByList=1,²",
+        "entityKey=a%00b",
+        "q=%00",
+        "q=" + "x" * 300,
+        "entityGroup=" + "G" * 40,
+        "jobStatusList=DONE",
+    ],
 )
 def test_list_parameters_out_of_range_are_400(tc: RunningTaskCenter, query: str) -> None:
     paged = query.startswith(("offset", "limit"))  # the /users endpoints take no page
-    for path in ("/api/schedules", "/api/contexts") if paged else ("/api/schedules", "/api/schedules/users", "/api/contexts", "/api/contexts/users"):
+    for path in (
+        ("/api/schedules", "/api/contexts")
+        if paged
+        else ("/api/schedules", "/api/schedules/users", "/api/contexts", "/api/contexts/users")
+    ):
         _refused(tc.request("GET", f"{path}?{query}"), status=400)
 
 
@@ -86,9 +108,15 @@ JOB_PARAMS_REFUSED = {
 
 
 @pytest.mark.parametrize("case", sorted(JOB_PARAMS_REFUSED))
-def test_job_params_that_no_dag_file_or_database_can_hold_are_refused_and_nothing_is_stored(tc: RunningTaskCenter, case: str) -> None:
+def test_job_params_that_no_dag_file_or_database_can_hold_are_refused_and_nothing_is_stored(
+    tc: RunningTaskCenter, case: str
+) -> None:
     files, errors = _plan_files(tc), len(_import_errors(tc))
-    body = '{"entityGroup": "NOTEBOOK", "entityKey": "1", "planItems": [], "execDetail": {"jobParams": ' + JOB_PARAMS_REFUSED[case] + "}}"
+    body = (
+        '{"entityGroup": "NOTEBOOK", "entityKey": "1", "planItems": [], "execDetail": {"jobParams": '
+        + JOB_PARAMS_REFUSED[case]
+        + "}}"
+    )
     refused = _refused(_post_raw(tc, "/api/schedules", body), status=400)
     assert refused["code"] in (40000, 40001)
     assert ok(tc.request("GET", "/api/schedules"))["totalHits"] == 0
@@ -99,18 +127,38 @@ def test_job_params_that_no_dag_file_or_database_can_hold_are_refused_and_nothin
 @pytest.mark.parametrize(
     "body, field",
     [
-        ({**NOTEBOOK, "planItems": [{"triggerType": "CRON_JOB", "cronDesc": "0 0 0 * * ? " + "*" * 300}]}, "planItems[0].cronDesc"),
-        ({**NOTEBOOK, "planItems": [{"triggerType": "CRON_JOB", "cronDesc": "0 0 0 * * ?", "timeZone": "Z" * 100}]}, "planItems[0].timeZone"),
-        ({**NOTEBOOK, "planItems": [{"triggerType": "CRON_JOB", "cronDesc": "0 0 0 * * ?\u0000"}]}, "planItems[0].cronDesc"),
+        (
+            {**NOTEBOOK, "planItems": [{"triggerType": "CRON_JOB", "cronDesc": "0 0 0 * * ? " + "*" * 300}]},
+            "planItems[0].cronDesc",
+        ),
+        (
+            {**NOTEBOOK, "planItems": [{"triggerType": "CRON_JOB", "cronDesc": "0 0 0 * * ?", "timeZone": "Z" * 100}]},
+            "planItems[0].timeZone",
+        ),
+        (
+            {**NOTEBOOK, "planItems": [{"triggerType": "CRON_JOB", "cronDesc": "0 0 0 * * ?\u0000"}]},
+            "planItems[0].cronDesc",
+        ),
         ({"entityGroup": "NOTEBOOK", "entityKey": "k" * 200, "planItems": []}, "entityKey"),
         ({"entityGroup": "NOTEBOOK" * 10, "entityKey": "1", "planItems": []}, "entityGroup"),
-        ({**NOTEBOOK, "planItems": [{"triggerType": "CRON_JOB", "cronDesc": "0 0 0 * * ?", "id": 2**63}]}, "planItems[0].id"),
-        ({**NOTEBOOK, "planItems": [{"triggerType": "CRON_JOB", "cronDesc": f"{s} 0 0 * * ?"} for s in range(60)] * 2}, "planItems"),
+        (
+            {**NOTEBOOK, "planItems": [{"triggerType": "CRON_JOB", "cronDesc": "0 0 0 * * ?", "id": 2**63}]},
+            "planItems[0].id",
+        ),
+        (
+            {
+                **NOTEBOOK,
+                "planItems": [{"triggerType": "CRON_JOB", "cronDesc": f"{s} 0 0 * * ?"} for s in range(60)] * 2,
+            },
+            "planItems",
+        ),
         ({**NOTEBOOK, "execDetail": {"retryTimes": 2**70}}, "execDetail.retryTimes"),
         ({**NOTEBOOK, "execDetail": {"jobClass": "c" * 300}}, "execDetail.jobClass"),
     ],
 )
-def test_strings_and_numbers_beyond_what_both_databases_hold_are_400(tc: RunningTaskCenter, body: dict[str, Any], field: str) -> None:
+def test_strings_and_numbers_beyond_what_both_databases_hold_are_400(
+    tc: RunningTaskCenter, body: dict[str, Any], field: str
+) -> None:
     refused = _refused(tc.request("POST", "/api/schedules", json=body), status=400, code=40001)
     assert refused["field"] == field, refused
     assert ok(tc.request("GET", "/api/schedules"))["totalHits"] == 0
@@ -154,8 +202,14 @@ def test_deleting_a_plan_clears_its_import_errors_at_once(tc: RunningTaskCenter)
     engine = sa.create_engine(tc.settings.sql_alchemy_conn)
     try:
         with engine.begin() as db:
-            db.execute(sa.insert(ParseImportError.__table__).values(
-                filename=relative, bundle_name="taskcenter-plans", timestamp=sa.func.now(), stacktrace="RuntimeError: broken"))
+            db.execute(
+                sa.insert(ParseImportError.__table__).values(
+                    filename=relative,
+                    bundle_name="taskcenter-plans",
+                    timestamp=sa.func.now(),
+                    stacktrace="RuntimeError: broken",
+                )
+            )
     finally:
         engine.dispose()
     assert any(e["filename"] == relative for e in _import_errors(tc))

@@ -48,7 +48,7 @@ def results(tc: RunningTaskCenter, context_id: int) -> dict[str, dict[str, Any]]
 
 def rows_of(result: dict[str, Any]) -> list[dict[str, Any]]:
     names = [column["name"] for column in result["schema"]]
-    return [dict(zip(names, row)) for row in result["data"]]
+    return [dict(zip(names, row, strict=False)) for row in result["data"]]
 
 
 def query(path: Path, sql: str) -> list[tuple[Any, ...]]:
@@ -89,7 +89,9 @@ def forget_datasets(tc: RunningTaskCenter, tables: dict[str, str]) -> None:
 
 
 def stats_of(tc: RunningTaskCenter, key: str) -> tuple[int, int]:
-    ((rows, size),) = engine_sql(tc, f"SELECT row_count, disk_usage FROM {STATS_TABLE} WHERE dataset_key = :key", {"key": key})
+    ((rows, size),) = engine_sql(
+        tc, f"SELECT row_count, disk_usage FROM {STATS_TABLE} WHERE dataset_key = :key", {"key": key}
+    )
     return rows, size
 
 
@@ -109,7 +111,9 @@ def assert_successful(tc: RunningTaskCenter, ran: dict[str, Any]) -> int:
         ("DATASET", "9-1", ["no such table: no_such_table"]),
     ],
 )
-def test_a_failing_job_ends_failed_with_its_cause_in_the_logs(tc: RunningTaskCenter, group: str, key: str, causes: list[str]) -> None:
+def test_a_failing_job_ends_failed_with_its_cause_in_the_logs(
+    tc: RunningTaskCenter, group: str, key: str, causes: list[str]
+) -> None:
     ran = run_now(tc, group, key)
     assert context(tc, ran["contextId"])["jobStatus"] == "FAILED"
     text = "\n".join(sum(logs(tc, ran["contextId"]).values(), []))
@@ -129,7 +133,9 @@ def test_notebook_runs_every_cell_with_its_output_and_table(tc: RunningTaskCente
     assert list(tables) == ["sales"]
     assert [c["name"] for c in tables["sales"]["schema"]] == ["region", "orders", "revenue"]
     assert len(tables["sales"]["data"]) == 5
-    executed = list((tc.home / "taskcenter" / "results" / f"taskcenter_plan_{ran['id']}").glob("*/notebook1.output.ipynb"))
+    executed = list(
+        (tc.home / "taskcenter" / "results" / f"taskcenter_plan_{ran['id']}").glob("*/notebook1.output.ipynb")
+    )
     assert len(executed) == 1
 
 
@@ -203,8 +209,12 @@ def test_app_refresh_maps_one_task_per_dataset(tc: RunningTaskCenter) -> None:
     context_id = assert_successful(tc, ran)
 
     # Each dataset's engine table holds its source's rows, loaded by this run.
-    assert engine_sql(tc, "SELECT COUNT(*) FROM app1_orders") == query(source, "SELECT COUNT(*) FROM orders") == [(240,)]
-    assert engine_sql(tc, "SELECT COUNT(*), MAX(id) FROM app1_customers") == query(source, "SELECT COUNT(*), MAX(id) FROM customers")
+    assert (
+        engine_sql(tc, "SELECT COUNT(*) FROM app1_orders") == query(source, "SELECT COUNT(*) FROM orders") == [(240,)]
+    )
+    assert engine_sql(tc, "SELECT COUNT(*), MAX(id) FROM app1_customers") == query(
+        source, "SELECT COUNT(*), MAX(id) FROM customers"
+    )
     per_dataset = results(tc, context_id)
     assert set(per_dataset) == {"1-1", "1-2"}
     assert [c["name"] for c in per_dataset["1-2"]["schema"]] == ["id", "name", "city"]

@@ -24,12 +24,16 @@ from tests.integration.jobs import SUCCEED
 @pytest.mark.integration
 def test_twenty_clients_for_twenty_seconds_of_the_mix(tc: RunningTaskCenter) -> None:
     target = Target(base_url=tc.base_url, token=tc.token)
-    result = run_taskcenter_mix(target, MixConfig(clients=20, seconds=20), entities=catalog_entities(DEMO_CATALOG), job_class=SUCCEED)
+    result = run_taskcenter_mix(
+        target, MixConfig(clients=20, seconds=20), entities=catalog_entities(DEMO_CATALOG), job_class=SUCCEED
+    )
     check = verify(target, result, plans_folder=tc.settings.plans_folder)
     summary = summarize(result)
     text = (
-        f"{tc.backend}\n{report(result, samples=10)}\n{check.plans} plans, {check.contexts} contexts, {check.files} DAG files "
-        f"checked: {len(check.problems)} problem(s)\n" + "\n".join(check.problems[:20])
+        f"{tc.backend}\n{report(result, samples=10)}\n{check.plans} plans, {check.contexts} contexts, "
+        f"{check.files} DAG files "
+        f"checked: {len(check.problems)} problem(s)\n"
+        + "\n".join(check.problems[:20])
         + f"\ncomponent restarts: {getattr(tc, 'restarts', [])}"
     )
     print(text)

@@ -16,13 +16,22 @@ from tests.integration.jobs import SLEEP, SUCCEED
 GLOBAL_DAGS = "DAGs"  # FAB's resource for every DAG
 
 
-def _plan(tc: RunningTaskCenter, group: str, key: str, job_class: str = SUCCEED, params: dict[str, Any] | None = None) -> dict[str, Any]:
+def _plan(
+    tc: RunningTaskCenter, group: str, key: str, job_class: str = SUCCEED, params: dict[str, Any] | None = None
+) -> dict[str, Any]:
     job_params = {group.lower(): int(key), **(params or {})}  # the entity's own parameter, as the domain requires
-    body = {"entityGroup": group, "entityKey": key, "planItems": [], "execDetail": {"jobClass": job_class, "jobParams": job_params, "retryTimes": 0}}
+    body = {
+        "entityGroup": group,
+        "entityKey": key,
+        "planItems": [],
+        "execDetail": {"jobClass": job_class, "jobParams": job_params, "retryTimes": 0},
+    }
     return ok(tc.request("POST", "/api/schedules", json=body))["data"]
 
 
-def _run_now(tc: RunningTaskCenter, group: str, key: str, *, headers: dict[str, str] | None = None, sync: bool = True) -> dict[str, Any]:
+def _run_now(
+    tc: RunningTaskCenter, group: str, key: str, *, headers: dict[str, str] | None = None, sync: bool = True
+) -> dict[str, Any]:
     body = {"entityGroup": group, "entityKey": key, "planItems": [{"triggerType": "ONCE"}], "sync": sync}
     kwargs = {} if headers is None else {"headers": headers}
     return ok(tc.request("POST", "/api/schedules", json=body, **kwargs))["data"]
@@ -37,7 +46,14 @@ def _user_with_role(tc: RunningTaskCenter, role: str) -> dict[str, str]:
     created = tc.request(
         "POST",
         "/auth/fab/v1/users",
-        json={"username": name, "email": f"{name}@example.invalid", "first_name": "U", "last_name": "Ser", "roles": [{"name": role}], "password": password},
+        json={
+            "username": name,
+            "email": f"{name}@example.invalid",
+            "first_name": "U",
+            "last_name": "Ser",
+            "roles": [{"name": role}],
+            "password": password,
+        },
     )
     assert created.status_code in (200, 201), created.text
     return {"Authorization": f"Bearer {tc.fetch_token(name, password)}"}
@@ -49,7 +65,9 @@ def _one_plan_role(tc: RunningTaskCenter, plan_id: int) -> str:
     actions = [a for a in user_role["actions"] if a["resource"]["name"] != GLOBAL_DAGS]
     assert len(actions) < len(user_role["actions"])
     dag = f"DAG:taskcenter_plan_{plan_id}"
-    actions += [{"action": {"name": action}, "resource": {"name": dag}} for action in ("can_read", "can_edit", "can_delete")]
+    actions += [
+        {"action": {"name": action}, "resource": {"name": dag}} for action in ("can_read", "can_edit", "can_delete")
+    ]
     name = f"one_plan_{secrets.token_hex(4)}"
     created = tc.request("POST", "/auth/fab/v1/roles", json={"name": name, "actions": actions})
     assert created.status_code in (200, 201), created.text
@@ -116,7 +134,11 @@ def test_a_role_granted_one_plan_sees_and_touches_only_that_plan(tc: RunningTask
         ("DELETE", f"/api/schedules/{theirs['id']}", None),
         ("POST", "/api/schedules/cancel", {"entityGroup": "PIPELINE", "entityKey": "1"}),
         ("POST", "/api/schedules", {"entityGroup": "PIPELINE", "entityKey": "1", "planItems": []}),
-        ("POST", "/api/schedules", {"entityGroup": "PIPELINE", "entityKey": "1", "planItems": [{"triggerType": "ONCE"}]}),
+        (
+            "POST",
+            "/api/schedules",
+            {"entityGroup": "PIPELINE", "entityKey": "1", "planItems": [{"triggerType": "ONCE"}]},
+        ),
         ("POST", "/api/schedules", {"entityGroup": "DATASET", "entityKey": "1-1", "planItems": []}),  # a new plan
         ("GET", f"/api/contexts/{contexts['theirs']}", None),
         ("GET", f"/api/contexts/{contexts['theirs']}/logs?block=false", None),
@@ -137,8 +159,17 @@ def test_a_role_granted_one_plan_sees_and_touches_only_that_plan(tc: RunningTask
     ok(tc.request("POST", f"/api/schedules/{mine['id']}/disable", headers=me))
     ok(tc.request("POST", f"/api/schedules/{mine['id']}/enable", headers=me))
     cron = [{"triggerType": "CRON_JOB", "cronDesc": "0 0 3 * * ?", "cronType": "DAILY", "timeZone": "UTC"}]
-    assert ok(tc.request("PUT", f"/api/schedules/{mine['id']}", json={"planItems": cron}, headers=me))["data"]["planItems"][0]["cronDesc"] == "0 0 3 * * ?"
-    upserted = ok(tc.request("POST", "/api/schedules", json={"entityGroup": "NOTEBOOK", "entityKey": "1", "planItems": []}, headers=me))
+    assert (
+        ok(tc.request("PUT", f"/api/schedules/{mine['id']}", json={"planItems": cron}, headers=me))["data"][
+            "planItems"
+        ][0]["cronDesc"]
+        == "0 0 3 * * ?"
+    )
+    upserted = ok(
+        tc.request(
+            "POST", "/api/schedules", json={"entityGroup": "NOTEBOOK", "entityKey": "1", "planItems": []}, headers=me
+        )
+    )
     assert upserted["data"]["id"] == mine["id"] and upserted["data"]["planItems"] == []
     assert _run_now(tc, "NOTEBOOK", "1", headers=me)["jobStatus"] == "SUCCESSFUL"
     ok(tc.request("POST", "/api/schedules/cancel", json={"entityGroup": "NOTEBOOK", "entityKey": "1"}, headers=me))
@@ -154,7 +185,9 @@ def test_viewer_and_admin_see_every_plan(tc: RunningTaskCenter, plans: dict[str,
     listed = ok(tc.request("GET", "/api/schedules", headers=caller))
     assert {p["id"] for p in listed["data"]} == ids and listed["totalHits"] == 2
     runs = ok(tc.request("GET", "/api/contexts?limit=100", headers=caller))
-    assert {c["planId"] for c in runs["data"]} == ids and runs["totalHits"] == ok(tc.request("GET", "/api/contexts"))["totalHits"]
+    assert {c["planId"] for c in runs["data"]} == ids and runs["totalHits"] == ok(tc.request("GET", "/api/contexts"))[
+        "totalHits"
+    ]
     for context_id in plans["contexts"].values():
         ok(tc.request("GET", f"/api/contexts/{context_id}/logs?block=false", headers=caller))
     edit = tc.request("POST", f"/api/schedules/{plans['theirs']['id']}/disable", headers=caller)

@@ -20,7 +20,9 @@ from datetime import datetime, timezone
 from airflow.providers.standard.operators.empty import EmptyOperator
 from airflow.sdk import DAG
 
-with DAG(dag_id="{dag_id}", schedule=None, start_date=datetime(2020, 1, 1, tzinfo=timezone.utc), description="{description}"):
+with DAG(
+    dag_id="{dag_id}", schedule=None, start_date=datetime(2020, 1, 1, tzinfo=timezone.utc), description="{description}"
+):
     EmptyOperator(task_id="noop")
 """
 
@@ -45,7 +47,11 @@ def _wait(predicate: Any, *, timeout: float, what: str, tc: RunningTaskCenter) -
 
 
 def test_plan_files_are_parsed_on_change_and_user_dags_on_airflows_timer(tc: RunningTaskCenter) -> None:
-    body = {"entityGroup": "PIPELINE", "entityKey": "1", "planItems": [{"triggerType": "CRON_JOB", "cronDesc": "0 0 3 * * ?", "timeZone": "UTC"}]}
+    body = {
+        "entityGroup": "PIPELINE",
+        "entityKey": "1",
+        "planItems": [{"triggerType": "CRON_JOB", "cronDesc": "0 0 3 * * ?", "timeZone": "UTC"}],
+    }
     plan = ok(tc.request("POST", "/api/schedules", json=body))["data"]
     plan_dag = f"taskcenter_plan_{plan['id']}"
     user_dag = f"user_dag_{uuid.uuid4().hex[:8]}"
@@ -56,7 +62,12 @@ def test_plan_files_are_parsed_on_change_and_user_dags_on_airflows_timer(tc: Run
     user_parsed = _parsed_at(tc, user_dag)
 
     # Two intervals: the dags folder's processor parses the user's file again; the plan's is left alone.
-    _wait(lambda: _parsed_at(tc, user_dag) > user_parsed, timeout=3 * INTERVAL + 10, what="timer re-parse of a user DAG", tc=tc)
+    _wait(
+        lambda: _parsed_at(tc, user_dag) > user_parsed,
+        timeout=3 * INTERVAL + 10,
+        what="timer re-parse of a user DAG",
+        tc=tc,
+    )
     time.sleep(INTERVAL)
     assert _parsed_at(tc, plan_dag) == plan_parsed
 
@@ -78,5 +89,7 @@ def test_plan_files_are_parsed_on_change_and_user_dags_on_airflows_timer(tc: Run
     staged = user_file.with_suffix(".tmp")
     staged.write_text(USER_DAG.format(dag_id=user_dag, description="edited"))
     staged.replace(user_file)
-    _wait(lambda: _dag(tc, user_dag)["description"] == "edited", timeout=3 * INTERVAL + 10, what="the user's edit", tc=tc)
+    _wait(
+        lambda: _dag(tc, user_dag)["description"] == "edited", timeout=3 * INTERVAL + 10, what="the user's edit", tc=tc
+    )
     user_file.unlink()

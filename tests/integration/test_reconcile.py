@@ -7,7 +7,11 @@ import sys
 
 from tests.integration.harness import RunningTaskCenter, ok
 
-PLAN = {"entityGroup": "PIPELINE", "entityKey": "1", "planItems": [{"triggerType": "CRON_JOB", "cronDesc": "0 0 3 * * ?", "timeZone": "UTC"}]}
+PLAN = {
+    "entityGroup": "PIPELINE",
+    "entityKey": "1",
+    "planItems": [{"triggerType": "CRON_JOB", "cronDesc": "0 0 3 * * ?", "timeZone": "UTC"}],
+}
 
 
 def test_reconcile_restores_lost_files_and_removes_strays(tc: RunningTaskCenter) -> None:
@@ -17,7 +21,11 @@ def test_reconcile_restores_lost_files_and_removes_strays(tc: RunningTaskCenter)
     original = generated.read_text()
     generated.unlink()  # a lost volume
     stray = folder / "plan_999999.py"
-    stray.write_text(original.replace(f"'plan_id': {plan['id']}", "'plan_id': 999999").replace(f"taskcenter_plan_{plan['id']}", "taskcenter_plan_999999"))
+    stray.write_text(
+        original.replace(f"'plan_id': {plan['id']}", "'plan_id': 999999").replace(
+            f"taskcenter_plan_{plan['id']}", "taskcenter_plan_999999"
+        )
+    )
 
     result = subprocess.run(
         [sys.executable, "-m", "taskcenter.cli.main", "reconcile"],

@@ -22,10 +22,27 @@ def _start(home: Path, port: int, log: Path, *options: str) -> subprocess.Popen[
     env["TASKCENTER_PORT"] = str(port)
     with log.open("ab") as out:
         return subprocess.Popen(
-            [sys.executable, "-m", "taskcenter.cli.main", "run", "--home", str(home), "--examples-dir", str(REPO / "dags"),
-             "--set", f"logging.worker_log_server_port={free_port()}", "--set", f"logging.trigger_log_server_port={free_port()}",
-             "--smtp-port", str(free_port()), *options],
-            env=env, stdout=out, stderr=subprocess.STDOUT, cwd=home.parent,
+            [
+                sys.executable,
+                "-m",
+                "taskcenter.cli.main",
+                "run",
+                "--home",
+                str(home),
+                "--examples-dir",
+                str(REPO / "dags"),
+                "--set",
+                f"logging.worker_log_server_port={free_port()}",
+                "--set",
+                f"logging.trigger_log_server_port={free_port()}",
+                "--smtp-port",
+                str(free_port()),
+                *options,
+            ],
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            cwd=home.parent,
         )
 
 
@@ -85,14 +102,23 @@ def test_run_moves_a_sqlite_home_restarts_what_dies_and_stops_on_signals(home_di
         assert password in log.read_text(), "a generated password is printed once"
         assert "SQLite" in log.read_text()
         assert requests.get(f"{base}/api/schedules", timeout=30).status_code == 401
-        token = requests.post(f"{base}/auth/token", json={"username": "admin", "password": password}, timeout=30).json()["access_token"]
+        token = requests.post(
+            f"{base}/auth/token", json={"username": "admin", "password": password}, timeout=30
+        ).json()["access_token"]
         headers = {"Authorization": f"Bearer {token}"}
         assert requests.get(f"{base}/api/schedules", headers=headers, timeout=30).json()["data"] == []
-        cron = {"entityGroup": "NOTEBOOK", "entityKey": "1",
-                "planItems": [{"triggerType": "CRON_JOB", "cronDesc": "0 15 0 ? * 1", "cronType": "WEEKLY", "timeZone": "GMT+08:00"}]}
+        cron = {
+            "entityGroup": "NOTEBOOK",
+            "entityKey": "1",
+            "planItems": [
+                {"triggerType": "CRON_JOB", "cronDesc": "0 15 0 ? * 1", "cronType": "WEEKLY", "timeZone": "GMT+08:00"}
+            ],
+        }
         kept = requests.post(f"{base}/api/schedules", json=cron, headers=headers, timeout=60).json()["data"]
         context_id = _run_now(base, headers, "1")
-        gone = requests.post(f"{base}/api/schedules", json={**cron, "entityKey": "2"}, headers=headers, timeout=60).json()["data"]
+        gone = requests.post(
+            f"{base}/api/schedules", json={**cron, "entityKey": "2"}, headers=headers, timeout=60
+        ).json()["data"]
         assert requests.delete(f"{base}/api/schedules/{gone['id']}", headers=headers, timeout=60).json()["code"] == 0
         logs = requests.get(f"{base}/api/contexts/{context_id}/logs", headers=headers, timeout=60).json()["data"]
         _stop_and_check_all_stopped(process, log)
@@ -107,14 +133,20 @@ def test_run_moves_a_sqlite_home_restarts_what_dies_and_stops_on_signals(home_di
         _wait_ready(process, second_log)
         console = second_log.read_text()
         assert "moved" in console and "to PostgreSQL" in console and "embedded PostgreSQL" in console
-        assert not (home / "airflow.db").exists() and list(home.glob("airflow.db.moved-*")), "SQLite file kept as a backup"
+        assert not (home / "airflow.db").exists() and list(home.glob("airflow.db.moved-*")), (
+            "SQLite file kept as a backup"
+        )
         assert password not in console, "the password is printed only when generated"
         headers = {"Authorization": f"Bearer {token}"}  # the token of the first start still holds
         plans = requests.get(f"{base}/api/schedules", headers=headers, timeout=30).json()["data"]
-        assert [(p["id"], p["entityKey"], p["planItems"][0]["cronDesc"]) for p in plans] == [(kept["id"], "1", "0 15 0 ? * 1")]
+        assert [(p["id"], p["entityKey"], p["planItems"][0]["cronDesc"]) for p in plans] == [
+            (kept["id"], "1", "0 15 0 ? * 1")
+        ]
         context = requests.get(f"{base}/api/contexts/{context_id}", headers=headers, timeout=30).json()["data"]
         assert context["jobStatus"] == "SUCCESSFUL"
-        assert requests.get(f"{base}/api/contexts/{context_id}/logs", headers=headers, timeout=60).json()["data"] == logs
+        assert (
+            requests.get(f"{base}/api/contexts/{context_id}/logs", headers=headers, timeout=60).json()["data"] == logs
+        )
         postgres = _component(process, "postgres")
         assert postgres.username() == ("taskcenter-pg" if os.geteuid() == 0 else psutil.Process().username())
 
@@ -123,7 +155,9 @@ def test_run_moves_a_sqlite_home_restarts_what_dies_and_stops_on_signals(home_di
         _wait_for(second_log, "scheduler stopped (killed by SIGKILL)")
         _wait_for(second_log, "scheduler started again (restart 1)")
         _run_now(base, headers, "1")
-        new = requests.post(f"{base}/api/schedules", json={**cron, "entityGroup": "PIPELINE"}, headers=headers, timeout=60).json()
+        new = requests.post(
+            f"{base}/api/schedules", json={**cron, "entityGroup": "PIPELINE"}, headers=headers, timeout=60
+        ).json()
         assert new["data"]["id"] > gone["id"], ("a deleted plan's id is not given out again after the move", new)
         _stop_and_check_all_stopped(process, second_log, signal.SIGTERM)
     finally:

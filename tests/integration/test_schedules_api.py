@@ -40,7 +40,7 @@ def assert_cron_items(items: list[dict[str, Any]], plan_id: int, expected: list[
     assert len(items) == len(expected)
     ids = [item["id"] for item in items]
     assert all(isinstance(i, int) for i in ids) and len(set(ids)) == len(ids)
-    for item, want in zip(items, expected):
+    for item, want in zip(items, expected, strict=False):
         assert item["planId"] == plan_id
         for key in ("triggerType", "cronDesc", "cronType", "timeZone"):
             assert item[key] == want[key], (key, item)
@@ -80,7 +80,15 @@ def assert_plan(data: dict[str, Any], *, enabled: bool) -> None:
         assert DATETIME.match(data["nextStartAt"])
     assert data["path"] == "notebooks/notebook1"
     # A notebook is no dataset: the dataset fields are there, and empty.
-    for key in ("importType", "diskUsage", "datasetCount", "datasetType", "isVirtual", "updateMethod", "updateMethodSwitchable"):
+    for key in (
+        "importType",
+        "diskUsage",
+        "datasetCount",
+        "datasetType",
+        "isVirtual",
+        "updateMethod",
+        "updateMethodSwitchable",
+    ):
         assert data[key] is None, key
     if data["jobStatus"] == "NONE":
         assert data["startAt"] is None and data["stopAt"] is None and data["costTime"] is None
@@ -97,7 +105,9 @@ def test_create_get_list_update_enable_disable_delete_as_in_the_spec(tc: Running
     item_ids = [i["id"] for i in created["planItems"]]
     # nextStartAt: the next */30 s tick (the weekly item fires later)
     next_start = displayed(created["nextStartAt"])
-    assert before < next_start <= before + timedelta(seconds=31) and next_start.second in (0, 30), created["nextStartAt"]
+    assert before < next_start <= before + timedelta(seconds=31) and next_start.second in (0, 30), created[
+        "nextStartAt"
+    ]
     assert abs(displayed(created["createdAt"]) - before) < timedelta(seconds=5)
 
     # The plan is a DAG in Airflow, schedulable (its next run computed) within 2 s of the answer.
@@ -209,7 +219,13 @@ def test_run_now_returns_the_once_item_and_a_context_id(tc: RunningTaskCenter) -
 
 
 def test_run_now_creates_a_missing_plan(tc: RunningTaskCenter) -> None:
-    body = ok(tc.request("POST", "/api/schedules", json={"entityGroup": "NOTEBOOK", "entityKey": "1", "planItems": [{"triggerType": "ONCE"}], "sync": True}))["data"]
+    body = ok(
+        tc.request(
+            "POST",
+            "/api/schedules",
+            json={"entityGroup": "NOTEBOOK", "entityKey": "1", "planItems": [{"triggerType": "ONCE"}], "sync": True},
+        )
+    )["data"]
     assert body["execDetail"] == {"jobClass": NOTEBOOK_JOB, "jobParams": {"notebook": 1}, "retryTimes": 0}
     assert body["jobStatus"] == "SUCCESSFUL" and isinstance(body["contextId"], int)
     plan = ok(tc.request("GET", f"/api/schedules/{body['id']}"))["data"]
@@ -240,8 +256,14 @@ def test_a_pause_in_the_airflow_ui_disables_the_plan(tc: RunningTaskCenter) -> N
 
 
 def test_exec_detail_defaults_from_the_entity(tc: RunningTaskCenter) -> None:
-    body = ok(tc.request("POST", "/api/schedules", json={"entityGroup": "DATASET", "entityKey": "1-1", "planItems": []}))["data"]
-    assert body["execDetail"] == {"jobClass": "com.hengshi.nangaparbat.schedulejob.DatasetJob", "jobParams": {"app": 1, "dataset": 1}, "retryTimes": 0}
+    body = ok(
+        tc.request("POST", "/api/schedules", json={"entityGroup": "DATASET", "entityKey": "1-1", "planItems": []})
+    )["data"]
+    assert body["execDetail"] == {
+        "jobClass": "com.hengshi.nangaparbat.schedulejob.DatasetJob",
+        "jobParams": {"app": 1, "dataset": 1},
+        "retryTimes": 0,
+    }
     assert body["title"] == "orders" and body["updateMethod"] == "ALL" and body["datasetType"] == "sql"
 
 
@@ -251,27 +273,96 @@ def test_exec_detail_defaults_from_the_entity(tc: RunningTaskCenter) -> None:
         ({**CREATE_CRON_PLAN, "entityGroup": "SPREADSHEET"}, "entityGroup"),
         ({**CREATE_CRON_PLAN, "entityKey": "999"}, "entityKey"),
         ({**CREATE_CRON_PLAN, "entityKey": 1}, "entityKey"),
-        ({**CREATE_CRON_PLAN, "execDetail": {**CREATE_CRON_PLAN["execDetail"], "jobClass": "com.hengshi.nangaparbat.schedulejob.PipelineJob"}}, "execDetail.jobClass"),
-        ({**CREATE_CRON_PLAN, "execDetail": {**CREATE_CRON_PLAN["execDetail"], "retryTimes": "1"}}, "execDetail.retryTimes"),
-        ({**CREATE_CRON_PLAN, "planItems": [{"triggerType": "CRON_JOB", "cronDesc": "0 0 25 * * ?", "timeZone": "UTC"}]}, "planItems[0].cronDesc"),
-        ({**CREATE_CRON_PLAN, "planItems": [{"triggerType": "CRON_JOB", "cronDesc": "0 0 12 * * ?", "timeZone": "UTC+8"}]}, "planItems[0].timeZone"),
+        (
+            {
+                **CREATE_CRON_PLAN,
+                "execDetail": {
+                    **CREATE_CRON_PLAN["execDetail"],
+                    "jobClass": "com.hengshi.nangaparbat.schedulejob.PipelineJob",
+                },
+            },
+            "execDetail.jobClass",
+        ),
+        (
+            {**CREATE_CRON_PLAN, "execDetail": {**CREATE_CRON_PLAN["execDetail"], "retryTimes": "1"}},
+            "execDetail.retryTimes",
+        ),
+        (
+            {
+                **CREATE_CRON_PLAN,
+                "planItems": [{"triggerType": "CRON_JOB", "cronDesc": "0 0 25 * * ?", "timeZone": "UTC"}],
+            },
+            "planItems[0].cronDesc",
+        ),
+        (
+            {
+                **CREATE_CRON_PLAN,
+                "planItems": [{"triggerType": "CRON_JOB", "cronDesc": "0 0 12 * * ?", "timeZone": "UTC+8"}],
+            },
+            "planItems[0].timeZone",
+        ),
         ({**CREATE_CRON_PLAN, "planItems": [{"triggerType": "HOURLY"}]}, "planItems[0].triggerType"),
-        ({**CREATE_CRON_PLAN, "planItems": [{"triggerType": "DEPENDENCY", "triggerByJobs": [{"entityGroup": "PIPELINE", "entityKey": "404"}]}]}, "planItems[0].triggerByJobs[0]"),
-        ({**CREATE_CRON_PLAN, "planItems": [{"triggerType": "DEPENDENCY", "triggerByJobs": [{"entityGroup": "NOTEBOOK", "entityKey": "1"}]}]}, "planItems[0].triggerByJobs[0]"),
-        ({**CREATE_CRON_PLAN, "planItems": [{"triggerType": "CRON_JOB", "cronDesc": "0 0 12 * * ?", "color": "red"}]}, "planItems[0].color"),
+        (
+            {
+                **CREATE_CRON_PLAN,
+                "planItems": [
+                    {"triggerType": "DEPENDENCY", "triggerByJobs": [{"entityGroup": "PIPELINE", "entityKey": "404"}]}
+                ],
+            },
+            "planItems[0].triggerByJobs[0]",
+        ),
+        (
+            {
+                **CREATE_CRON_PLAN,
+                "planItems": [
+                    {"triggerType": "DEPENDENCY", "triggerByJobs": [{"entityGroup": "NOTEBOOK", "entityKey": "1"}]}
+                ],
+            },
+            "planItems[0].triggerByJobs[0]",
+        ),
+        (
+            {
+                **CREATE_CRON_PLAN,
+                "planItems": [{"triggerType": "CRON_JOB", "cronDesc": "0 0 12 * * ?", "color": "red"}],
+            },
+            "planItems[0].color",
+        ),
         ({**CREATE_CRON_PLAN, "owner": "someone"}, "owner"),
         ({**CREATE_CRON_PLAN, "enabled": "yes"}, "enabled"),
-        ({**CREATE_CRON_PLAN, "planItems": [{"triggerType": "CRON_JOB", "cronDesc": "0 0 9 31 2 ?"}]}, "planItems[0].cronDesc"),
-        ({**CREATE_CRON_PLAN, "planItems": [{"triggerType": "CRON_JOB", "cronDesc": "0 0 9 * * ? 2020"}]}, "planItems[0].cronDesc"),
-        ({**CREATE_CRON_PLAN, "planItems": [{"triggerType": "CRON_JOB", "cronDesc": "0 0 9 * * ?", "timeZone": ""}]}, "planItems[0].timeZone"),
-        ({**CREATE_CRON_PLAN, "planItems": [{"triggerType": "CRON_JOB", "cronDesc": "0 0 9 * * ?", "cronType": "YEARLY"}]}, "planItems[0].cronType"),
+        (
+            {**CREATE_CRON_PLAN, "planItems": [{"triggerType": "CRON_JOB", "cronDesc": "0 0 9 31 2 ?"}]},
+            "planItems[0].cronDesc",
+        ),
+        (
+            {**CREATE_CRON_PLAN, "planItems": [{"triggerType": "CRON_JOB", "cronDesc": "0 0 9 * * ? 2020"}]},
+            "planItems[0].cronDesc",
+        ),
+        (
+            {**CREATE_CRON_PLAN, "planItems": [{"triggerType": "CRON_JOB", "cronDesc": "0 0 9 * * ?", "timeZone": ""}]},
+            "planItems[0].timeZone",
+        ),
+        (
+            {
+                **CREATE_CRON_PLAN,
+                "planItems": [{"triggerType": "CRON_JOB", "cronDesc": "0 0 9 * * ?", "cronType": "YEARLY"}],
+            },
+            "planItems[0].cronType",
+        ),
         ({**CREATE_CRON_PLAN, "planItems": [{"triggerType": "CRON_JOB", "timeZone": "UTC"}]}, "planItems[0].cronDesc"),
-        ({**CREATE_CRON_PLAN, "planItems": [{"triggerType": "DEPENDENCY", "triggerByJobs": []}]}, "planItems[0].triggerByJobs"),
-        ({**CREATE_CRON_PLAN, "planItems": [{"triggerType": "ONCE"}, CREATE_CRON_PLAN["planItems"][0]]}, "planItems[0].triggerType"),
+        (
+            {**CREATE_CRON_PLAN, "planItems": [{"triggerType": "DEPENDENCY", "triggerByJobs": []}]},
+            "planItems[0].triggerByJobs",
+        ),
+        (
+            {**CREATE_CRON_PLAN, "planItems": [{"triggerType": "ONCE"}, CREATE_CRON_PLAN["planItems"][0]]},
+            "planItems[0].triggerType",
+        ),
         ({**CREATE_CRON_PLAN, "planItems": [{"id": 12345, **CREATE_CRON_PLAN["planItems"][0]}]}, "planItems[0].id"),
     ],
 )
-def test_invalid_requests_name_the_field_and_store_nothing(tc: RunningTaskCenter, body: dict[str, Any], field: str) -> None:
+def test_invalid_requests_name_the_field_and_store_nothing(
+    tc: RunningTaskCenter, body: dict[str, Any], field: str
+) -> None:
     response = tc.request("POST", "/api/schedules", json=body)
     code = 40002 if field in ("owner", "planItems[0].color") else 40001
     error(response, status=400, code=code, field=field)
@@ -296,7 +387,9 @@ def test_an_invalid_update_changes_nothing(tc: RunningTaskCenter, body: dict[str
     response = tc.request("PUT", f"/api/schedules/{plan['id']}", json=body)
     error(response, status=400, code=40002 if field == "execDetail" else 40001, field=field)
     after = ok(tc.request("GET", f"/api/schedules/{plan['id']}"))["data"]
-    assert after["planItems"] == plan["planItems"] and after["updatedAt"] == plan["updatedAt"] and after["enabled"] is True
+    assert (
+        after["planItems"] == plan["planItems"] and after["updatedAt"] == plan["updatedAt"] and after["enabled"] is True
+    )
     assert dag_file.read_text() == source
 
 
@@ -321,7 +414,9 @@ def test_a_non_integer_plan_id_names_the_path_parameter(tc: RunningTaskCenter) -
 
 
 def test_dependency_and_cycle(tc: RunningTaskCenter) -> None:
-    upstream = ok(tc.request("POST", "/api/schedules", json={"entityGroup": "PIPELINE", "entityKey": "1", "planItems": []}))["data"]
+    upstream = ok(
+        tc.request("POST", "/api/schedules", json={"entityGroup": "PIPELINE", "entityKey": "1", "planItems": []})
+    )["data"]
     downstream_body = {
         "entityGroup": "NOTEBOOK",
         "entityKey": "2",
@@ -332,7 +427,11 @@ def test_dependency_and_cycle(tc: RunningTaskCenter) -> None:
     cycle = tc.request(
         "PUT",
         f"/api/schedules/{upstream['id']}",
-        json={"planItems": [{"triggerType": "DEPENDENCY", "triggerByJobs": [{"entityGroup": "NOTEBOOK", "entityKey": "2"}]}]},
+        json={
+            "planItems": [
+                {"triggerType": "DEPENDENCY", "triggerByJobs": [{"entityGroup": "NOTEBOOK", "entityKey": "2"}]}
+            ]
+        },
     )
     assert "cycle" in error(cycle, status=400, code=40001, field="planItems")["msg"]
     blocked = error(tc.request("DELETE", f"/api/schedules/{upstream['id']}"), status=409, code=40900)
@@ -350,14 +449,21 @@ def test_concurrent_dependency_writes_never_store_a_cycle(tc: RunningTaskCenter)
         body = {
             "entityGroup": owner[0],
             "entityKey": owner[1],
-            "planItems": [{"triggerType": "DEPENDENCY", "triggerByJobs": [{"entityGroup": upstream[0], "entityKey": upstream[1]}]}],
+            "planItems": [
+                {"triggerType": "DEPENDENCY", "triggerByJobs": [{"entityGroup": upstream[0], "entityKey": upstream[1]}]}
+            ],
         }
-        return tc.http.post(tc.url("/api/schedules"), json=body, headers={"Authorization": f"Bearer {tc.token}"}, timeout=60)
+        return tc.http.post(
+            tc.url("/api/schedules"), json=body, headers={"Authorization": f"Bearer {tc.token}"}, timeout=60
+        )
 
     for _ in range(3):
         with ThreadPoolExecutor(max_workers=2) as pool:
             first, second = pool.map(lambda pair: depend(*pair), [(a, b), (b, a)])
-        assert sorted([first.status_code, second.status_code]) in ([200, 400], [200, 409], [400, 409], [409, 409]), (first.text, second.text)
+        assert sorted([first.status_code, second.status_code]) in ([200, 400], [200, 409], [400, 409], [409, 409]), (
+            first.text,
+            second.text,
+        )
         plans = ok(tc.request("GET", "/api/schedules"))["data"]
         with_dependencies = [p for p in plans if any(i["triggerType"] == "DEPENDENCY" for i in p["planItems"])]
         assert len(with_dependencies) <= 1, plans
@@ -373,9 +479,14 @@ def test_users_are_the_entity_creators_without_credentials(tc: RunningTaskCenter
     assert [u["loginName"] for u in users] == ["admin"]
     user = users[0]
     assert user["id"] == 1 and user["name"] == "Task Center" and user["email"] == "admin@taskcenter.invalid"
-    assert user["enable"] is True and user["userType"] == "internal" and user["description"] == "" and user["avatar"] == ""
+    assert (
+        user["enable"] is True and user["userType"] == "internal" and user["description"] == "" and user["avatar"] == ""
+    )
     assert user["config"]["sys.id"] == {"source": "SYSTEM_DEFINED", "value": 1, "type": "number"}
-    assert user["config"]["sys.loginName"]["value"] == "admin" and user["config"]["sys.email"]["value"] == "admin@taskcenter.invalid"
+    assert (
+        user["config"]["sys.loginName"]["value"] == "admin"
+        and user["config"]["sys.email"]["value"] == "admin@taskcenter.invalid"
+    )
     assert user["config"]["sys.mobile"] == {"source": "SYSTEM_DEFINED", "type": "string"}
     assert user["options"] == {} and user["organizations"] == []
     assert [r["name"] for r in user["roles"]] == ["Admin"] and isinstance(user["roles"][0]["id"], int)
@@ -411,9 +522,24 @@ def test_list_filters_paging_and_totals(tc: RunningTaskCenter) -> None:
     assert ok(tc.request("GET", "/api/schedules", params={"jobStatusList": "NONE"}))["totalHits"] == 4
     assert ok(tc.request("GET", "/api/schedules", params={"jobStatusList": "SUCCESSFUL,FAILED"}))["totalHits"] == 0
 
-    error(tc.request("GET", "/api/schedules", params={"entityGroup": "SPREADSHEET"}), status=400, code=40001, field="entityGroup")
-    error(tc.request("GET", "/api/schedules", params={"jobStatusList": "DONE"}), status=400, code=40001, field="jobStatusList")
-    error(tc.request("GET", "/api/schedules", params={"entityCreatedByList": "admin"}), status=400, code=40001, field="entityCreatedByList")
+    error(
+        tc.request("GET", "/api/schedules", params={"entityGroup": "SPREADSHEET"}),
+        status=400,
+        code=40001,
+        field="entityGroup",
+    )
+    error(
+        tc.request("GET", "/api/schedules", params={"jobStatusList": "DONE"}),
+        status=400,
+        code=40001,
+        field="jobStatusList",
+    )
+    error(
+        tc.request("GET", "/api/schedules", params={"entityCreatedByList": "admin"}),
+        status=400,
+        code=40001,
+        field="entityCreatedByList",
+    )
     error(tc.request("GET", "/api/schedules", params={"limit": 0}), status=400, code=40001, field="limit")
     error(tc.request("GET", "/api/schedules", params={"offset": -1}), status=400, code=40001, field="offset")
 
@@ -422,8 +548,13 @@ def test_concurrent_writes_make_one_plan_and_lose_no_update(tc: RunningTaskCente
     from concurrent.futures import ThreadPoolExecutor
 
     def create(i: int) -> Any:
-        body = {**CREATE_CRON_PLAN, "planItems": [{"triggerType": "CRON_JOB", "cronDesc": f"0 {i} 9 * * ?", "timeZone": "UTC"}]}
-        return tc.http.post(tc.url("/api/schedules"), json=body, headers={"Authorization": f"Bearer {tc.token}"}, timeout=60)
+        body = {
+            **CREATE_CRON_PLAN,
+            "planItems": [{"triggerType": "CRON_JOB", "cronDesc": f"0 {i} 9 * * ?", "timeZone": "UTC"}],
+        }
+        return tc.http.post(
+            tc.url("/api/schedules"), json=body, headers={"Authorization": f"Bearer {tc.token}"}, timeout=60
+        )
 
     with ThreadPoolExecutor(max_workers=6) as pool:
         responses = list(pool.map(create, range(6)))
@@ -443,7 +574,12 @@ def test_concurrent_updates_lose_no_update(tc: RunningTaskCenter) -> None:
 
     def update(i: int) -> Any:
         body = {"planItems": [{"triggerType": "CRON_JOB", "cronDesc": f"0 {i} 8 * * ?", "timeZone": "UTC"}]}
-        return tc.http.put(tc.url(f"/api/schedules/{plan['id']}"), json=body, headers={"Authorization": f"Bearer {tc.token}"}, timeout=60)
+        return tc.http.put(
+            tc.url(f"/api/schedules/{plan['id']}"),
+            json=body,
+            headers={"Authorization": f"Bearer {tc.token}"},
+            timeout=60,
+        )
 
     with ThreadPoolExecutor(max_workers=4) as pool:
         responses = list(pool.map(update, range(4)))
@@ -461,7 +597,14 @@ def test_permissions_follow_airflow_roles(tc: RunningTaskCenter) -> None:
     created = tc.request(
         "POST",
         "/auth/fab/v1/users",
-        json={"username": name, "email": f"{name}@example.invalid", "first_name": "View", "last_name": "Er", "roles": [{"name": "Viewer"}], "password": password},
+        json={
+            "username": name,
+            "email": f"{name}@example.invalid",
+            "first_name": "View",
+            "last_name": "Er",
+            "roles": [{"name": "Viewer"}],
+            "password": password,
+        },
     )
     assert created.status_code in (200, 201), created.text
     viewer = {"Authorization": f"Bearer {tc.fetch_token(name, password)}"}
@@ -485,7 +628,9 @@ def test_permissions_follow_airflow_roles(tc: RunningTaskCenter) -> None:
 
 def test_a_deleted_plans_id_is_never_given_to_another_plan(tc: RunningTaskCenter) -> None:
     def create(key: str) -> dict[str, Any]:
-        return ok(tc.request("POST", "/api/schedules", json={"entityGroup": "NOTEBOOK", "entityKey": key, "planItems": []}))["data"]
+        return ok(
+            tc.request("POST", "/api/schedules", json={"entityGroup": "NOTEBOOK", "entityKey": key, "planItems": []})
+        )["data"]
 
     first, newest = create("1"), create("2")
     ok(tc.request("DELETE", f"/api/schedules/{newest['id']}"))

@@ -5,7 +5,7 @@
 
 The stdin form answers one line per input line: the fire times comma-joined, `END` appended when
 the schedule has fewer than n left, or `INVALID: <reason>`. It reads its fields as the Java driver
-of the differential test does (tests/unit/domain/cron/quartz_driver/): start and n trimmed as
+of the differential test does (tests/component/domain/cron/quartz_driver/): start and n trimmed as
 Java's `String.trim()` trims, start an ISO-8601 date-time *with* an offset (`java.time`'s
 `ISO_OFFSET_DATE_TIME`), n a positive integer in plain decimal digits.
 """

@@ -7,7 +7,7 @@ from datetime import datetime, timedelta, timezone
 
 from tests.integration.harness import RunningTaskCenter
 
-DAG_TEMPLATE = '''
+DAG_TEMPLATE = """
 from datetime import datetime
 
 from airflow.providers.standard.operators.empty import EmptyOperator
@@ -24,7 +24,7 @@ with DAG(
     is_paused_upon_creation=False,
 ):
     EmptyOperator(task_id="noop")
-'''
+"""
 
 
 def _parse(value: str) -> datetime:
@@ -33,7 +33,9 @@ def _parse(value: str) -> datetime:
 
 def test_every_30_seconds_runs_on_the_real_scheduler(taskcenter: RunningTaskCenter) -> None:
     dag_id = "tt_every_30s"
-    taskcenter.add_dag_file(f"{dag_id}.py", DAG_TEMPLATE.format(dag_id=dag_id, item_id=7, expression="*/30 * * * * ?", zone="GMT+08:00"))
+    taskcenter.add_dag_file(
+        f"{dag_id}.py", DAG_TEMPLATE.format(dag_id=dag_id, item_id=7, expression="*/30 * * * * ?", zone="GMT+08:00")
+    )
     taskcenter.wait_for_dag(dag_id)
     deadline = time.monotonic() + 110
     runs: list[dict] = []
@@ -46,7 +48,7 @@ def test_every_30_seconds_runs_on_the_real_scheduler(taskcenter: RunningTaskCent
     assert len(done) >= 2, runs
     ticks = [_parse(r["run_after"]) for r in done]
     assert all(t.second in (0, 30) and t.microsecond == 0 for t in ticks), ticks
-    assert all(b - a == timedelta(seconds=30) for a, b in zip(ticks, ticks[1:])), ticks
+    assert all(b - a == timedelta(seconds=30) for a, b in zip(ticks, ticks[1:], strict=False)), ticks
     assert all(r["dag_run_id"].endswith("__items-7") for r in done), [r["dag_run_id"] for r in done]
 
 
@@ -55,7 +57,9 @@ def test_daily_tick_just_past_at_creation_waits_for_the_next_day(taskcenter: Run
     tick = (datetime.now(timezone.utc) - timedelta(seconds=5)).replace(microsecond=0)
     expression = f"{tick.second} {tick.minute} {tick.hour} * * ?"
     dag_id = "tt_daily_just_past"
-    taskcenter.add_dag_file(f"{dag_id}.py", DAG_TEMPLATE.format(dag_id=dag_id, item_id=8, expression=expression, zone="UTC"))
+    taskcenter.add_dag_file(
+        f"{dag_id}.py", DAG_TEMPLATE.format(dag_id=dag_id, item_id=8, expression=expression, zone="UTC")
+    )
     dag = taskcenter.wait_for_dag(dag_id)
     next_run = _parse(dag["next_dagrun_run_after"])
     assert next_run == tick + timedelta(days=1), (expression, dag["next_dagrun_run_after"])

@@ -86,7 +86,9 @@ def test_an_ended_schedule_has_no_next_run() -> None:
 def test_scheduled_run_id_records_the_items_that_fired() -> None:
     timetable = _timetable((3, "0 0 8 * * ?", "GMT+08:00"), (4, "0 0 0 * * ?", "UTC"), (5, "0 0 12 * * ?", "UTC"))
     at = pendulum.datetime(2026, 11, 25, 0, 0, 0, tz="UTC")
-    run_id = timetable.generate_run_id(run_type=DagRunType.SCHEDULED, run_after=at, data_interval=DataInterval.exact(at))
+    run_id = timetable.generate_run_id(
+        run_type=DagRunType.SCHEDULED, run_after=at, data_interval=DataInterval.exact(at)
+    )
     assert run_id == "scheduled__2026-11-25T00:00:00+00:00__items-3.4"
     assert fired_item_ids(run_id) == (3, 4)
     manual = timetable.generate_run_id(run_type=DagRunType.MANUAL, run_after=at, data_interval=None)

@@ -64,20 +64,3 @@ def test_dispatcher_honours_the_root_path_of_a_prefixed_base_url() -> None:
     _dispatch(dispatcher, {"type": "http", "path": "/airflow/api/v2/version", "root_path": "/airflow"})
     assert compat.calls == ["/airflow/api/schedules"]
     assert airflow.calls == ["/airflow/api/v2/version"]
-
-
-def test_the_compat_app_is_built_while_the_server_starts_not_in_the_first_request(monkeypatch) -> None:
-    built: list[str] = []
-    compat = _Recorder("compat")
-
-    def create() -> Any:
-        built.append("compat app")
-        return compat
-
-    monkeypatch.setattr("api_plugin.app.create_compat_app", create)
-    airflow = _Recorder("airflow")
-    dispatcher = CompatDispatcher(airflow)
-    _dispatch(dispatcher, {"type": "lifespan", "path": ""})
-    assert built == ["compat app"] and airflow.calls == [""]
-    _dispatch(dispatcher, {"type": "http", "path": "/api/schedules"})
-    assert built == ["compat app"] and compat.calls == ["/api/schedules"]

@@ -22,7 +22,9 @@ class FakeAuthManager:
     dags: dict[str, set[str]] = field(default_factory=dict)  # dag id -> methods
     listed: list[str] = field(default_factory=list)
 
-    def is_authorized_dag(self, *, method: str, access_entity: Any = None, details: Any = None, user: Any = None) -> bool:
+    def is_authorized_dag(
+        self, *, method: str, access_entity: Any = None, details: Any = None, user: Any = None
+    ) -> bool:
         if method in self.every_dag:
             return True
         if details is None:  # a list: some DAG readable
@@ -61,7 +63,12 @@ def test_a_caller_granted_every_dag_reads_every_plan_without_a_list_of_ids(auth:
 
 
 def test_a_caller_granted_some_dags_reads_those_plans_only(auth: FakeAuthManager) -> None:
-    auth.dags = {"taskcenter_plan_3": {"GET"}, "taskcenter_plan_5": {"GET", "PUT"}, "users_own_dag": {"GET"}, "taskcenter_plan_x": {"GET"}}
+    auth.dags = {
+        "taskcenter_plan_3": {"GET"},
+        "taskcenter_plan_5": {"GET", "PUT"},
+        "users_own_dag": {"GET"},
+        "taskcenter_plan_x": {"GET"},
+    }
     assert security.readable_plans(CALLER) == frozenset({3, 5})
     auth.dags = {}
     assert security.readable_plans(CALLER) == frozenset()
@@ -74,13 +81,21 @@ def test_a_plan_is_authorized_against_its_dag_and_a_missing_one_against_every_da
         security.authorize(CALLER, method="PUT", plan_id=4)
     with pytest.raises(PermissionDeniedError):
         security.authorize(CALLER, method="GET", plan_id=None)  # a plan that does not exist
-    targets = Targets({EntityRef(entity_group="NOTEBOOK", entity_key="1"): 3, EntityRef(entity_group="NOTEBOOK", entity_key="2"): 4})
-    assert security.authorize_entity(CALLER, targets, EntityRef(entity_group="NOTEBOOK", entity_key="1"), method="PUT") == 3  # type: ignore[arg-type]
+    targets = Targets(
+        {EntityRef(entity_group="NOTEBOOK", entity_key="1"): 3, EntityRef(entity_group="NOTEBOOK", entity_key="2"): 4}
+    )
+    assert (
+        security.authorize_entity(CALLER, targets, EntityRef(entity_group="NOTEBOOK", entity_key="1"), method="PUT")
+        == 3
+    )  # type: ignore[arg-type]
     for key in ("2", "new"):  # another's plan; a new plan needs edit of every DAG
         with pytest.raises(PermissionDeniedError):
             security.authorize_entity(CALLER, targets, EntityRef(entity_group="NOTEBOOK", entity_key=key), method="PUT")  # type: ignore[arg-type]
     auth.every_dag = {"PUT"}
-    assert security.authorize_entity(CALLER, targets, EntityRef(entity_group="NOTEBOOK", entity_key="new"), method="PUT") is None  # type: ignore[arg-type]
+    assert (
+        security.authorize_entity(CALLER, targets, EntityRef(entity_group="NOTEBOOK", entity_key="new"), method="PUT")
+        is None
+    )  # type: ignore[arg-type]
 
 
 @pytest.mark.parametrize("text, expected", [("1", 1), ("0", 0), ("42", 42), (str(MAX_ID), MAX_ID)])

@@ -1,8 +1,5 @@
 from __future__ import annotations
 
-import subprocess
-import sys
-
 import pytest
 
 from taskcenter.cli.cron import answer_line
@@ -10,11 +7,16 @@ from taskcenter.cli.main import main
 
 
 def test_answer_line_protocol() -> None:
-    assert answer_line("0 0 12 * * ?\tUTC\t2025-01-01T00:00:00+00:00\t2") == "2025-01-01T12:00:00+00:00,2025-01-02T12:00:00+00:00"
+    assert (
+        answer_line("0 0 12 * * ?\tUTC\t2025-01-01T00:00:00+00:00\t2")
+        == "2025-01-01T12:00:00+00:00,2025-01-02T12:00:00+00:00"
+    )
     assert answer_line("0 0 12 1 1 ? 2025\tGMT+8\t2025-01-01T00:00:00+08:00\t3") == "2025-01-01T12:00:00+08:00,END"
     assert answer_line("0 0 12 1 1 ? 2020\tUTC\t2025-01-01T00:00:00+00:00\t1") == "END"
     assert answer_line("0 0 12 * * *\tUTC\t2025-01-01T00:00:00+00:00\t1").startswith("INVALID: day-of-month:")
-    assert answer_line("0 0 12 * * ?\tUTC+8\t2025-01-01T00:00:00+00:00\t1").startswith("INVALID: unknown time zone 'UTC+8'")
+    assert answer_line("0 0 12 * * ?\tUTC+8\t2025-01-01T00:00:00+00:00\t1").startswith(
+        "INVALID: unknown time zone 'UTC+8'"
+    )
     assert answer_line("0 0 12 * * ?\tUTC\tyesterday\t1").startswith("INVALID: start 'yesterday'")
     assert answer_line("0 0 12 * * ?\tUTC\t2025-01-01T00:00:00+00:00\t0").startswith("INVALID: n must be")
     assert answer_line("0 0 12 * * ?").startswith("INVALID: expected 4")
@@ -57,7 +59,10 @@ def test_n_must_be_plain_digits_and_at_least_one_as_in_the_driver(count: str) ->
 
 
 def test_n_is_trimmed_as_in_the_driver() -> None:
-    assert answer_line("0 0 12 * * ?\tUTC\t2025-01-01T00:00:00Z\t 2 ") == "2025-01-01T12:00:00+00:00,2025-01-02T12:00:00+00:00"
+    assert (
+        answer_line("0 0 12 * * ?\tUTC\t2025-01-01T00:00:00Z\t 2 ")
+        == "2025-01-01T12:00:00+00:00,2025-01-02T12:00:00+00:00"
+    )
     assert answer_line("0 0 12 * * ?\tUTC\t2025-01-01T00:00:00Z\t007").count(",") == 6
 
 
@@ -65,20 +70,10 @@ def test_the_zone_is_not_trimmed_a_padded_id_is_unknown() -> None:
     assert answer_line("0 0 12 * * ?\tUTC \t2025-01-01T00:00:00Z\t1").startswith("INVALID: unknown time zone 'UTC '")
 
 
-def test_stdin_mode_answers_one_line_per_line() -> None:
-    stdin = "0 0 12 * * ?\tUTC\t2025-01-01T00:00:00+00:00\t1\n\nbad\tUTC\t2025-01-01T00:00:00+00:00\t1\n"
-    result = subprocess.run(
-        [sys.executable, "-m", "taskcenter.cli.main", "cron", "next"], input=stdin, capture_output=True, text=True, check=True
-    )
-    lines = result.stdout.splitlines()
-    assert lines[0] == "2025-01-01T12:00:00+00:00"
-    assert lines[1] == ""
-    assert lines[2].startswith("INVALID: ")
-    assert len(lines) == 3
-
-
 def test_expression_mode(capsys) -> None:
-    code = main(["cron", "next", "--tz", "America/New_York", "-n", "2", "--after", "2025-03-08T00:00:00-05:00", "0 30 2 * * ?"])
+    code = main(
+        ["cron", "next", "--tz", "America/New_York", "-n", "2", "--after", "2025-03-08T00:00:00-05:00", "0 30 2 * * ?"]
+    )
     assert code == 0
     assert capsys.readouterr().out.splitlines() == ["2025-03-08T02:30:00-05:00", "2025-03-10T02:30:00-04:00"]
 

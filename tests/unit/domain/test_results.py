@@ -6,7 +6,10 @@ from taskcenter.domain.results import MAX_ROWS, as_table
 def test_shapes() -> None:
     assert as_table(None) is None
     assert as_table({"ok": True, "entity": "NOTEBOOK 1"}) == {
-        "schema": [{"name": "entity", "title": "entity", "type": "string"}, {"name": "ok", "title": "ok", "type": "bool"}],
+        "schema": [
+            {"name": "entity", "title": "entity", "type": "string"},
+            {"name": "ok", "title": "ok", "type": "bool"},
+        ],
         "data": [["NOTEBOOK 1", True]],
     }
     rows = as_table([{"b": 1, "a": 2.5}, {"a": 1}])

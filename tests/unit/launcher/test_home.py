@@ -66,7 +66,10 @@ def test_secrets_are_generated_once_and_kept(tmp_path: Path) -> None:
 def test_two_homes_get_different_secrets(tmp_path: Path) -> None:
     prepare_home(HomeSettings(home=tmp_path / "a"))
     prepare_home(HomeSettings(home=tmp_path / "b"))
-    assert _read(tmp_path / "a" / "airflow.cfg")["api_auth"]["jwt_secret"] != _read(tmp_path / "b" / "airflow.cfg")["api_auth"]["jwt_secret"]
+    assert (
+        _read(tmp_path / "a" / "airflow.cfg")["api_auth"]["jwt_secret"]
+        != _read(tmp_path / "b" / "airflow.cfg")["api_auth"]["jwt_secret"]
+    )
 
 
 def test_environ_points_at_the_home_and_drops_foreign_overrides(tmp_path: Path, monkeypatch) -> None:

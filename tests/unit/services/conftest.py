@@ -65,7 +65,13 @@ class FakeDags:
     fail_start: bool = False
 
     def publish(
-        self, plan: Plan, *, owner: str | None, next_run: datetime | None, emit_finished: bool = False, row_written: bool = False
+        self,
+        plan: Plan,
+        *,
+        owner: str | None,
+        next_run: datetime | None,
+        emit_finished: bool = False,
+        row_written: bool = False,
     ) -> None:
         self.published[plan.id] = plan
         self.paused_dags[plan.id] = not plan.enabled
@@ -153,7 +159,14 @@ class PlanServices:
 class FakeUsers:
     def get_many(self, user_ids: Sequence[int]) -> dict[int, UserInfo]:
         return {
-            i: UserInfo(id=i, login_name="admin", name="Task Center", email="admin@example.invalid", enabled=True, roles=(Role(id=1, name="Admin"),))
+            i: UserInfo(
+                id=i,
+                login_name="admin",
+                name="Task Center",
+                email="admin@example.invalid",
+                enabled=True,
+                roles=(Role(id=1, name="Admin"),),
+            )
             for i in user_ids
             if i == 1
         }

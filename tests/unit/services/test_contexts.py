@@ -8,19 +8,24 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import pytest
-import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from taskcenter.adapters.airflow.runs import AirflowRuns
 from taskcenter.adapters.store.cancels import CancelRepository
 from taskcenter.adapters.store.plans import PlanRepository
 from taskcenter.domain.plans import EntityRef, PlanQuery
 from taskcenter.domain.runs import Run
 from taskcenter.services.contexts import ContextService
-from tests.unit.databases import Statements, assert_reads_do_not_grow, session_for, statements
-from tests.unit.services.conftest import ADMIN, NOW, SETTINGS, FakeDags, PlanServices, cron, plan_ports, update_command, write_command
-
-pytest_plugins = ("tests.unit.database_fixtures",)  # `airflow_engine`: Airflow's tables too, SQLite and PostgreSQL
+from tests.unit.services.conftest import (
+    ADMIN,
+    NOW,
+    SETTINGS,
+    FakeDags,
+    PlanServices,
+    cron,
+    plan_ports,
+    update_command,
+    write_command,
+)
 
 DEPENDS_ON_PIPELINE = {"triggerType": "DEPENDENCY", "triggerByJobs": [{"entityGroup": "PIPELINE", "entityKey": "1"}]}
 DEPENDS_ON_SYNC = {"triggerType": "DEPENDENCY", "triggerByJobs": [{"entityGroup": "DB_BATCH_SYNC", "entityKey": "1"}]}
@@ -29,7 +34,12 @@ DEPENDS_ON_SYNC = {"triggerType": "DEPENDENCY", "triggerByJobs": [{"entityGroup"
 def run_of(run_pk: int, *, plan_id: int, run_id: str, **facts: Any) -> Run:
     """A running manual run of the plan, as Airflow reports it."""
     values: dict[str, Any] = {
-        "state": "running", "queued_at": NOW, "start_date": NOW, "run_after": NOW, "run_type": "manual", "created_at": NOW,
+        "state": "running",
+        "queued_at": NOW,
+        "start_date": NOW,
+        "run_after": NOW,
+        "run_type": "manual",
+        "created_at": NOW,
     }
     return Run(id=run_pk, plan_id=plan_id, dag_id=f"taskcenter_plan_{plan_id}", run_id=run_id, **{**values, **facts})
 
@@ -76,7 +86,9 @@ def contexts(session: Session, runs: Any) -> ContextService:
 
 
 @pytest.mark.parametrize("ends", [True, False])
-def test_block_waits_for_the_end_at_most_the_timeout(service: PlanServices, session: Session, runs: Runs, ends: bool) -> None:
+def test_block_waits_for_the_end_at_most_the_timeout(
+    service: PlanServices, session: Session, runs: Runs, ends: bool
+) -> None:
     plan = service.write_plan(write_command({"entityGroup": "NOTEBOOK", "entityKey": "1", "planItems": []}), ADMIN).plan
     runs.by_id[5] = run_of(5, plan_id=plan.id, run_id="manual__1")
     runs.ends = ends
@@ -108,14 +120,26 @@ def test_a_run_names_the_trigger_that_started_it(service: PlanServices, session:
     for group, key in (("PIPELINE", "1"), ("DB_BATCH_SYNC", "1")):
         service.write_plan(write_command({"entityGroup": group, "entityKey": key, "planItems": []}), ADMIN)
     plan = service.write_plan(
-        write_command({"entityGroup": "NOTEBOOK", "entityKey": "2", "planItems": [cron("0 0 9 * * ?"), DEPENDS_ON_PIPELINE, DEPENDS_ON_SYNC]}), ADMIN
+        write_command(
+            {
+                "entityGroup": "NOTEBOOK",
+                "entityKey": "2",
+                "planItems": [cron("0 0 9 * * ?"), DEPENDS_ON_PIPELINE, DEPENDS_ON_SYNC],
+            }
+        ),
+        ADMIN,
     ).plan
     session.commit()
     session.expire_all()  # read back as stored
     cron_item, on_pipeline, on_sync = PlanRepository(session).get(plan.id).items
     runs.by_id.update(
         {
-            1: run_of(1, plan_id=plan.id, run_id=f"scheduled__2026-12-01T09:00:00+00:00__items-{cron_item.id}", run_type="scheduled"),
+            1: run_of(
+                1,
+                plan_id=plan.id,
+                run_id=f"scheduled__2026-12-01T09:00:00+00:00__items-{cron_item.id}",
+                run_type="scheduled",
+            ),
             2: run_of(2, plan_id=plan.id, run_id="asset_triggered__a", run_type="asset_triggered"),
             3: run_of(3, plan_id=plan.id, run_id="asset_triggered__b", run_type="asset_triggered"),
             4: run_of(4, plan_id=plan.id, run_id="manual__x", conf={"taskcenter": {"plan_item_id": on_pipeline.id}}),
@@ -133,7 +157,9 @@ def test_a_run_names_the_trigger_that_started_it(service: PlanServices, session:
     assert service_.get(1).item.cron_desc == "0 0 9 * * ?"
 
 
-def test_a_listing_leaves_out_the_runs_of_a_plan_deleted_meanwhile(service: PlanServices, session: Session, runs: Runs) -> None:
+def test_a_listing_leaves_out_the_runs_of_a_plan_deleted_meanwhile(
+    service: PlanServices, session: Session, runs: Runs
+) -> None:
     """A concurrent delete commits between the read of the runs and the read of their plans."""
     plan = service.write_plan(write_command({"entityGroup": "NOTEBOOK", "entityKey": "1", "planItems": []}), ADMIN).plan
     run = run_of(5, plan_id=plan.id, run_id="manual__1")
@@ -141,29 +167,3 @@ def test_a_listing_leaves_out_the_runs_of_a_plan_deleted_meanwhile(service: Plan
     service.delete_plan(plan.id)
     listing = contexts(session, runs).list_contexts(PlanQuery(offset=0, limit=10))
     assert listing.views == ()
-
-
-PAGE = 10
-LIST_QUERIES = {
-    "all": PlanQuery(limit=PAGE),
-    "a later page": PlanQuery(offset=PAGE, limit=PAGE),
-    "entityGroup and entityKey": PlanQuery(entity_group="PIPELINE", entity_key="7", limit=PAGE),
-    "q": PlanQuery(q="plan 2", limit=PAGE),
-    "entityCreatedByList": PlanQuery(entity_created_by=(2,), limit=PAGE),
-    "jobStatus": PlanQuery(job_statuses=("FAILED", "CANCELLED"), limit=PAGE),
-}
-
-
-def listing_reads(engine: sa.Engine, query: PlanQuery) -> Statements:
-    """What `GET /api/contexts` and `GET /api/contexts/users` read, on Airflow's tables."""
-    with session_for(engine) as db, statements(engine) as seen:
-        service = ContextService(plan_ports(db, FakeDags(), runs=AirflowRuns(db), cancels=CancelRepository(db)), settings=SETTINGS)
-        listing = service.list_contexts(query)
-        assert len(listing.views) <= PAGE and listing.total >= len(listing.views)
-        service.users(query)
-    return seen
-
-
-def test_a_listing_and_its_users_read_as_much_for_300_plans_as_for_20(airflow_engine: sa.Engine) -> None:
-    """O(page): the same statements whatever the number of plans and runs, no growing parameter list."""
-    assert_reads_do_not_grow(airflow_engine, LIST_QUERIES, listing_reads, max_parameters=PAGE + 10)

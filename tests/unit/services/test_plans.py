@@ -1,28 +1,29 @@
-"""The plan services (writes, run-now, views): checks before writes, take-backs, the DAG's pause state, listing totals, list costs."""
+"""The plan services (writes, run-now, views): checks before writes, take-backs, the DAG's pause
+state, listing totals, one read and one parse per write."""
 
 from __future__ import annotations
 
 from typing import Any
 
 import pytest
-import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from taskcenter.adapters.airflow.plan_dags import AirflowPlanDags
-from taskcenter.adapters.catalog.file_catalog import DEMO_CATALOG, FileEntityCatalog
-from taskcenter.adapters.store.cancels import CancelRepository
 from taskcenter.adapters.store.plans import PlanRepository
 from taskcenter.domain.errors import ConflictError, InvalidInputError, ServiceUnavailableError
 from taskcenter.domain.plans import PlanQuery
 from taskcenter.domain.runs import Run
-from taskcenter.adapters.airflow.runs import AirflowRuns
-from taskcenter.services.ports import Ports
-from tests.unit.databases import Statements, assert_reads_do_not_grow, session_for, statements
 from tests.unit.services.conftest import (
-    ADMIN, NOW, FakeDags, FakeUsers, PlanServices, cron, fake_run, stored, stored_plans, update_command, write_command,
+    ADMIN,
+    NOW,
+    FakeDags,
+    PlanServices,
+    cron,
+    fake_run,
+    stored,
+    stored_plans,
+    update_command,
+    write_command,
 )
-
-pytest_plugins = ("tests.unit.database_fixtures",)  # `airflow_engine`: Airflow's tables too, SQLite and PostgreSQL
 
 NOTEBOOK_JOB = "com.hengshi.nangaparbat.schedulejob.NotebookJob"
 
@@ -57,7 +58,10 @@ def test_a_rejected_write_stores_and_publishes_nothing(
 
 def test_a_dependency_cycle_is_refused_and_nothing_changes(service: PlanServices, session: Session) -> None:
     upstream = service.write_plan(write_command(plan_body("PIPELINE", "1")), ADMIN).plan
-    depends_on = lambda group, key: [{"triggerType": "DEPENDENCY", "triggerByJobs": [{"entityGroup": group, "entityKey": key}]}]  # noqa: E731
+
+    def depends_on(group: str, key: str) -> list[dict[str, Any]]:
+        return [{"triggerType": "DEPENDENCY", "triggerByJobs": [{"entityGroup": group, "entityKey": key}]}]
+
     service.write_plan(write_command(plan_body("NOTEBOOK", "2", planItems=depends_on("PIPELINE", "1"))), ADMIN)
     with pytest.raises(InvalidInputError, match="dependency cycle") as raised:
         service.update_plan(upstream.id, update_command({"planItems": depends_on("NOTEBOOK", "2")}), ADMIN)
@@ -84,7 +88,9 @@ def test_a_replaced_trigger_is_kept_for_the_runs_it_fired(service: PlanServices,
     assert kept is not None and kept.cron_desc == "0 0 9 * * ?"
 
 
-def test_run_now_that_airflow_cannot_start_takes_back_the_plan_it_created(service: PlanServices, session: Session, dags: FakeDags) -> None:
+def test_run_now_that_airflow_cannot_start_takes_back_the_plan_it_created(
+    service: PlanServices, session: Session, dags: FakeDags
+) -> None:
     dags.fail_start = True
     with pytest.raises(ServiceUnavailableError):
         service.write_plan(write_command(plan_body(planItems=[{"triggerType": "ONCE"}])), ADMIN)
@@ -93,11 +99,16 @@ def test_run_now_that_airflow_cannot_start_takes_back_the_plan_it_created(servic
     assert dags.unpublished and dags.published == {}
 
 
-def test_run_now_that_airflow_cannot_start_restores_the_plan_it_changed(service: PlanServices, session: Session, dags: FakeDags) -> None:
+def test_run_now_that_airflow_cannot_start_restores_the_plan_it_changed(
+    service: PlanServices, session: Session, dags: FakeDags
+) -> None:
     plan = stored(session, service.write_plan(write_command(plan_body(planItems=[cron("0 0 9 * * ?")])), ADMIN).plan.id)
     dags.fail_start = True
     service = service.at(NOW.replace(hour=11))
-    body = plan_body(planItems=[{"triggerType": "ONCE"}], execDetail={"jobClass": NOTEBOOK_JOB, "jobParams": {"notebook": 1}, "retryTimes": 2})
+    body = plan_body(
+        planItems=[{"triggerType": "ONCE"}],
+        execDetail={"jobClass": NOTEBOOK_JOB, "jobParams": {"notebook": 1}, "retryTimes": 2},
+    )
     with pytest.raises(ServiceUnavailableError):
         service.write_plan(write_command(body), ADMIN)
     session.rollback()
@@ -112,11 +123,15 @@ def test_run_now_answers_with_the_once_item_and_the_ended_run(service: PlanServi
     (once,) = view.items
     assert once.trigger_type.value == "ONCE" and once.plan_id == plan.id
     assert view.context_id == 100 and dags.started == [(plan.id, once.id)]
-    assert view.latest_run is not None and view.latest_run.status.value == "SUCCESSFUL" and view.latest_run.cost_time == 3
+    assert (
+        view.latest_run is not None and view.latest_run.status.value == "SUCCESSFUL" and view.latest_run.cost_time == 3
+    )
     assert [i.cron_desc for i in service.get_plan(plan.id).items] == ["0 0 9 * * ?"]
 
 
-def test_run_now_answers_with_its_own_run_when_a_cron_tick_started_a_newer_one(service: PlanServices, dags: FakeDags) -> None:
+def test_run_now_answers_with_its_own_run_when_a_cron_tick_started_a_newer_one(
+    service: PlanServices, dags: FakeDags
+) -> None:
     plan = service.write_plan(write_command(plan_body(planItems=[cron("*/30 * * * * ?")])), ADMIN).plan
     tick = fake_run(999, "scheduled__tick", plan_id=plan.id, state="running", start_date=NOW)
     ended = dags.wait_for_end
@@ -136,7 +151,9 @@ def test_run_now_answers_with_its_own_run_when_a_cron_tick_started_a_newer_one(s
     assert unsynced.latest_run.status.value == "PENDING"
 
 
-def test_run_now_on_a_disabled_plan_is_refused_and_stores_nothing(service: PlanServices, session: Session, dags: FakeDags) -> None:
+def test_run_now_on_a_disabled_plan_is_refused_and_stores_nothing(
+    service: PlanServices, session: Session, dags: FakeDags
+) -> None:
     plan = stored(session, service.write_plan(write_command(plan_body(enabled=False)), ADMIN).plan.id)
     with pytest.raises(ConflictError, match="disabled"):
         service.write_plan(write_command(plan_body(planItems=[{"triggerType": "ONCE"}])), ADMIN)
@@ -145,7 +162,9 @@ def test_run_now_on_a_disabled_plan_is_refused_and_stores_nothing(service: PlanS
     assert stored(session, plan.id) == plan
 
 
-def test_a_paused_dag_disables_the_plan_and_the_next_write_records_it(service: PlanServices, session: Session, dags: FakeDags) -> None:
+def test_a_paused_dag_disables_the_plan_and_the_next_write_records_it(
+    service: PlanServices, session: Session, dags: FakeDags
+) -> None:
     plan = service.write_plan(write_command(plan_body(planItems=[cron("0 0 9 * * ?")])), ADMIN).plan
     dags.paused_dags[plan.id] = True  # paused in the Airflow UI
     view = service.get_plan(plan.id)
@@ -169,42 +188,6 @@ def test_listing_totals_count_each_dataset_once(service: PlanServices) -> None:
     assert listing.total_disk_usage == sum(e.disk_usage or 0 for e in app_datasets)
 
 
-PAGE = 10
-LIST_QUERIES = {
-    "all": PlanQuery(limit=PAGE),
-    "a later page": PlanQuery(offset=PAGE, limit=PAGE),
-    "entityGroup": PlanQuery(entity_group="DATASET", limit=PAGE),
-    "q": PlanQuery(q="plan 1", limit=PAGE),
-    "entityCreatedByList": PlanQuery(entity_created_by=(1, 3), limit=PAGE),
-    "jobStatusList": PlanQuery(job_statuses=("SUCCESSFUL", "CANCELLED", "NONE"), limit=PAGE),
-}
-
-
-def listing_reads(engine: sa.Engine, query: PlanQuery) -> Statements:
-    """What `GET /api/schedules` and `GET /api/schedules/users` read, on Airflow's tables."""
-    with session_for(engine) as db, statements(engine) as seen:
-        service = PlanServices(
-            Ports(
-                store=PlanRepository(db),
-                catalog=FileEntityCatalog(DEMO_CATALOG),
-                dags=AirflowPlanDags(db, None),  # type: ignore[arg-type] - a listing writes no DAG file
-                runs=AirflowRuns(db),
-                users=FakeUsers(),
-                commit=db.commit,
-                cancels=CancelRepository(db),
-                clock=lambda: NOW,
-            )
-        )
-        listing = service.list_plans(query)
-        assert len(listing.views) <= PAGE and listing.total >= len(listing.views)
-        service.users(query)
-    return seen
-
-
-def test_a_listing_and_its_users_read_as_much_for_300_plans_as_for_20(airflow_engine: sa.Engine) -> None:
-    """O(page): the same statements whatever the number of plans and runs, no growing parameter list."""
-    assert_reads_do_not_grow(airflow_engine, LIST_QUERIES, listing_reads, max_parameters=PAGE + 10)
-
 def test_a_write_reads_its_dags_pause_state_once_and_parses_its_cron_once(
     service: PlanServices, dags: FakeDags, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -215,7 +198,9 @@ def test_a_write_reads_its_dags_pause_state_once_and_parses_its_cron_once(
     quartz._parse.cache_clear()
     built: list[str] = []
     build = quartz.QuartzCron._build
-    monkeypatch.setattr(quartz.QuartzCron, "_build", classmethod(lambda cls, text, year: built.append(text) or build(text, year)))
+    monkeypatch.setattr(
+        quartz.QuartzCron, "_build", classmethod(lambda cls, text, year: built.append(text) or build(text, year))
+    )
     view = service.write_plan(write_command(plan_body(planItems=[cron("0 17 9 * * ?")])), ADMIN)
     assert dags.paused_reads == 0 and built == ["0 17 9 * * ?"]
     assert view.next_start_at is not None and view.plan.enabled

@@ -3,7 +3,7 @@
 `next_fire_time` is a port of Quartz 2.3.2's `CronExpression.getTimeAfter`, run on a calendar that
 resolves wall times exactly as `java.util.GregorianCalendar` does (see `calendar.py`); that is
 what reproduces Quartz's behaviour in DST gaps and overlaps, at month ends and at the year
-ceiling. The differential test in tests/unit/domain/cron compares it with the real Quartz jar.
+ceiling. The differential test in tests/component/domain/cron compares it with the real Quartz jar.
 """
 
 from __future__ import annotations

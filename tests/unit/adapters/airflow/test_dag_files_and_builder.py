@@ -15,7 +15,16 @@ NOW = datetime(2026, 11, 25, tzinfo=timezone.utc)
 
 
 def _item(item_id: int, trigger: TriggerType, **kwargs) -> PlanItem:
-    return PlanItem(id=item_id, plan_id=7, trigger_type=trigger, created_at=NOW, created_by=1, updated_at=NOW, updated_by=1, **kwargs)
+    return PlanItem(
+        id=item_id,
+        plan_id=7,
+        trigger_type=trigger,
+        created_at=NOW,
+        created_by=1,
+        updated_at=NOW,
+        updated_by=1,
+        **kwargs,
+    )
 
 
 def _plan(*items: PlanItem, enabled: bool = True) -> Plan:
@@ -24,7 +33,9 @@ def _plan(*items: PlanItem, enabled: bool = True) -> Plan:
         entity_group="NOTEBOOK",
         entity_key="1",
         enabled=enabled,
-        exec_detail=ExecDetail(job_class="com.hengshi.nangaparbat.schedulejob.NotebookJob", job_params={"notebook": 1}, retry_times=2),
+        exec_detail=ExecDetail(
+            job_class="com.hengshi.nangaparbat.schedulejob.NotebookJob", job_params={"notebook": 1}, retry_times=2
+        ),
         items=items,
         created_at=NOW,
         created_by=1,
@@ -79,7 +90,9 @@ def test_app_refresh_maps_one_job_task_per_dataset_and_emits_once() -> None:
     plan = dataclasses.replace(
         _plan(CRON),
         entity_group="APP_REFRESH",
-        exec_detail=ExecDetail(job_class="com.hengshi.nangaparbat.schedulejob.AppDatasetRefreshJob", job_params={"app": 1}, retry_times=1),
+        exec_detail=ExecDetail(
+            job_class="com.hengshi.nangaparbat.schedulejob.AppDatasetRefreshJob", job_params={"app": 1}, retry_times=1
+        ),
     )
     dag = build_plan_dag(plan_spec(plan, owner=None, emit_finished=True))
     assert set(dag.task_ids) == {"datasets", "job", "refreshed", "finished"}
@@ -115,13 +128,17 @@ def test_every_vendor_job_class_has_its_own_operator() -> None:
         ("DB_BATCH_SYNC", "DBBatchSyncJob", {"syncProj": 1}, "DbBatchSyncOperator"),
     ],
 )
-def test_builder_runs_each_vendor_job_class_with_its_operator(group: str, job_class: str, params: dict, operator: str) -> None:
+def test_builder_runs_each_vendor_job_class_with_its_operator(
+    group: str, job_class: str, params: dict, operator: str
+) -> None:
     import dataclasses
 
     plan = dataclasses.replace(
         _plan(CRON),
         entity_group=group,
-        exec_detail=ExecDetail(job_class=f"com.hengshi.nangaparbat.schedulejob.{job_class}", job_params=params, retry_times=0),
+        exec_detail=ExecDetail(
+            job_class=f"com.hengshi.nangaparbat.schedulejob.{job_class}", job_params=params, retry_times=0
+        ),
     )
     task = build_plan_dag(plan_spec(plan, owner=None)).get_task("job")
     assert type(task).__name__ == operator
@@ -150,11 +167,16 @@ def test_vendor_operators_refuse_another_types_job_class() -> None:
     from taskcenter.adapters.airflow.operators import DatasetRefreshOperator, NotebookOperator
 
     with pytest.raises(ValueError, match="NotebookOperator runs .*NotebookJob, not .*PipelineJob"):
-        NotebookOperator(task_id="x", job_class="com.hengshi.nangaparbat.schedulejob.PipelineJob", job_params={}, entity_key="1")
+        NotebookOperator(
+            task_id="x", job_class="com.hengshi.nangaparbat.schedulejob.PipelineJob", job_params={}, entity_key="1"
+        )
     # A hand-written DAG needs only the entity: the job class and group default to the type's.
     notebook = NotebookOperator(task_id="nb", job_params={"notebook": 1}, entity_key="1")
     assert notebook.job_class.endswith(".NotebookJob") and notebook.entity_group == "NOTEBOOK"
     refresh = DatasetRefreshOperator(
-        task_id="app", job_class="com.hengshi.nangaparbat.schedulejob.AppDatasetRefreshJob", job_params={"app": 1}, entity_key="1"
+        task_id="app",
+        job_class="com.hengshi.nangaparbat.schedulejob.AppDatasetRefreshJob",
+        job_params={"app": 1},
+        entity_key="1",
     )
     assert refresh.entity_group == "APP_REFRESH"

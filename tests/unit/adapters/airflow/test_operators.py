@@ -14,15 +14,10 @@ number whatever `retries` says; `claim_try` counts the tries that started in the
 
 from __future__ import annotations
 
-import contextlib
 import json
-import os
-import signal
 import subprocess
-import sys
 import threading
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -98,60 +93,6 @@ def configured(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     return tmp_path
 
 
-@pytest.fixture
-def sigterm_calls_on_kill() -> Iterator[list[TaskCenterOperator]]:
-    """Airflow's task-runner handler: SIGTERM calls `on_kill()` of the task being run, nothing else."""
-    running: list[TaskCenterOperator] = []
-    previous = signal.signal(signal.SIGTERM, lambda signum, frame: running[-1].on_kill())
-    try:
-        yield running
-    finally:
-        signal.signal(signal.SIGTERM, previous)
-
-
-def _sigterm_once_started(*, timeout: float = 10) -> threading.Thread:
-    """What the supervisor does on cancel: SIGTERM the task, here once the job's child runs."""
-
-    def send() -> None:
-        deadline = time.monotonic() + timeout
-        while not STARTED and time.monotonic() < deadline:
-            time.sleep(0.02)
-        os.kill(os.getpid(), signal.SIGTERM)
-
-    thread = threading.Thread(target=send, daemon=True)
-    thread.start()
-    return thread
-
-
-def _gone(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return True
-    return False
-
-
-def test_on_kill_ends_the_jobs_own_session_processes_and_the_runner(
-    configured: Path, sigterm_calls_on_kill: list[TaskCenterOperator]
-) -> None:
-    operator = TaskCenterJobOperator(
-        task_id="job", job_class=SPAWN_JOB, job_params={}, entity_group="NOTEBOOK", entity_key="1"
-    )
-    sigterm_calls_on_kill.append(operator)
-    sender = _sigterm_once_started()
-    started = time.monotonic()
-    with pytest.raises(SystemExit, match=f"{SPAWN_JOB} for NOTEBOOK 1 stopped"):
-        operator.execute({"ti": FakeTI(), "run_id": "manual__1"})
-    elapsed = time.monotonic() - started
-    sender.join()
-
-    (pid,) = STARTED
-    assert os.getpgid(0) != pid  # it was out of the task's process group, which Airflow signals
-    assert _gone(pid)
-    assert elapsed < 5  # before the supervisor's SIGKILL, not after a 60 s sleep
-    assert operator._job is None
-
-
 def test_on_kill_outside_execute_does_nothing(configured: Path) -> None:
     operator = TaskCenterJobOperator(
         task_id="job", job_class=SPAWN_JOB, job_params={}, entity_group="NOTEBOOK", entity_key="1"
@@ -159,43 +100,10 @@ def test_on_kill_outside_execute_does_nothing(configured: Path) -> None:
     operator.on_kill()  # e.g. after an execution timeout already ended execute
 
 
-def test_a_finished_job_leaves_no_registered_process_behind(configured: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """A runner that returns (or fails) with a child still running: execute's end stops it."""
-    children: list[subprocess.Popen[bytes]] = []
-
-    def leave_one_running(job: Any) -> str:
-        child = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"], start_new_session=True)
-        job.processes.add(child)
-        children.append(child)
-        return "done"
-
-    monkeypatch.setitem(globals(), "spawn_and_wait", leave_one_running)
-    operator = TaskCenterJobOperator(
+def _operator() -> TaskCenterJobOperator:
+    return TaskCenterJobOperator(
         task_id="job", job_class=SPAWN_JOB, job_params={}, entity_group="NOTEBOOK", entity_key="1"
     )
-    assert operator.execute({"ti": FakeTI(), "run_id": "manual__1"}) == "done"
-    assert children[0].poll() is not None and _gone(children[0].pid)
-
-
-def _operator() -> TaskCenterJobOperator:
-    return TaskCenterJobOperator(task_id="job", job_class=SPAWN_JOB, job_params={}, entity_group="NOTEBOOK", entity_key="1")
-
-
-def test_a_cancel_stops_the_running_job_and_its_processes_and_says_so(configured: Path) -> None:
-    """The watch sees the request, the main thread is interrupted in the middle of the runner's
-    sleep, the job's own-session child is gone, the marker says it stopped, and the try fails for
-    good (AirflowFailException: no retry)."""
-    ti = FakeTI()
-    sender = ti.cancel_once(lambda: bool(STARTED))
-    started = time.monotonic()
-    with pytest.raises(AirflowFailException, match="cancelled: cancel requested by alice"):
-        _operator().execute({"ti": ti, "run_id": "manual__1"})
-    elapsed = time.monotonic() - started
-    sender.join()
-    (pid,) = STARTED
-    assert _gone(pid)
-    assert elapsed < 5
-    assert ti.xcoms[CANCEL_STOPPED_KEY] == {"by": "alice", "at": "2026-12-03T08:00:00+00:00"}
 
 
 def test_a_cancel_stops_the_job_at_its_next_checkpoint(configured: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -283,7 +191,9 @@ def test_a_try_with_tries_left_runs_the_job_and_counts_itself(
 def test_a_try_that_never_started_is_named_in_the_log(configured: Path) -> None:
     with capture_logs() as logs:
         _execute(_counting(0), FakeTI(try_number=2, max_tries=0), FakeStateStore())
-    assert any("try 2: 1 earlier try ended before starting (queued when the scheduler stopped)" in e["event"] for e in logs), logs
+    assert any(
+        "try 2: 1 earlier try ended before starting (queued when the scheduler stopped)" in e["event"] for e in logs
+    ), logs
 
 
 @pytest.mark.parametrize(
@@ -305,7 +215,8 @@ def test_after_an_interrupted_try_with_no_try_left_the_run_ends_failed_without_t
     errors = [entry for entry in logs if entry["log_level"] == "error"]
     assert len(errors) == 1 and errors[0]["event"].startswith(line), logs
     assert errors[0]["event"].endswith(
-        f"(its worker, the scheduler or the whole product stopped), and retryTimes {retries} allows {retries + 1} in all; "
+        f"(its worker, the scheduler or the whole product stopped), and retryTimes {retries} allows "
+        f"{retries + 1} in all; "
         "this run ends FAILED"
     )
 
@@ -317,40 +228,3 @@ def test_without_a_state_store_every_earlier_try_counts(configured: Path) -> Non
         _execute(_counting(0), FakeTI(try_number=2), None)
     assert _execute(_counting(1), FakeTI(try_number=2, max_tries=1), None) == "ran"
     assert RAN == [1, 2]
-
-
-SUPERVISOR_DIES = """
-import os, signal, sys, time
-from pathlib import Path
-
-from airflow.sdk.execution_time import task_runner
-from taskcenter.adapters.airflow import operators
-
-folder = Path(sys.argv[1])
-task = os.fork()
-if task:  # the supervisor: dies (as if SIGKILLed) once its task runs
-    while not (folder / "ready").exists():
-        time.sleep(0.02)
-    os._exit(0)
-task_runner.SUPERVISOR_COMMS = object()  # what Airflow's task runner sets up
-signal.signal(signal.SIGTERM, lambda *_: ((folder / "terminated").write_text(str(os.getpid())), os._exit(0)))
-operators._end_with_supervisor()
-(folder / "ready").write_text(str(os.getpid()))
-time.sleep(30)
-"""
-
-
-def test_a_task_is_told_to_stop_when_its_supervisor_dies(tmp_path: Path) -> None:
-    """Its job must not go on unheard (in a process group of its own) while the next try runs it again."""
-    supervisor = subprocess.run([sys.executable, "-c", SUPERVISOR_DIES, str(tmp_path)], timeout=60)
-    assert supervisor.returncode == 0
-    task = int((tmp_path / "ready").read_text())
-    deadline = time.monotonic() + 10
-    try:
-        while not _gone(task):  # ended by the signal (init reaps it)
-            assert time.monotonic() < deadline, "the task went on after its supervisor died"
-            time.sleep(0.05)
-    finally:
-        with contextlib.suppress(ProcessLookupError):
-            os.kill(task, signal.SIGKILL)
-    assert (tmp_path / "terminated").read_text() == str(task)  # by SIGTERM: `on_kill` stops the job

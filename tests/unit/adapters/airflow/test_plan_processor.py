@@ -74,7 +74,11 @@ def test_a_commit_wakes_the_loop_and_a_broken_channel_is_dropped_then_reopened(
         return channel
 
     monkeypatch.setattr(plan_processor, "open_wakeup", open_channel)
-    monkeypatch.setattr(dag_files, "configured_dag_files", lambda: dag_files.PlanDagFiles(bundle_name="b", bundle_path=tmp_path, subfolder=""))
+    monkeypatch.setattr(
+        dag_files,
+        "configured_dag_files",
+        lambda: dag_files.PlanDagFiles(bundle_name="b", bundle_path=tmp_path, subfolder=""),
+    )
     monkeypatch.setattr(plan_processor.DagFileProcessorManager, "claim_priority_files", lambda self: [])
     manager = plan_processor.PlanFileProcessorManager(max_runs=1)
     manager.selector = selectors.DefaultSelector()
@@ -141,7 +145,9 @@ def test_airflow_still_has_the_permission_sync_the_plan_processor_wraps() -> Non
     assert list(inspect.signature(collection._sync_dag_perms).parameters) == ["dag", "session"]
 
 
-def test_a_plans_dag_is_created_paused_as_its_plan_is_enabled_now(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_plans_dag_is_created_paused_as_its_plan_is_enabled_now(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """The parsed file may predate the plan's last write; the DAG row follows the plan's row."""
     from types import SimpleNamespace
 
@@ -157,19 +163,35 @@ def test_a_plans_dag_is_created_paused_as_its_plan_is_enabled_now(tmp_path: Path
     now = datetime(2026, 12, 2, tzinfo=timezone.utc)
     with Session(engine) as db:
         for plan_id, enabled in ((1, True), (2, False)):
-            db.add(PlanRow(id=plan_id, entity_group="NOTEBOOK", entity_key=str(plan_id), dag_id=f"taskcenter_plan_{plan_id}",
-                           enabled=enabled, job_class="j", job_params={}, retry_times=0, created_at=now, updated_at=now))
+            db.add(
+                PlanRow(
+                    id=plan_id,
+                    entity_group="NOTEBOOK",
+                    entity_key=str(plan_id),
+                    dag_id=f"taskcenter_plan_{plan_id}",
+                    enabled=enabled,
+                    job_class="j",
+                    job_params={},
+                    retry_times=0,
+                    created_at=now,
+                    updated_at=now,
+                )
+            )
         db.commit()
 
-    def airflow_create(bundle_name: str, bundle_version: str | None, dags: object, *, session: Session):  # as the file says
+    def airflow_create(
+        bundle_name: str, bundle_version: str | None, dags: object, *, session: Session
+    ):  # as the file says
         for dag in dags:  # type: ignore[attr-defined]
             yield SimpleNamespace(dag_id=dag.dag_id, is_paused=dag.is_paused_upon_creation)
 
     monkeypatch.setattr(collection, "_create_orm_dags", airflow_create)
     create_plan_dags_as_their_plans_are()
     create_plan_dags_as_their_plans_are()  # idempotent: wrapped once
-    parsed = [SimpleNamespace(dag_id=d, is_paused_upon_creation=p) for d, p in
-              (("taskcenter_plan_1", True), ("taskcenter_plan_2", False), ("users_dag", True))]
+    parsed = [
+        SimpleNamespace(dag_id=d, is_paused_upon_creation=p)
+        for d, p in (("taskcenter_plan_1", True), ("taskcenter_plan_2", False), ("users_dag", True))
+    ]
     with Session(engine) as db:
         created = {m.dag_id: m.is_paused for m in collection._create_orm_dags("b", None, parsed, session=db)}
     assert created == {"taskcenter_plan_1": False, "taskcenter_plan_2": True, "users_dag": True}
@@ -185,13 +207,19 @@ def test_airflow_still_creates_dag_rows_where_the_plan_processor_wraps_it() -> N
     assert parameters["session"].kind is inspect.Parameter.KEYWORD_ONLY
 
 
-def test_a_file_requested_while_its_parse_runs_is_parsed_again_after_it(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_file_requested_while_its_parse_runs_is_parsed_again_after_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """Airflow pops a queued file that is being parsed and drops it: a newer write would be lost."""
     from taskcenter.adapters.airflow import plan_processor
 
-    busy, waiting = (DagFileInfo(rel_path=Path(n), bundle_name="b", bundle_path=tmp_path) for n in ("plan_1.py", "plan_2.py"))
+    busy, waiting = (
+        DagFileInfo(rel_path=Path(n), bundle_name="b", bundle_path=tmp_path) for n in ("plan_1.py", "plan_2.py")
+    )
     started: list[DagFileInfo] = []
-    monkeypatch.setattr(plan_processor.DagFileProcessorManager, "_create_process", lambda self, file: started.append(file) or object())
+    monkeypatch.setattr(
+        plan_processor.DagFileProcessorManager, "_create_process", lambda self, file: started.append(file) or object()
+    )
     manager = plan_processor.PlanFileProcessorManager(max_runs=1)
     manager._parallelism = 2
     manager._processors[busy] = object()  # type: ignore[assignment]
@@ -211,7 +239,9 @@ def test_the_bundle_is_scanned_for_changes_once_per_listing_not_on_every_pass(mo
     from taskcenter.adapters.airflow import plan_processor
 
     scans: list[int] = []
-    monkeypatch.setattr(plan_processor.DagFileProcessorManager, "prepare_file_queue", lambda self, known_files: scans.append(1))
+    monkeypatch.setattr(
+        plan_processor.DagFileProcessorManager, "prepare_file_queue", lambda self, known_files: scans.append(1)
+    )
     manager = plan_processor.PlanFileProcessorManager(max_runs=1)
     manager.prepare_file_queue({})
     manager.prepare_file_queue({})  # an idle pass: nothing listed since
@@ -245,14 +275,22 @@ def test_a_parse_process_does_not_pay_for_the_number_of_plans(tmp_path: Path, mo
 
     asked: list[int] = []
     started: list[DagFileInfo] = []
-    monkeypatch.setattr(plan_processor.DagFileProcessorManager, "_get_team_names", lambda self, bundles: asked.append(len(manager._file_queue)) or {})
-    monkeypatch.setattr(plan_processor.DagFileProcessorManager, "_create_process", lambda self, file: started.append(file) or object())
+    monkeypatch.setattr(
+        plan_processor.DagFileProcessorManager,
+        "_get_team_names",
+        lambda self, bundles: asked.append(len(manager._file_queue)) or {},
+    )
+    monkeypatch.setattr(
+        plan_processor.DagFileProcessorManager, "_create_process", lambda self, file: started.append(file) or object()
+    )
     manager._parallelism = 2
     manager._start_new_processes()
     assert asked == [2] and started == files[:2] and list(manager._file_queue) == files[2:]
 
 
-def test_the_parse_of_a_deleted_plans_file_is_dropped_not_persisted(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_the_parse_of_a_deleted_plans_file_is_dropped_not_persisted(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """A parse that ran while the plan was deleted would bring its DAG row back."""
     import sqlalchemy as sa
     from sqlalchemy.orm import Session
@@ -264,12 +302,25 @@ def test_the_parse_of_a_deleted_plans_file_is_dropped_not_persisted(tmp_path: Pa
     Base.metadata.create_all(engine)
     now = datetime(2026, 12, 2, tzinfo=timezone.utc)
     with Session(engine) as db:
-        db.add(PlanRow(id=7, entity_group="NOTEBOOK", entity_key="7", dag_id="taskcenter_plan_7", enabled=True,
-                       job_class="j", job_params={}, retry_times=0, created_at=now, updated_at=now))
+        db.add(
+            PlanRow(
+                id=7,
+                entity_group="NOTEBOOK",
+                entity_key="7",
+                dag_id="taskcenter_plan_7",
+                enabled=True,
+                job_class="j",
+                job_params={},
+                retry_times=0,
+                created_at=now,
+                updated_at=now,
+            )
+        )
         db.commit()
     persisted: list[str | None] = []
     monkeypatch.setattr(
-        plan_processor.DagFileProcessorManager, "persist_parsing_result",
+        plan_processor.DagFileProcessorManager,
+        "persist_parsing_result",
         lambda self, *, relative_fileloc, session, **kwargs: persisted.append(relative_fileloc),
     )
     manager = plan_processor.PlanFileProcessorManager(max_runs=1)

@@ -1,4 +1,4 @@
-"""Test doubles shared by the job runners' unit tests: a logger, an entity catalog and a `JobRun`.
+"""Test doubles shared by the job runners' tests (unit and component): a logger, an entity catalog and a `JobRun`.
 
 `make_job` builds a `JobRun` the way the operator would, but with no Airflow: the log is a
 `FakeLog` and published results land in a list. Everything the job logs or publishes is also
@@ -32,7 +32,9 @@ Event = tuple[str, "str | None", Any]
 class FakeLog:
     """Just enough of a structlog logger: `bind(sub_key=...)` returns a bound copy sharing the records."""
 
-    def __init__(self, sub_key: str | None = None, *, records: list[Record] | None = None, timeline: list[Event] | None = None) -> None:
+    def __init__(
+        self, sub_key: str | None = None, *, records: list[Record] | None = None, timeline: list[Event] | None = None
+    ) -> None:
         self.sub_key = sub_key
         self.records: list[Record] = [] if records is None else records
         self.timeline: list[Event] = [] if timeline is None else timeline
@@ -139,12 +141,36 @@ def _sections() -> list[Any]:
     from taskcenter.adapters.jobs.report import ReportSection
 
     return [
-        ReportSection(title="orders", columns=["id", "product"], rows=[[1, "Widget <XL>"], [2, "Gadget"]], note="dataset 1-1 · 2 rows"),
+        ReportSection(
+            title="orders",
+            columns=["id", "product"],
+            rows=[[1, "Widget <XL>"], [2, "Gadget"]],
+            note="dataset 1-1 · 2 rows",
+        ),
         ReportSection(title="customers", columns=["id", "city"], rows=[[1, "Lhasa"]], note="dataset 1-2 · 1 row"),
     ]
 
 
 SECTIONS = _sections()
+
+
+@pytest.fixture
+def sections(monkeypatch: pytest.MonkeyPatch) -> list[Any]:
+    """Stands in for dataset.py: the runners' seam is report.collect_sections; records the app ids.
+
+    A fixture of the app job tests (SCREENSHOT, APP_EMAIL) in tests/unit and tests/component: their
+    conftest.py files import it.
+    """
+    from taskcenter.adapters.jobs import report
+
+    calls: list[Any] = []
+
+    def collect(job: JobRun, app_id: Any, *, limit: int = 20, log: Any = None) -> list[Any]:
+        calls.append(app_id)
+        return SECTIONS
+
+    monkeypatch.setattr(report, "collect_sections", collect)
+    return calls
 
 
 def app_job(
@@ -167,7 +193,9 @@ class Stopped(BaseException):
     """What the operator's on_kill raises (SystemExit) in these Airflow-free tests."""
 
 
-def stop_once_ready(work: Callable[[], Any], *, processes: ChildProcesses, ready: Callable[[], Any], timeout: float) -> tuple[Any, float]:
+def stop_once_ready(
+    work: Callable[[], Any], *, processes: ChildProcesses, ready: Callable[[], Any], timeout: float
+) -> tuple[Any, float]:
     """Run `work` as a task runs until Airflow stops it; return what `ready()` saw and the seconds it ran.
 
     Once `ready()` returns something (or after `timeout` s) this process gets SIGTERM, whose handler

@@ -21,7 +21,9 @@ REQUEST = CancelRequest(by="alice", at="2026-12-03T08:00:00+00:00")
 def test_a_request_is_read_from_its_value_and_nothing_else() -> None:
     assert CancelRequest.of({"by": "alice", "at": "2026-12-03T08:00:00+00:00"}) == REQUEST
     assert CancelRequest.of('{"by": "alice", "at": "2026-12-03T08:00:00+00:00"}') == REQUEST  # still JSON-encoded
-    assert CancelRequest.of({"at": "2026-12-03T08:00:00+00:00"}) == CancelRequest(by="unknown", at="2026-12-03T08:00:00+00:00")
+    assert CancelRequest.of({"at": "2026-12-03T08:00:00+00:00"}) == CancelRequest(
+        by="unknown", at="2026-12-03T08:00:00+00:00"
+    )
     for value in (None, "", "not json", "[]", [], {"by": "alice"}, {"at": ""}):
         assert CancelRequest.of(value) is None
 
@@ -33,7 +35,9 @@ def test_the_watch_sees_a_request_once_logs_it_and_stops_every_later_checkpoint(
     watch = CancelWatch(read=lambda: current[0], log=log, on_request=seen.append)
     watch.checkpoint("step 1")  # no request yet: goes on
     current[0] = REQUEST
-    with pytest.raises(CancelInterrupt, match="cancel requested by alice at 2026-12-03T08:00:00\\+00:00; stopped before step 2"):
+    with pytest.raises(
+        CancelInterrupt, match="cancel requested by alice at 2026-12-03T08:00:00\\+00:00; stopped before step 2"
+    ):
         watch.checkpoint("step 2")
     with pytest.raises(CancelInterrupt):
         watch.checkpoint("step 3")
@@ -86,11 +90,16 @@ def test_a_failing_read_is_no_request_and_is_tried_again() -> None:
 
 
 def test_a_cancelled_full_sync_writes_no_further_batch_and_commits_nothing(
-    tmp_path: Path, source: Path, target: sa.Engine  # noqa: F811 - fixtures
+    tmp_path: Path,
+    source: Path,  # noqa: F811 - the fixture imported above
+    target: sa.Engine,  # noqa: F811 - the fixture imported above
 ) -> None:
     """Cancel arrives after the second batch: the third is never written and the target keeps its rows."""
     with target.begin() as conn:
-        conn.exec_driver_sql("CREATE TABLE orders (id INTEGER PRIMARY KEY, customer_id INTEGER, product TEXT, amount REAL, ordered_at TEXT)")
+        conn.exec_driver_sql(
+            "CREATE TABLE orders (id INTEGER PRIMARY KEY, customer_id INTEGER, product TEXT, amount REAL, "
+            "ordered_at TEXT)"
+        )
         conn.exec_driver_sql("INSERT INTO orders VALUES (999, 1, 'kept', 1.0, '2024-01-01')")
     reads: list[int] = []
 
@@ -98,11 +107,19 @@ def test_a_cancelled_full_sync_writes_no_further_batch_and_commits_nothing(
         reads.append(1)
         return REQUEST if len(reads) >= 3 else None
 
-    entity = Entity(group="DB_BATCH_SYNC", key="1", title="sync1",
-                    definition={"source": SOURCE, "target": TARGET, "batchSize": 40, "tables": [{"name": "orders", "key": "id"}]})
+    entity = Entity(
+        group="DB_BATCH_SYNC",
+        key="1",
+        title="sync1",
+        definition={"source": SOURCE, "target": TARGET, "batchSize": 40, "tables": [{"name": "orders", "key": "id"}]},
+    )
     harness = make_job(
-        job_class="com.hengshi.nangaparbat.schedulejob.DBBatchSyncJob", job_params={"syncProj": 1}, entity_group="DB_BATCH_SYNC",
-        entity_key="1", catalog=MemoryCatalog(entity, folder=tmp_path), work_folder=tmp_path / "work",
+        job_class="com.hengshi.nangaparbat.schedulejob.DBBatchSyncJob",
+        job_params={"syncProj": 1},
+        entity_group="DB_BATCH_SYNC",
+        entity_key="1",
+        catalog=MemoryCatalog(entity, folder=tmp_path),
+        work_folder=tmp_path / "work",
         cancel=CancelWatch(read=read, log=FakeLog()),
     )
     with pytest.raises(CancelInterrupt, match="stopped before orders: batch 3"):
@@ -124,7 +141,9 @@ def test_the_demo_catalogs_slow_entities_are_well_defined_and_slow() -> None:
     demo_rows = 240  # orders of the demo source (launcher/demo.py)
     pipeline = parse_pipeline(pipeline_id=3, definition=catalog.get("PIPELINE", "3").definition)
     assert [n.id for n in pipeline.nodes] == [1, 2, 3] and 3 * 11 >= 30
-    project = parse_project(project_id=3, definition=catalog.get("DB_BATCH_SYNC", "3").definition, default_batch_size="1000")
+    project = parse_project(
+        project_id=3, definition=catalog.get("DB_BATCH_SYNC", "3").definition, default_batch_size="1000"
+    )
     assert (demo_rows // project.batch_size - 1) * project.batch_pause >= 30
     dataset = DatasetDefinition.of(catalog.get("DATASET", "3-1"))
     assert (demo_rows // dataset.fetch_size - 1) * dataset.batch_pause >= 30

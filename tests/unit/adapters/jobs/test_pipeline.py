@@ -40,7 +40,10 @@ def pipeline_job(tmp_path: Path, catalog: Any, pipeline: Any = 1, plan_id: int |
 def make_source(path: Path) -> None:
     with sqlite3.connect(path) as db:
         db.execute("CREATE TABLE customers (id INTEGER PRIMARY KEY, name TEXT, city TEXT)")
-        db.execute("CREATE TABLE orders (id INTEGER PRIMARY KEY, customer_id INTEGER, product TEXT, amount REAL, ordered_at TEXT)")
+        db.execute(
+            "CREATE TABLE orders (id INTEGER PRIMARY KEY, customer_id INTEGER, product TEXT, amount REAL, "
+            "ordered_at TEXT)"
+        )
         db.executemany("INSERT INTO customers VALUES (?, ?, ?)", [(i, f"c{i}", city) for i, city in CITIES.items()])
         orders = [(i, i % 4 + 1, f"p{i % 3}", float(i * 10), f"2024-01-{i:02d}") for i in range(1, 21)]
         orders.append((21, 2, "refund", -5.0, "2024-01-21"))  # not paid: node 1 filters it out
@@ -89,11 +92,24 @@ def pipeline(tmp_path: Path, nodes: list[dict[str, Any]]) -> FakeJob:
 
 
 def sql(node_id: Any, statement: Any, *depends: Any, conn: str = "taskcenter_demo_source") -> dict[str, Any]:
-    return {"id": node_id, "name": f"n{node_id}", "type": "sql", "conn": conn, "sql": statement, "dependsOn": list(depends)}
+    return {
+        "id": node_id,
+        "name": f"n{node_id}",
+        "type": "sql",
+        "conn": conn,
+        "sql": statement,
+        "dependsOn": list(depends),
+    }
 
 
 def py(node_id: Any, function: str, *depends: Any) -> dict[str, Any]:
-    return {"id": node_id, "name": f"n{node_id}", "type": "python", "callable": f"tc_test_callables:{function}", "dependsOn": list(depends)}
+    return {
+        "id": node_id,
+        "name": f"n{node_id}",
+        "type": "python",
+        "callable": f"tc_test_callables:{function}",
+        "dependsOn": list(depends),
+    }
 
 
 def test_demo_pipeline_1_runs_nodes_in_order_with_spec_log_lines(tmp_path: Path, source: Path) -> None:
@@ -123,16 +139,22 @@ def test_demo_pipeline_1_runs_nodes_in_order_with_spec_log_lines(tmp_path: Path,
 
 def test_demo_pipeline_2_fails_naming_the_node(tmp_path: Path, source: Path) -> None:
     harness = pipeline_job(tmp_path, FileEntityCatalog(DEMO_CATALOG), pipeline=2, plan_id=None)
-    with pytest.raises(PipelineNodeError, match=r"pipeline 2 node 1 \(broken query\) failed: .*no such table: no_such_table"):
+    with pytest.raises(
+        PipelineNodeError, match=r"pipeline 2 node 1 \(broken query\) failed: .*no such table: no_such_table"
+    ):
         run(harness.job)
     lines = harness.log.lines("1")
     assert lines[0] == "[pipelineId: 2 jobId: 0 nodeId: 1 taskId: 1] task start"
-    assert lines[-1].startswith("[pipelineId: 2 jobId: 0 nodeId: 1 taskId: 1] task failed: OperationalError: no such table")
+    assert lines[-1].startswith(
+        "[pipelineId: 2 jobId: 0 nodeId: 1 taskId: 1] task failed: OperationalError: no such table"
+    )
     assert harness.published == []
 
 
 def test_a_failed_node_stops_the_nodes_after_it(tmp_path: Path, source: Path) -> None:
-    harness = pipeline(tmp_path, [sql(1, "SELECT 1 AS one"), sql(2, "SELECT * FROM nope", 1), sql(3, "SELECT 3 AS three", 1)])
+    harness = pipeline(
+        tmp_path, [sql(1, "SELECT 1 AS one"), sql(2, "SELECT * FROM nope", 1), sql(3, "SELECT 3 AS three", 1)]
+    )
     with pytest.raises(PipelineNodeError, match=r"node 2 \(n2\)"):
         run(harness.job)
     assert [key for key, _ in harness.published] == ["1"]
@@ -141,16 +163,26 @@ def test_a_failed_node_stops_the_nodes_after_it(tmp_path: Path, source: Path) ->
 
 
 def test_order_is_topological_with_ties_broken_by_id(tmp_path: Path, source: Path) -> None:
-    nodes = [sql(5, "SELECT 5 AS n"), sql(3, "SELECT 3 AS n", 5), sql(4, "SELECT 4 AS n"), sql(1, "SELECT 1 AS n", 4, 3), sql(2, "SELECT 2 AS n")]
+    nodes = [
+        sql(5, "SELECT 5 AS n"),
+        sql(3, "SELECT 3 AS n", 5),
+        sql(4, "SELECT 4 AS n"),
+        sql(1, "SELECT 1 AS n", 4, 3),
+        sql(2, "SELECT 2 AS n"),
+    ]
     harness = pipeline(tmp_path, nodes)
     run(harness.job)
     started = [line for line in harness.log.texts() if line.endswith("task start")]
-    assert started == [f"[pipelineId: 5 jobId: 7 nodeId: {n} taskId: {t}] task start" for t, n in enumerate([2, 4, 5, 3, 1], start=1)]
+    assert started == [
+        f"[pipelineId: 5 jobId: 7 nodeId: {n} taskId: {t}] task start" for t, n in enumerate([2, 4, 5, 3, 1], start=1)
+    ]
     assert [key for key, _ in harness.published] == ["2", "4", "5", "3", "1"]
 
 
 def test_statements_of_a_node_share_one_transaction(tmp_path: Path, source: Path) -> None:
-    harness = pipeline(tmp_path, [sql(1, ["CREATE TABLE t (x INTEGER)", "INSERT INTO t VALUES (1), (2), (3)", "SELECT * FROM nope"])])
+    harness = pipeline(
+        tmp_path, [sql(1, ["CREATE TABLE t (x INTEGER)", "INSERT INTO t VALUES (1), (2), (3)", "SELECT * FROM nope"])]
+    )
     with pytest.raises(PipelineNodeError):
         run(harness.job)
     with sqlite3.connect(source) as db:  # the CREATE TABLE was rolled back with the rest
@@ -158,18 +190,25 @@ def test_statements_of_a_node_share_one_transaction(tmp_path: Path, source: Path
 
 
 def test_a_node_without_rows_reports_rows_affected_and_sql_is_sent_verbatim(tmp_path: Path, source: Path) -> None:
-    harness = pipeline(tmp_path, [
-        sql(1, ["CREATE TABLE t (x TEXT)", "INSERT INTO t VALUES ('100%'), (':name'), ('x')"]),
-        sql(2, "SELECT x FROM t WHERE x LIKE '%\\%%' ESCAPE '\\' OR x = ':name' ORDER BY x", 1),
-    ])
+    harness = pipeline(
+        tmp_path,
+        [
+            sql(1, ["CREATE TABLE t (x TEXT)", "INSERT INTO t VALUES ('100%'), (':name'), ('x')"]),
+            sql(2, "SELECT x FROM t WHERE x LIKE '%\\%%' ESCAPE '\\' OR x = ':name' ORDER BY x", 1),
+        ],
+    )
     run(harness.job)
     results = dict(harness.published)
     assert results["1"]["data"] == [[3]] and results["1"]["schema"][0]["name"] == "rowsAffected"
     assert results["2"]["data"] == [["100%"], [":name"]]
 
 
-def test_python_nodes_get_params_direct_upstream_and_their_step_logger(tmp_path: Path, source: Path, callables: list[dict[str, Any]]) -> None:
-    harness = pipeline(tmp_path, [sql(1, "SELECT 1 AS one"), py(2, "scalar", 1), py(3, "nothing"), py(4, "record", 2, 3)])
+def test_python_nodes_get_params_direct_upstream_and_their_step_logger(
+    tmp_path: Path, source: Path, callables: list[dict[str, Any]]
+) -> None:
+    harness = pipeline(
+        tmp_path, [sql(1, "SELECT 1 AS one"), py(2, "scalar", 1), py(3, "nothing"), py(4, "record", 2, 3)]
+    )
     run(harness.job)
     (call,) = callables
     assert call["params"] == {"pipeline": 5}
@@ -222,21 +261,3 @@ def test_unknown_pipeline_is_a_definition_error(tmp_path: Path) -> None:
 def test_pipeline_summary_without_a_per_city_table_says_so() -> None:
     with pytest.raises(ValueError, match="city/orders/revenue"):
         pipeline_summary(params={}, upstream={1: None}, log=FakeLog())
-
-
-def test_pipeline_on_postgresql_sends_sql_verbatim(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    import psycopg
-    try:
-        psycopg.connect("host=127.0.0.1 port=5432 user=postgres dbname=postgres", connect_timeout=3).close()
-    except psycopg.OperationalError as exc:
-        pytest.skip(f"no PostgreSQL answers at 127.0.0.1:5432 as user postgres: {exc}")
-    conn = {"conn_type": "postgres", "host": "127.0.0.1", "port": 5432, "login": "postgres", "schema": "postgres"}
-    monkeypatch.setenv("AIRFLOW_CONN_TC_PG", json.dumps(conn))
-    harness = pipeline(tmp_path, [
-        sql(1, ["CREATE TEMPORARY TABLE t (x text)", "INSERT INTO t VALUES ('100%'), (':name')"], conn="tc_pg"),
-        sql(2, "SELECT '100%' AS p, 2::int AS q, ':name' AS r", 1, conn="tc_pg"),
-    ])
-    run(harness.job)
-    results = dict(harness.published)
-    assert results["1"]["data"] == [[2]]
-    assert results["2"]["data"] == [["100%", 2, ":name"]]

@@ -38,7 +38,9 @@ def test_every_value_is_escaped() -> None:
         screenshot_cid='a"b.png',
     )
     assert "<script>" not in page
-    assert page.count("&lt;script&gt;alert(&#x27;x&#x27;)&lt;/script&gt;&amp;") == 7  # title, h1, img alt, h2, note, th, td
+    assert (
+        page.count("&lt;script&gt;alert(&#x27;x&#x27;)&lt;/script&gt;&amp;") == 7
+    )  # title, h1, img alt, h2, note, th, td
     assert 'src="cid:a&quot;b.png"' in page
 
 
@@ -47,7 +49,10 @@ def test_page_is_self_contained_and_shows_every_dataset() -> None:
         ReportSection(
             title="orders",
             columns=["id", "amount", "paid", "note", "at", "blob"],
-            rows=[[1, Decimal("12.50"), True, None, dt.datetime(2026, 1, 1, 8, 30), b"\x00\x01"], [2, 3.25, False, "x" * 500, None, b""]],
+            rows=[
+                [1, Decimal("12.50"), True, None, dt.datetime(2026, 1, 1, 8, 30), b"\x00\x01"],
+                [2, 3.25, False, "x" * 500, None, b""],
+            ],
             note="dataset 1-1 · 2 rows",
         ),
         ReportSection(title="customers", columns=["id"], rows=[], note="dataset 1-2 · 0 rows"),
@@ -58,7 +63,12 @@ def test_page_is_self_contained_and_shows_every_dataset() -> None:
     assert "<title>app1 report</title>" in page
     assert "Generated 2026-01-02 03:04:05 UTC · 3 datasets" in page
     assert page.count("<table>") == 2
-    assert '<th class="num">amount</th>' in page and "<th>note</th>" in page and '<td class="num">12.50</td>' in page and '<td class="num">3.25</td>' in page
+    assert (
+        '<th class="num">amount</th>' in page
+        and "<th>note</th>" in page
+        and '<td class="num">12.50</td>' in page
+        and '<td class="num">3.25</td>' in page
+    )
     assert "<td>true</td>" in page and '<td class="null">null</td>' in page
     assert "<td>2026-01-01 08:30:00</td>" in page and '<td class="null">2 bytes</td>' in page
     assert "x" * 199 + "…" in page and "x" * 201 not in page
@@ -90,8 +100,13 @@ def _fake_dataset_module(monkeypatch: pytest.MonkeyPatch, previews: dict[str, An
     return limits
 
 
-def test_collect_sections_reads_each_dataset_and_keeps_going_past_a_broken_one(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    datasets = [Entity(group="DATASET", key=k, title=t) for k, t in (("1-1", "orders"), ("1-2", "broken"), ("1-3", "few"), ("2-1", "other"))]
+def test_collect_sections_reads_each_dataset_and_keeps_going_past_a_broken_one(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    datasets = [
+        Entity(group="DATASET", key=k, title=t)
+        for k, t in (("1-1", "orders"), ("1-2", "broken"), ("1-3", "few"), ("2-1", "other"))
+    ]
     limits = _fake_dataset_module(
         monkeypatch,
         {

@@ -27,7 +27,9 @@ def test_civil_day_arithmetic_matches_the_gregorian_calendar() -> None:
         assert days_from_civil(day.year, day.month, day.day) == days
 
 
-@pytest.mark.parametrize(("month", "year", "last"), [(2, 2024, 29), (2, 2100, 28), (2, 2000, 29), (4, 2025, 30), (12, 2025, 31)])
+@pytest.mark.parametrize(
+    ("month", "year", "last"), [(2, 2024, 29), (2, 2100, 28), (2, 2000, 29), (4, 2025, 30), (12, 2025, 31)]
+)
 def test_last_day_of_month(month: int, year: int, last: int) -> None:
     assert last_day_of_month(month, year) == last
 
@@ -39,9 +41,15 @@ def _wall(text: str) -> int:
 def test_java_resolves_gap_and_overlap_wall_times_to_standard_time() -> None:
     rules = ZoneRules(ZoneInfo("America/New_York"))
     # 02:30 does not exist on 2025-03-09: Java reads it with the standard offset -> 03:30 EDT.
-    assert rules.wall_to_epoch(_wall("2025-03-09T02:30:00")) == datetime(2025, 3, 9, 7, 30, tzinfo=timezone.utc).timestamp()
+    assert (
+        rules.wall_to_epoch(_wall("2025-03-09T02:30:00"))
+        == datetime(2025, 3, 9, 7, 30, tzinfo=timezone.utc).timestamp()
+    )
     # 01:30 happens twice on 2025-11-02: Java takes the later, standard-time instant.
-    assert rules.wall_to_epoch(_wall("2025-11-02T01:30:00")) == datetime(2025, 11, 2, 6, 30, tzinfo=timezone.utc).timestamp()
+    assert (
+        rules.wall_to_epoch(_wall("2025-11-02T01:30:00"))
+        == datetime(2025, 11, 2, 6, 30, tzinfo=timezone.utc).timestamp()
+    )
 
 
 def test_cached_offsets_equal_exact_offsets_around_transitions() -> None:

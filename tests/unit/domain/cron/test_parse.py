@@ -121,7 +121,10 @@ def test_errors_quote_the_value_as_the_user_wrote_it() -> None:
         ("0 0 * * 5/9", "day-of-week (Unix field 5): step 9 is larger than the field's range (in '5/9')"),
         ("0 0 * * 1,8L", "day-of-week (Unix field 5): values must be between 0 and 7 (0 and 7 are Sunday) (in '8L')"),
         ("0 0 * * mon-", "day-of-week (Unix field 5): the value ends unexpectedly (in 'mon-')"),
-        ("0 0 * * 2#6", "day-of-week (Unix field 5): a numeric value between 1 and 5 must follow the '#' option (in '2#6')"),
+        (
+            "0 0 * * 2#6",
+            "day-of-week (Unix field 5): a numeric value between 1 and 5 must follow the '#' option (in '2#6')",
+        ),
         ("0 0 * * */9", "day-of-week (Unix field 5): step 9 is larger than the field's range (in '*/9')"),
         ("60 0 * * *", "minute (Unix field 1): values must be between 0 and 59 (in '60')"),
         ("0 24 * * *", "hour (Unix field 2): values must be between 0 and 23 (in '24')"),

@@ -13,11 +13,11 @@ from sqlalchemy import select
 
 from taskcenter.adapters.store.cancels import CancelRepository
 from taskcenter.adapters.store.models import RunCancelRow
-from tests.unit.databases import add_run, session_for, side_by_side
+from tests.component.databases import add_run, session_for, side_by_side
 
 NOW = datetime(2026, 12, 1, 10, 0, tzinfo=timezone.utc)
 
-pytest_plugins = ("tests.unit.database_fixtures",)  # `engine`: SQLite and PostgreSQL
+pytest_plugins = ("tests.component.database_fixtures",)  # `engine`: SQLite and PostgreSQL
 
 
 @dataclass(frozen=True)
@@ -29,7 +29,9 @@ class Run:
 
 def records(engine: sa.Engine) -> list[tuple[int, str, int, int | None]]:
     with session_for(engine) as db:
-        rows = db.execute(select(RunCancelRow.dag_run_id, RunCancelRow.run_id, RunCancelRow.clear_number, RunCancelRow.cancelled_by))
+        rows = db.execute(
+            select(RunCancelRow.dag_run_id, RunCancelRow.run_id, RunCancelRow.clear_number, RunCancelRow.cancelled_by)
+        )
         return sorted(tuple(r) for r in rows)  # type: ignore[misc]
 
 
@@ -56,7 +58,12 @@ def test_two_cancels_of_one_run_at_once_both_succeed_with_one_record(engine: sa.
 def test_a_record_of_another_run_or_attempt_with_the_same_id_is_replaced(airflow_engine: sa.Engine) -> None:
     """SQLite may give a deleted run's integer id to a new run; a cleared run is a new attempt."""
     engine = airflow_engine
-    for run, user in ((Run(7, "manual__1"), 1), (Run(7, "manual__1"), 2), (Run(7, "manual__2"), 3), (Run(7, "manual__2", 1), 4)):
+    for run, user in (
+        (Run(7, "manual__1"), 1),
+        (Run(7, "manual__1"), 2),
+        (Run(7, "manual__2"), 3),
+        (Run(7, "manual__2", 1), 4),
+    ):
         with session_for(engine) as db:
             CancelRepository(db).record([run], plan_id=1, user_id=user, now=NOW, stopped=[7])
             db.commit()
@@ -82,15 +89,37 @@ def test_a_run_asked_to_stop_is_cancelled_only_once_its_job_says_it_stopped(airf
         CancelRepository(db).record([asked, finished_first], plan_id=1, user_id=1, now=NOW)
         db.commit()
         assert CancelRepository(db).cancelled([asked, finished_first]) == set()
-        db.execute(TaskInstance.__table__.insert().values(
-            id=uuid.uuid4(), dag_id="taskcenter_plan_1", task_id="job", run_id="manual__1", map_index=-1, try_number=1,
-            pool="default_pool", pool_slots=1, priority_weight=1, max_tries=0, hostname="", queue="default",
-            operator="TaskCenterJobOperator", custom_operator_name="", state="failed",
-        ))
-        db.execute(XComModel.__table__.insert().values(
-            dag_run_id=asked.id, task_id="job", map_index=-1, key=CANCEL_STOPPED_KEY, dag_id="taskcenter_plan_1",
-            run_id="manual__1", value={"by": "admin"}, timestamp=NOW,
-        ))
+        db.execute(
+            TaskInstance.__table__.insert().values(
+                id=uuid.uuid4(),
+                dag_id="taskcenter_plan_1",
+                task_id="job",
+                run_id="manual__1",
+                map_index=-1,
+                try_number=1,
+                pool="default_pool",
+                pool_slots=1,
+                priority_weight=1,
+                max_tries=0,
+                hostname="",
+                queue="default",
+                operator="TaskCenterJobOperator",
+                custom_operator_name="",
+                state="failed",
+            )
+        )
+        db.execute(
+            XComModel.__table__.insert().values(
+                dag_run_id=asked.id,
+                task_id="job",
+                map_index=-1,
+                key=CANCEL_STOPPED_KEY,
+                dag_id="taskcenter_plan_1",
+                run_id="manual__1",
+                value={"by": "admin"},
+                timestamp=NOW,
+            )
+        )
         db.commit()
         assert CancelRepository(db).cancelled([asked, finished_first]) == {asked.id}
         assert db.scalar(select(RunCancelRow.outcome).where(RunCancelRow.dag_run_id == finished_first.id)) is None

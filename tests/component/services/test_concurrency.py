@@ -24,13 +24,22 @@ from taskcenter.adapters.store.plans import PlanRepository
 from taskcenter.domain.errors import ConflictError, NotFoundError
 from taskcenter.domain.runs import CancelStart
 from taskcenter.services.contexts import ContextService
-from tests.unit.databases import after_first_call, kinds, pause_after, session_for, side_by_side
-from tests.unit.services.conftest import ADMIN, SETTINGS, FakeDags, PlanServices, cron, plan_ports, update_command, write_command
+from tests.component.databases import after_first_call, kinds, pause_after, session_for, side_by_side
+from tests.unit.services.conftest import (
+    ADMIN,
+    SETTINGS,
+    FakeDags,
+    PlanServices,
+    cron,
+    plan_ports,
+    update_command,
+    write_command,
+)
 
 BODY = {"entityGroup": "NOTEBOOK", "entityKey": "1"}
 RUN_NOW = {**BODY, "planItems": [{"triggerType": "ONCE"}]}
 
-pytest_plugins = ("tests.unit.database_fixtures",)  # `engine`: SQLite and PostgreSQL
+pytest_plugins = ("tests.component.database_fixtures",)  # `engine`: SQLite and PostgreSQL
 
 
 def plans(db: Session, dags: FakeDags, store: PlanRepository | None = None) -> PlanServices:
@@ -53,7 +62,9 @@ def plan_id(engine: sa.Engine, dags: FakeDags) -> int:
         return plans(db, dags).write_plan(write_command({**BODY, "planItems": [cron("0 0 9 * * ?")]}), ADMIN).plan.id
 
 
-def at_once(engine: sa.Engine, dags: FakeDags, *requests: Callable[[PlanServices], Any]) -> tuple[list[Any], list[BaseException]]:
+def at_once(
+    engine: sa.Engine, dags: FakeDags, *requests: Callable[[PlanServices], Any]
+) -> tuple[list[Any], list[BaseException]]:
     """Run the requests in threads of their own, each in its own session, all reading before any
     writes: (the indexes of the requests served, the errors of the others)."""
     read = threading.Barrier(len(requests), timeout=30)
@@ -95,7 +106,9 @@ PAIRS = [
 
 
 @pytest.mark.parametrize(("first", "second"), PAIRS, ids=[f"{a}+{b}" for a, b in PAIRS])
-def test_two_writes_of_one_plan_at_once_are_served_or_conflict(engine: sa.Engine, dags: FakeDags, plan_id: int, first: str, second: str) -> None:
+def test_two_writes_of_one_plan_at_once_are_served_or_conflict(
+    engine: sa.Engine, dags: FakeDags, plan_id: int, first: str, second: str
+) -> None:
     names = (first, second)
     served, errors = at_once(engine, dags, *(lambda s, name=name: REQUESTS[name](s, plan_id) for name in names))
     assert served, errors  # one of them is always served
@@ -108,7 +121,12 @@ def test_two_writes_of_one_plan_at_once_are_served_or_conflict(engine: sa.Engine
 
 def test_two_creates_of_one_entity_at_once_make_one_plan(engine: sa.Engine, dags: FakeDags) -> None:
     body = {**BODY, "planItems": [cron("0 0 9 * * ?")]}
-    served, errors = at_once(engine, dags, lambda s: s.write_plan(write_command(body), ADMIN), lambda s: s.write_plan(write_command(body), ADMIN))
+    served, errors = at_once(
+        engine,
+        dags,
+        lambda s: s.write_plan(write_command(body), ADMIN),
+        lambda s: s.write_plan(write_command(body), ADMIN),
+    )
     assert kinds(errors) in ([], ["ConflictError"])
     assert len(stored_plans(engine)) == 1
 
@@ -168,7 +186,9 @@ class RunningOnce:
 
 
 @pytest.mark.parametrize("claims", [True, False], ids=["claimed", "unclaimed"])
-def test_two_cancels_of_one_plan_at_once_both_succeed_with_one_record(engine: sa.Engine, dags: FakeDags, plan_id: int, claims: bool) -> None:
+def test_two_cancels_of_one_plan_at_once_both_succeed_with_one_record(
+    engine: sa.Engine, dags: FakeDags, plan_id: int, claims: bool
+) -> None:
     runs = RunningOnce(Run(id=41, plan_id=plan_id, run_id="manual__1"), claims=claims)
     read = threading.Barrier(2, timeout=30)
     pause_after(runs, "unfinished", read)

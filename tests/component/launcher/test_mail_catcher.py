@@ -27,7 +27,9 @@ def test_keeps_each_message_as_received(tmp_path: Path) -> None:
     files = sorted(outbox.iterdir())
     assert len(files) == 2 and all(NAME.fullmatch(f.name) for f in files)  # no temporary files left behind
     first = next(f.read_bytes() for f in files if b"Subject: one" in f.read_bytes())
-    assert first == b"X-Envelope-From: <a@example.com>\r\nX-Envelope-To: <b@example.com>, <hidden@example.com>\r\n" + raw
+    assert (
+        first == b"X-Envelope-From: <a@example.com>\r\nX-Envelope-To: <b@example.com>, <hidden@example.com>\r\n" + raw
+    )
 
 
 def test_accepts_utf8_and_8bit_mail(tmp_path: Path) -> None:
@@ -56,7 +58,17 @@ def test_a_busy_port_is_an_error(tmp_path: Path) -> None:
 def test_command_line_runs_until_told_to_stop(tmp_path: Path, stop: signal.Signals) -> None:
     outbox = tmp_path / "outbox"
     process = subprocess.Popen(
-        [sys.executable, "-m", "taskcenter.launcher.mail_catcher", "--host", "127.0.0.1", "--port", "0", "--outbox", str(outbox)],
+        [
+            sys.executable,
+            "-m",
+            "taskcenter.launcher.mail_catcher",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            "0",
+            "--outbox",
+            str(outbox),
+        ],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,

@@ -19,12 +19,14 @@ from taskcenter.adapters.airflow.dag_spec import plan_spec
 from taskcenter.adapters.store.plans import PlanRepository
 from taskcenter.domain.plan_requests import ItemRequest
 from taskcenter.domain.plans import DependencyTrigger, EntityRef, ExecDetail, Plan, TriggerType
-from tests.unit.databases import session_for
+from tests.component.databases import session_for
 
-pytest_plugins = ("tests.unit.database_fixtures",)  # `engine`: SQLite and PostgreSQL
+pytest_plugins = ("tests.component.database_fixtures",)  # `engine`: SQLite and PostgreSQL
 
 NOW = datetime(2026, 12, 2, 10, 0, tzinfo=timezone.utc)
-DETAIL = ExecDetail(job_class="com.hengshi.nangaparbat.schedulejob.NotebookJob", job_params={"notebook": 1}, retry_times=0)
+DETAIL = ExecDetail(
+    job_class="com.hengshi.nangaparbat.schedulejob.NotebookJob", job_params={"notebook": 1}, retry_times=0
+)
 
 
 def create(db: Session, key: str, *items: ItemRequest) -> Plan:

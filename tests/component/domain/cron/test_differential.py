@@ -140,7 +140,9 @@ def _run(command: list[str], corpus: list[str], name: str) -> list[str]:
     )
     assert result.returncode == 0, f"{name} exited with {result.returncode}:\n{result.stderr[-4000:]}"
     answers = result.stdout.splitlines()
-    assert len(answers) == len(corpus), f"{name} answered {len(answers)} lines for {len(corpus)} cases:\n{result.stderr[-4000:]}"
+    assert len(answers) == len(corpus), (
+        f"{name} answered {len(answers)} lines for {len(corpus)} cases:\n{result.stderr[-4000:]}"
+    )
     return answers
 
 
@@ -151,14 +153,16 @@ def _clip(text: str, limit: int = 400) -> str:
 def _agree(quartz: str, ours: str) -> bool:
     """The same answer; for a case Quartz rejects, any `INVALID:` with a reason (ours are our own)."""
     if quartz.startswith("INVALID:"):
-        return ours.startswith("INVALID:") and ours[len("INVALID:"):].strip() != ""
+        return ours.startswith("INVALID:") and ours[len("INVALID:") :].strip() != ""
     return ours == quartz
 
 
-def _fail_on_differences(name: str, cases: list[str], quartz_answers: list[str], our_answers: list[str], judge: Judge) -> None:
+def _fail_on_differences(
+    name: str, cases: list[str], quartz_answers: list[str], our_answers: list[str], judge: Judge
+) -> None:
     differences = [
         (number, case, quartz, ours)
-        for number, (case, quartz, ours) in enumerate(zip(cases, quartz_answers, our_answers), 1)
+        for number, (case, quartz, ours) in enumerate(zip(cases, quartz_answers, our_answers, strict=False), 1)
         if not _agree(quartz, ours)
     ]
     if differences:
@@ -169,7 +173,9 @@ def _fail_on_differences(name: str, cases: list[str], quartz_answers: list[str],
         pytest.fail("\n".join(report), pytrace=False)
 
 
-def test_engine_agrees_with_quartz(corpus: list[str], quartz_answers: list[str], our_answers: list[str], quartz_driver: Judge) -> None:
+def test_engine_agrees_with_quartz(
+    corpus: list[str], quartz_answers: list[str], our_answers: list[str], quartz_driver: Judge
+) -> None:
     _fail_on_differences("corpus.tsv", corpus, quartz_answers, our_answers, quartz_driver)
 
 
@@ -262,7 +268,7 @@ def test_known_deviations_are_pinned(quartz_driver: Judge) -> None:
     quartz = _run(quartz_driver.command, cases, "the Quartz driver")
     ours = _run(OURS, cases, "taskcenter cron next")
     problems = []
-    for deviation, quartz_answer, our_answer in zip(deviations, quartz, ours):
+    for deviation, quartz_answer, our_answer in zip(deviations, quartz, ours, strict=False):
         where = f"  deviations.tsv:{deviation.line}: {deviation.case!r} ({deviation.why})"
         if deviation.jdk17 == deviation.tzdb:
             problems.append(f"{where}\n    not a deviation: the Java 17 and tz database answers are the same")
@@ -272,7 +278,10 @@ def test_known_deviations_are_pinned(quartz_driver: Judge) -> None:
                 f"\n    jdk17:  {_clip(deviation.jdk17)}\n    tzdb:   {_clip(deviation.tzdb)}"
             )
         if our_answer != deviation.tzdb:
-            problems.append(f"{where}\n    ours is not the tz database's answer:\n    ours:   {_clip(our_answer)}\n    tzdb:   {_clip(deviation.tzdb)}")
+            problems.append(
+                f"{where}\n    ours is not the tz database's answer:\n    ours:   {_clip(our_answer)}\n    "
+                f"tzdb:   {_clip(deviation.tzdb)}"
+            )
     if problems:
         header = f"{len(problems)} problem(s) with the known deviations ({quartz_driver.runtime}):"
         pytest.fail("\n".join([header, *problems[:MAX_REPORTED]]), pytrace=False)
@@ -281,14 +290,22 @@ def test_known_deviations_are_pinned(quartz_driver: Judge) -> None:
 def test_the_corpus_keeps_out_of_the_deviations(corpus: list[str]) -> None:
     """The main corpus must agree exactly, so no case of it may sit in a zone with a documented deviation."""
     deviation_zones = {deviation.zone for deviation in _deviations()}
-    inside = [f"corpus.tsv:{number}: {line!r}" for number, line in enumerate(corpus, 1) if line.split("\t")[1] in deviation_zones]
-    assert not inside, "cases in zones of deviations.tsv (generate_corpus.py must leave them out):\n" + "\n".join(inside[:MAX_REPORTED])
+    inside = [
+        f"corpus.tsv:{number}: {line!r}"
+        for number, line in enumerate(corpus, 1)
+        if line.split("\t")[1] in deviation_zones
+    ]
+    assert not inside, "cases in zones of deviations.tsv (generate_corpus.py must leave them out):\n" + "\n".join(
+        inside[:MAX_REPORTED]
+    )
 
 
-def test_quartz_agrees_with_the_labels(labels: list[tuple[str, set[str]]], quartz_answers: list[str], quartz_driver: Judge) -> None:
+def test_quartz_agrees_with_the_labels(
+    labels: list[tuple[str, set[str]]], quartz_answers: list[str], quartz_driver: Judge
+) -> None:
     """The corpus says which cases are invalid; the jar must still say so (guards corpus and jar drift)."""
     wrong = []
-    for number, ((kind, tags), quartz) in enumerate(zip(labels, quartz_answers), 1):
+    for number, ((kind, tags), quartz) in enumerate(zip(labels, quartz_answers, strict=False), 1):
         if (kind == "valid") == quartz.startswith("INVALID:"):
             wrong.append(f"  corpus.tsv:{number}: labelled {kind}, Quartz says {_clip(quartz, 200)}")
         elif "quartz driver:" in quartz and not {"unevaluable", "loops"} & tags:
@@ -300,7 +317,14 @@ def test_quartz_agrees_with_the_labels(labels: list[tuple[str, set[str]]], quart
 # ------------------------------------------------------------------------------------------------
 # the corpus keeps its promises (no Java needed): it cannot silently shrink
 
-DST_ZONES = ("America/New_York", "Europe/Berlin", "Europe/London", "Australia/Sydney", "America/Santiago", "Australia/Lord_Howe")
+DST_ZONES = (
+    "America/New_York",
+    "Europe/Berlin",
+    "Europe/London",
+    "Australia/Sydney",
+    "America/Santiago",
+    "Australia/Lord_Howe",
+)
 REQUIRED_TAGS = (
     "star", "question", "list", "range", "wrap", "step", "names", "last-day", "weekday", "last-weekday",
     "last-dow", "nth", "seconds", "year", "past-year", "leap", "never", "quirk", "fixed", "alias", "boundary",
@@ -327,12 +351,24 @@ def test_corpus_keeps_its_coverage_promises(corpus: list[str], labels: list[tupl
     assert not missing, f"no case covers {missing}"
     assert tags["dst"] >= 150 and tags["quirk"] >= 10 and tags["random"] >= 100, tags
 
-    valid = [fields for fields, (kind, _) in zip(cases, labels) if kind == "valid"]
+    valid = [fields for fields, (kind, _) in zip(cases, labels, strict=False) if kind == "valid"]
     for zone in DST_ZONES:
-        zone_tags = set().union(*(case_tags for (expr, z, *_), (_, case_tags) in zip(cases, labels) if z == zone))
+        zone_tags = set().union(
+            *(case_tags for (expr, z, *_), (_, case_tags) in zip(cases, labels, strict=False) if z == zone)
+        )
         assert {"dst-gap", "dst-overlap"} <= zone_tags, f"{zone} lacks DST gap/overlap cases"
     zones = {zone for _, zone, _, _ in valid}
-    expected_zones = {"UTC", "GMT", "GMT+8", "GMT-03:30", "GMT+0545", "Asia/Shanghai", "Asia/Kolkata", "Asia/Kathmandu", "Pacific/Chatham"}
+    expected_zones = {
+        "UTC",
+        "GMT",
+        "GMT+8",
+        "GMT-03:30",
+        "GMT+0545",
+        "Asia/Shanghai",
+        "Asia/Kolkata",
+        "Asia/Kathmandu",
+        "Pacific/Chatham",
+    }
     assert expected_zones <= zones, expected_zones - zones
     assert not zones & LEGACY_ZONE_IDS, "legacy 3-letter zone ids are ambiguous: keep them out"
 
@@ -342,7 +378,8 @@ def test_corpus_keeps_its_coverage_promises(corpus: list[str], labels: list[tupl
         return sum(1 for expr in expressions if re.search(pattern, expr, re.IGNORECASE))
 
     features = {
-        "L-n": r"\bL-\d", "nW": r"\b\d+W\b", "LW": r"\bLW\b", "nth": r"#\d", "nL (dow)": r"\b[1-7]L\b", "FRIL": r"[A-Z]{3}L\b",
+        "L-n": r"\bL-\d", "nW": r"\b\d+W\b", "LW": r"\bLW\b", "nth": r"#\d", "nL (dow)": r"\b[1-7]L\b",
+        "FRIL": r"[A-Z]{3}L\b",
         "wrap range": r"\b(22-2|FRI-MON|NOV-FEB)\b", "*/n": r"\*/\d", "n/m": r"\b\d+/\d", "/n": r"(^|\s)/\d",
         "lowercase name": r"\b(mon|jan|fri|sat|sun|nov|feb)\b",
     }  # fmt: skip

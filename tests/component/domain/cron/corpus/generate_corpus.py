@@ -1,7 +1,7 @@
 """Generates the differential-test corpus: Quartz cron cases the real Quartz 2.3.2 jar answers.
 
-    python tests/unit/domain/cron/corpus/generate_corpus.py            # write corpus.tsv + labels.tsv
-    python tests/unit/domain/cron/corpus/generate_corpus.py --check    # ... and verify them with the jar
+    python tests/component/domain/cron/corpus/generate_corpus.py            # write corpus.tsv + labels.tsv
+    python tests/component/domain/cron/corpus/generate_corpus.py --check    # ... and verify them with the jar
 
 Standard library only, deterministic (fixed seed; DST transitions are found with `zoneinfo`, so
 regenerating on a machine with a different tzdata may move a few DST cases). The output is generated
@@ -226,7 +226,15 @@ def transitions(zone: str, year: int) -> list[tuple[datetime, timedelta, timedel
 # A. every syntax form, hand-written
 
 SYNTAX: dict[str, list[str]] = {
-    "star": ["* * * * * ?", "0 * * * * ?", "0 0 * * * ?", "0 0 12 * * ?", "0 0 12 ? * *", "0 0 0 * * ? *", "0 0 6 * * ?"],
+    "star": [
+        "* * * * * ?",
+        "0 * * * * ?",
+        "0 0 * * * ?",
+        "0 0 12 * * ?",
+        "0 0 12 ? * *",
+        "0 0 0 * * ? *",
+        "0 0 6 * * ?",
+    ],
     "question": ["0 15 10 ? * *", "0 15 10 * * ?", "0 15 10 ? * MON-FRI", "0 0 8 15 * ?", "0 0 12 ? * 4"],
     "list": [
         "0 0,15,30,45 * * * ?",
@@ -605,7 +613,14 @@ for _ in range(44):
     second = rng.choice([59, 58, 0])
     moment = local(zone, year, month, last, 23, 59, second)
     start = iso(moment, zone_tz(zone))
-    add(rng.choice(BOUNDARY_EXPRS), zone, start, rng.choice([2, 3, 5]), "boundary", "month-end" if month != 12 else "year-end")
+    add(
+        rng.choice(BOUNDARY_EXPRS),
+        zone,
+        start,
+        rng.choice([2, 3, 5]),
+        "boundary",
+        "month-end" if month != 12 else "year-end",
+    )
 for year in [2000, 2024, 2049, 2050, 2089]:
     add("0 0 0 1 1 ?", "UTC", f"{year}-12-31T23:59:59+00:00", 3, "boundary", "year-end")
     add("0 0 0 1 1 ?", "Pacific/Kiritimati", f"{year}-12-31T23:59:59+14:00", 1, "boundary", "year-end")
@@ -644,7 +659,9 @@ def random_field(lo: int, hi: int, names: list[str] | None = None, *, dense: boo
         return f"{a}-{b}"
     if r < 0.75:
         step = rng.randint(1, max(1, (hi - lo) // 2))
-        start = rng.choice(["*", str(rng.randint(lo, hi)), ""]) if lo == 0 else rng.choice(["*", str(rng.randint(lo, hi))])
+        start = (
+            rng.choice(["*", str(rng.randint(lo, hi)), ""]) if lo == 0 else rng.choice(["*", str(rng.randint(lo, hi))])
+        )
         return f"{start}/{step}"
     if r < 0.85:
         a, b = sorted(rng.sample(range(lo, hi + 1), 2))
@@ -808,7 +825,16 @@ INVALID_ZONES = [
 # Quartz's search loops forever on these (the driver gives up after 5 s and answers INVALID); our
 # engine must notice and refuse too, instead of hanging
 add("0 0 0 0W * ?", "UTC", "2024-01-01T00:00:00+00:00", 1, "invalid", "loops", kind="invalid-expr")
-add("*/10 23-15 0 LW * ?", "Africa/Cairo", "2006-04-27T09:17:15+02:00", 10, "invalid", "loops", "dst", kind="invalid-expr")
+add(
+    "*/10 23-15 0 LW * ?",
+    "Africa/Cairo",
+    "2006-04-27T09:17:15+02:00",
+    10,
+    "invalid",
+    "loops",
+    "dst",
+    kind="invalid-expr",
+)
 
 for zone in INVALID_ZONES:
     expr = rng.choice(["0 0 0 * * ?", "0 */5 * * * ?", "0 0 12 ? * MON-FRI"])
@@ -859,7 +885,7 @@ def check() -> int:
     problems = []
     if len(answers) != len(CASES):
         problems.append(f"driver answered {len(answers)} lines for {len(CASES)} cases")
-    for number, (case, answer) in enumerate(zip(CASES, answers), 1):
+    for number, (case, answer) in enumerate(zip(CASES, answers, strict=False), 1):
         where = f"line {number}: {case.line()!r} -> {answer[:200]!r}"
         invalid = answer.startswith("INVALID:")
         if (case.kind == "valid") == invalid:

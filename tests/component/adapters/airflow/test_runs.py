@@ -12,9 +12,9 @@ from taskcenter.adapters.airflow.runs import AirflowRuns
 from taskcenter.adapters.store.plans import PlanRepository
 from taskcenter.domain.plans import PlanQuery
 from taskcenter.domain.runs import JobStatus, job_status
-from tests.unit.databases import Statements, add_plans_with_runs, assert_reads_do_not_grow, session_for, statements
+from tests.component.databases import Statements, add_plans_with_runs, assert_reads_do_not_grow, session_for, statements
 
-pytest_plugins = ("tests.unit.database_fixtures",)  # `airflow_engine`: SQLite and PostgreSQL
+pytest_plugins = ("tests.component.database_fixtures",)  # `airflow_engine`: SQLite and PostgreSQL
 
 PAGE = 10
 RUN_QUERIES = {
@@ -24,7 +24,9 @@ RUN_QUERIES = {
     "q": PlanQuery(q="PLAN 2", limit=PAGE),
     "entityCreatedByList": PlanQuery(entity_created_by=(2, 3), limit=PAGE),
     "jobStatus": PlanQuery(job_statuses=("FAILED", "CANCELLED"), limit=PAGE),
-    "every filter": PlanQuery(q="plan", entity_group="NOTEBOOK", entity_created_by=(1,), job_statuses=("RUNNING",), limit=PAGE),
+    "every filter": PlanQuery(
+        q="plan", entity_group="NOTEBOOK", entity_created_by=(1,), job_statuses=("RUNNING",), limit=PAGE
+    ),
 }
 
 
@@ -35,7 +37,9 @@ def page_reads(engine: sa.Engine, query: PlanQuery) -> Statements:
 
 
 def test_a_page_of_runs_reads_as_much_for_300_plans_as_for_20(airflow_engine: sa.Engine) -> None:
-    assert_reads_do_not_grow(airflow_engine, RUN_QUERIES, page_reads, max_parameters=8, statements_each=2)  # the count and the page
+    assert_reads_do_not_grow(
+        airflow_engine, RUN_QUERIES, page_reads, max_parameters=8, statements_each=2
+    )  # the count and the page
 
 
 def test_a_page_of_runs_is_newest_first_and_filters_as_the_views_show_the_runs(airflow_engine: sa.Engine) -> None:
@@ -60,5 +64,9 @@ def test_a_page_of_runs_is_newest_first_and_filters_as_the_views_show_the_runs(a
         # The plan filters, as the plan listing applies them.
         plans = {p.id: p for p in PlanRepository(db).all()}
         total, page = queries.page(query=PlanQuery(q="PLAN 3", entity_created_by=(1,), limit=1000))
-        expected = [r.id for r in newest_first if "plan 3" in (plans[r.plan_id].title or "").lower() and plans[r.plan_id].entity_created_by == 1]
+        expected = [
+            r.id
+            for r in newest_first
+            if "plan 3" in (plans[r.plan_id].title or "").lower() and plans[r.plan_id].entity_created_by == 1
+        ]
         assert expected and [r.id for r in page] == expected and total == len(expected)

@@ -23,7 +23,7 @@ from taskcenter.domain.catalog import DATASET_COVERING_GROUPS
 from taskcenter.domain.errors import ConflictError, NotFoundError
 from taskcenter.domain.plans import EntityRef, ExecDetail, Plan, PlanQuery
 from taskcenter.domain.runs import JobStatus, job_status
-from tests.unit.databases import (
+from tests.component.databases import (
     RunRow,
     Statements,
     add_plans_with_runs,
@@ -37,9 +37,11 @@ from tests.unit.databases import (
 
 NOW = datetime(2026, 12, 1, 10, 0, tzinfo=timezone.utc)
 REF = EntityRef(entity_group="NOTEBOOK", entity_key="1")
-DETAIL = ExecDetail(job_class="com.hengshi.nangaparbat.schedulejob.NotebookJob", job_params={"notebook": 1}, retry_times=0)
+DETAIL = ExecDetail(
+    job_class="com.hengshi.nangaparbat.schedulejob.NotebookJob", job_params={"notebook": 1}, retry_times=0
+)
 
-pytest_plugins = ("tests.unit.database_fixtures",)  # `engine`: SQLite and PostgreSQL
+pytest_plugins = ("tests.component.database_fixtures",)  # `engine`: SQLite and PostgreSQL
 
 
 def create(db: Session, ref: EntityRef = REF) -> Plan | None:
@@ -72,7 +74,9 @@ def before_first_write(db: Session, action: Callable[[], Any]) -> None:
             action()
 
     sa.event.listen(db, "before_flush", once)
-    sa.event.listen(db, "do_orm_execute", lambda state: once() if state.is_insert or state.is_update or state.is_delete else None)
+    sa.event.listen(
+        db, "do_orm_execute", lambda state: once() if state.is_insert or state.is_update or state.is_delete else None
+    )
 
 
 def other_request(engine: sa.Engine, work: Callable[[PlanRepository], Any]) -> Callable[[], None]:
@@ -135,7 +139,9 @@ OTHERS = {
 
 @pytest.mark.parametrize("write", WRITES)
 @pytest.mark.parametrize("other", OTHERS)
-def test_a_write_that_meets_another_requests_write_is_a_domain_error(engine: sa.Engine, plan_id: int, write: str, other: str) -> None:
+def test_a_write_that_meets_another_requests_write_is_a_domain_error(
+    engine: sa.Engine, plan_id: int, write: str, other: str
+) -> None:
     """The other request commits between this one's read and its first write."""
     change, expected = OTHERS[other]
     with session_for(engine) as db:
@@ -163,7 +169,9 @@ def test_two_deletes_at_once_delete_once(engine: sa.Engine, plan_id: int) -> Non
     assert plan_count(engine) == 0
 
 
-def test_a_write_that_changes_nothing_still_fails_after_another_requests_change(engine: sa.Engine, plan_id: int) -> None:
+def test_a_write_that_changes_nothing_still_fails_after_another_requests_change(
+    engine: sa.Engine, plan_id: int
+) -> None:
     """A no-change enable must not go on (and unpause the DAG) after a concurrent disable committed."""
     with session_for(engine) as db:
         store = PlanRepository(db)
@@ -201,7 +209,9 @@ LIST_QUERIES = {
     "q": PlanQuery(q="plan 1", limit=PAGE),
     "entityCreatedByList": PlanQuery(entity_created_by=(1, 3), limit=PAGE),
     "jobStatusList": PlanQuery(job_statuses=("RUNNING", "CANCELLED", "NONE"), limit=PAGE),
-    "every filter": PlanQuery(q="plan", entity_group="DATASET", entity_created_by=(2,), job_statuses=("FAILED", "PENDING"), limit=PAGE),
+    "every filter": PlanQuery(
+        q="plan", entity_group="DATASET", entity_created_by=(2,), job_statuses=("FAILED", "PENDING"), limit=PAGE
+    ),
     "the plans a caller may read": PlanQuery(plan_ids=frozenset({1, 4, 7, 12}), limit=PAGE),
     "no plan a caller may read": PlanQuery(plan_ids=frozenset(), limit=PAGE),
 }
@@ -249,20 +259,31 @@ def test_plan_lists_filter_and_count_as_the_views_show_the_plans(airflow_engine:
             page = store.page(query)
             assert [p.id for p in page] == [i for i in ids if statuses[i] == status.value], status
             total, refs = store.totals(query, groups=DATASET_COVERING_GROUPS)
-            assert total == len(page) and sorted(refs, key=repr) == sorted((p.ref for p in page if p.entity_group in ("DATASET", "APP_REFRESH")), key=repr)
+            assert total == len(page) and sorted(refs, key=repr) == sorted(
+                (p.ref for p in page if p.entity_group in ("DATASET", "APP_REFRESH")), key=repr
+            )
         query = PlanQuery(job_statuses=("FAILED", "NONE"), offset=2, limit=3)
         wanted = [i for i in ids if statuses[i] in ("FAILED", "NONE")]
         assert store.totals(query, groups=())[0] == len(wanted) and [p.id for p in store.page(query)] == wanted[2:5]
         assert [p.items for p in store.page(query)] == [()] * 3
 
         by_creator = store.page(PlanQuery(entity_created_by=(2,), q="PLAN 1", limit=1000))
-        assert [p.title for p in by_creator] == [p.title for p in everything if p.entity_created_by == 2 and "plan 1" in p.title.lower()]
+        assert [p.title for p in by_creator] == [
+            p.title for p in everything if p.entity_created_by == 2 and "plan 1" in p.title.lower()
+        ]
         total, datasets = store.totals(PlanQuery(), groups=DATASET_COVERING_GROUPS)
         assert total == len(everything)
-        assert sorted(datasets, key=repr) == sorted((p.ref for p in everything if p.entity_group in ("DATASET", "APP_REFRESH")), key=repr)
+        assert sorted(datasets, key=repr) == sorted(
+            (p.ref for p in everything if p.entity_group in ("DATASET", "APP_REFRESH")), key=repr
+        )
         # Creators once each, in the order of their first plan; by runs: plans with such a run.
         assert store.entity_creators(PlanQuery(entity_group="DATASET")) == [2, 3, 1]
-        failed_by = {p.entity_created_by for p in everything for r in runs if r.plan_id == p.id and r.state == "failed" and not r.cancelled}
+        failed_by = {
+            p.entity_created_by
+            for p in everything
+            for r in runs
+            if r.plan_id == p.id and r.state == "failed" and not r.cancelled
+        }
         assert sorted(store.entity_creators(PlanQuery(job_statuses=("FAILED",)), by_runs=True)) == sorted(failed_by)
         assert store.entity_creators(PlanQuery(entity_key="0"), by_runs=True) == []  # plan 0 has no run
 

@@ -8,9 +8,9 @@ from sqlalchemy.orm import Session
 
 from taskcenter.adapters.airflow.users import FabUserDirectory
 from taskcenter.domain.users import Role
-from tests.unit.databases import session_for, statements
+from tests.component.databases import session_for, statements
 
-pytest_plugins = ("tests.unit.database_fixtures",)  # `engine`: SQLite and PostgreSQL
+pytest_plugins = ("tests.component.database_fixtures",)  # `engine`: SQLite and PostgreSQL
 
 
 def add_users(engine: sa.Engine) -> None:
@@ -21,8 +21,20 @@ def add_users(engine: sa.Engine) -> None:
     with Session(engine) as db:
         admin, viewer = FabRole(name="Admin"), FabRole(name="Viewer")
         db.add_all([admin, viewer])
-        db.add(User(id=1, first_name="Ada", last_name="Admin", username="ada", email="ada@example.com", active=True, roles=[admin, viewer]))
-        db.add(User(id=2, first_name="", last_name="", username="noroles", email="n@example.com", active=False, roles=[]))
+        db.add(
+            User(
+                id=1,
+                first_name="Ada",
+                last_name="Admin",
+                username="ada",
+                email="ada@example.com",
+                active=True,
+                roles=[admin, viewer],
+            )
+        )
+        db.add(
+            User(id=2, first_name="", last_name="", username="noroles", email="n@example.com", active=False, roles=[])
+        )
         db.commit()
 
 

@@ -1,6 +1,6 @@
-"""The `engine` fixture: taskcenter's tables on SQLite and on PostgreSQL (see tests.unit.databases).
+"""The `engine` fixture: taskcenter's tables on SQLite and on PostgreSQL (see tests.component.databases).
 
-Used through `pytest_plugins = ("tests.unit.database_fixtures",)` in a test module.
+Used through `pytest_plugins = ("tests.component.database_fixtures",)` in a test module.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 
 from taskcenter.adapters.store.models import Base, LockRow
 from taskcenter.adapters.store.plans import PLAN_GRAPH_LOCK
-from tests.unit.databases import sqlite_engine
+from tests.component.databases import sqlite_engine
 
 POSTGRES_SERVER = "postgresql+psycopg2://postgres@127.0.0.1:5432/"
 
@@ -24,7 +24,9 @@ POSTGRES_SERVER = "postgresql+psycopg2://postgres@127.0.0.1:5432/"
 def postgres_database() -> Iterator[str | None]:
     """A fresh database on the local PostgreSQL server for this test session (None: no server)."""
     name = f"taskcenter_unit_{uuid.uuid4().hex[:12]}"
-    admin = sa.create_engine(POSTGRES_SERVER + "postgres", isolation_level="AUTOCOMMIT", connect_args={"connect_timeout": 3})
+    admin = sa.create_engine(
+        POSTGRES_SERVER + "postgres", isolation_level="AUTOCOMMIT", connect_args={"connect_timeout": 3}
+    )
     try:
         with admin.connect() as conn:
             conn.execute(sa.text(f'CREATE DATABASE "{name}"'))

@@ -9,11 +9,21 @@ from api_plugin.app import OPENAPI_PATH, create_compat_app
 from api_plugin.dispatcher import CompatDispatcher
 
 SPEC_OPERATIONS = {
-    ("post", "/api/schedules"), ("get", "/api/schedules"), ("get", "/api/schedules/users"), ("post", "/api/schedules/cancel"),
-    ("put", "/api/schedules/{scheduleId}/cancel"), ("get", "/api/schedules/{scheduleId}"), ("put", "/api/schedules/{scheduleId}"),
-    ("post", "/api/schedules/{scheduleId}/enable"), ("post", "/api/schedules/{scheduleId}/disable"),
-    ("delete", "/api/schedules/{scheduleId}"), ("get", "/api/contexts"), ("get", "/api/contexts/users"),
-    ("get", "/api/contexts/{contextId}/logs"), ("get", "/api/contexts/{contextId}/results"), ("get", "/api/contexts/{contextId}"),
+    ("post", "/api/schedules"),
+    ("get", "/api/schedules"),
+    ("get", "/api/schedules/users"),
+    ("post", "/api/schedules/cancel"),
+    ("put", "/api/schedules/{scheduleId}/cancel"),
+    ("get", "/api/schedules/{scheduleId}"),
+    ("put", "/api/schedules/{scheduleId}"),
+    ("post", "/api/schedules/{scheduleId}/enable"),
+    ("post", "/api/schedules/{scheduleId}/disable"),
+    ("delete", "/api/schedules/{scheduleId}"),
+    ("get", "/api/contexts"),
+    ("get", "/api/contexts/users"),
+    ("get", "/api/contexts/{contextId}/logs"),
+    ("get", "/api/contexts/{contextId}/results"),
+    ("get", "/api/contexts/{contextId}"),
 }
 
 

@@ -123,7 +123,11 @@ def test_an_unexpected_error_is_a_500_envelope_without_its_text(client: TestClie
     response = client.get("/api/schedules/1")
     assert response.status_code == 500
     body = response.json()
-    assert body["code"] == 50000 and body["msg"] == "internal error; the api-server's log has the details" and body["data"] is None
+    assert (
+        body["code"] == 50000
+        and body["msg"] == "internal error; the api-server's log has the details"
+        and body["data"] is None
+    )
     assert DB_TEXT not in response.text
 
 
@@ -155,12 +159,19 @@ def test_a_write_that_committed_is_not_run_again(client: TestClient, scripts: di
     [
         ([BUSY] * 3, 503, 50300, 3),  # still busy after three attempts
         ([DUPLICATE] * 3, 409, 40900, 3),  # still colliding: the client reads again and retries
-        ([lambda: sa.exc.TimeoutError(f"QueuePool limit reached {DB_TEXT}")], 503, 50300, 1),  # no free connection: not again
+        (
+            [lambda: sa.exc.TimeoutError(f"QueuePool limit reached {DB_TEXT}")],
+            503,
+            50300,
+            1,
+        ),  # no free connection: not again
         ([NOT_NULL], 500, 50000, 1),  # a bug: not again
     ],
     ids=["busy", "collision", "pool", "bug"],
 )
-def test_what_still_fails_is_a_clear_answer(client: TestClient, scripts: dict[str, Script], errors: list[Any], status: int, code: int, calls: int) -> None:
+def test_what_still_fails_is_a_clear_answer(
+    client: TestClient, scripts: dict[str, Script], errors: list[Any], status: int, code: int, calls: int
+) -> None:
     scripts["delete_plan"] = Script(errors=list(errors))
     response = client.delete("/api/schedules/5")
     assert (response.status_code, response.json()["code"], scripts["delete_plan"].calls) == (status, code, calls)

@@ -5,7 +5,7 @@ writer, PostgreSQL's row locks and unique-index waits), so these tests use both,
 Airflow configures its metadata DB: SQLite in WAL mode with foreign keys on and pysqlite's default
 transaction handling; PostgreSQL at READ COMMITTED. The PostgreSQL variant needs a server at
 127.0.0.1:5432 (user postgres, trust auth; always there in CI) and is skipped without one. The
-fixtures are in `tests.unit.database_fixtures`: a test module names it in `pytest_plugins`.
+fixtures are in `tests.component.database_fixtures`: a test module names it in `pytest_plugins`.
 """
 
 from __future__ import annotations
@@ -41,7 +41,9 @@ def session_for(engine: sa.Engine) -> Session:
     return Session(engine, autoflush=False, expire_on_commit=False)
 
 
-def side_by_side(work: Callable[[int], T], count: int = 2, *, timeout: float = 60) -> tuple[list[T], list[BaseException]]:
+def side_by_side(
+    work: Callable[[int], T], count: int = 2, *, timeout: float = 60
+) -> tuple[list[T], list[BaseException]]:
     """Run `work(0)`, `work(1)`, ... each in a thread of its own, released together: (results, errors)."""
     start = threading.Barrier(count, timeout=timeout)
     results: list[T] = []
@@ -155,7 +157,9 @@ def add_run(db: Session, dag_id: str, *, run_id: str, state: str) -> int:
     now = datetime(2026, 12, 1, 10, 0, tzinfo=timezone.utc)
     return db.execute(
         sa.insert(table)
-        .values(dag_id=dag_id, run_id=run_id, state=state, run_type="manual", run_after=now, queued_at=now, clear_number=0)
+        .values(
+            dag_id=dag_id, run_id=run_id, state=state, run_type="manual", run_after=now, queued_at=now, clear_number=0
+        )
         .returning(table.c.id)
     ).scalar_one()
 
