@@ -39,7 +39,7 @@ def list_contexts(
     service: ContextServiceDep, filters: FiltersDep, page: PageDep, readable: ReadablePlansDep, zone: DisplayZoneDep
 ) -> dict[str, Any]:
     """1.2.12: runs of the matching plans the caller may read, newest first."""
-    listing = service.list(filters.query(offset=page.offset, limit=page.limit, plan_ids=readable))
+    listing = service.list_contexts(filters.query(offset=page.offset, limit=page.limit, plan_ids=readable))
     return success([context_to_wire(v, zone=zone) for v in listing.views], totalHits=listing.total, offset=page.offset)
 
 
