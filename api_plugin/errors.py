@@ -3,10 +3,12 @@ other error is answered by `api_plugin.guard.RequestGuard`."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from api_plugin.datamodels.schedules import ITEM_FIELD_KINDS
@@ -64,14 +66,21 @@ def _field_of(location: tuple[Any, ...]) -> str:
     return text or "body"
 
 
-async def _on_domain_error(_request: Request, exc: TaskCenterError) -> Any:
+# Starlette types every handler as taking `Exception`; each is registered for one kind of error
+# only, so its `isinstance` check always holds (it names the kind for the type checker).
+async def _on_domain_error(_request: Request, exc: Exception) -> JSONResponse:
+    if not isinstance(exc, TaskCenterError):
+        raise exc
     status = status_for(exc)
     headers = {"Retry-After": "1"} if status == 503 else None
     return failure(status_code=status, code=exc.code, msg=exc.message, field=exc.field, headers=headers)
 
 
-async def _on_validation_error(_request: Request, exc: RequestValidationError) -> Any:
-    first = exc.errors()[0] if exc.errors() else {"loc": ("body",), "msg": "invalid request", "type": ""}
+async def _on_validation_error(_request: Request, exc: Exception) -> JSONResponse:
+    if not isinstance(exc, RequestValidationError):
+        raise exc
+    fallback: Mapping[str, Any] = {"loc": ("body",), "msg": "invalid request", "type": ""}
+    first: Mapping[str, Any] = exc.errors()[0] if exc.errors() else fallback
     field = _field_of(tuple(first.get("loc", ())))
     kind = first.get("type", "")
     code = ErrorCode.UNKNOWN_FIELD if kind == "extra_forbidden" else ErrorCode.INVALID_FIELD
@@ -94,7 +103,9 @@ async def _on_validation_error(_request: Request, exc: RequestValidationError) -
     return failure(status_code=400, code=code, msg=msg, field=field)
 
 
-async def _on_http_error(_request: Request, exc: StarletteHTTPException) -> Any:
+async def _on_http_error(_request: Request, exc: Exception) -> JSONResponse:
+    if not isinstance(exc, StarletteHTTPException):
+        raise exc
     code = _CODE_BY_STATUS.get(exc.status_code, ErrorCode.BAD_REQUEST if exc.status_code < 500 else ErrorCode.INTERNAL)
     msg = exc.detail if isinstance(exc.detail, str) else "request failed"
     if exc.status_code == 404 and msg == "Not Found":

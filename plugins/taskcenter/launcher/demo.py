@@ -16,6 +16,7 @@ import sqlite3
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
+from typing import TypedDict
 
 SOURCE_CONN = "taskcenter_demo_source"
 TARGET_CONN = "taskcenter_demo_target"
@@ -23,6 +24,18 @@ ENGINE_CONN = "taskcenter_engine"
 SMTP_CONN = "taskcenter_smtp"
 CITIES = ("Beijing", "Shanghai", "Guangzhou", "Shenzhen", "Hangzhou", "Chengdu")
 PRODUCTS = ("notebook", "monitor", "keyboard", "mouse", "headset", "dock")
+
+
+class ConnectionFields(TypedDict, total=False):
+    """Keyword arguments of Airflow's `Connection` that the demo connections set."""
+
+    conn_type: str
+    host: str
+    login: str
+    schema: str
+    port: int
+    description: str
+    extra: str
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -89,9 +102,9 @@ def create_demo_source(path: Path, *, customers: int = 24, orders: int = 240) ->
 
 def demo_connections(
     paths: DemoPaths, *, smtp_port: int, engine_socket: Path | None = None
-) -> dict[str, dict[str, object]]:
-    sqlite = {"conn_type": "sqlite"}
-    engine: dict[str, object] = {**sqlite, "host": str(paths.engine)}
+) -> dict[str, ConnectionFields]:
+    sqlite: ConnectionFields = {"conn_type": "sqlite"}
+    engine: ConnectionFields = {**sqlite, "host": str(paths.engine)}
     if engine_socket is not None:
         from taskcenter.launcher.postgres import ENGINE_DB, SUPERUSER
 

@@ -8,9 +8,10 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
 from sqlalchemy import case, func, literal, select, update
+from sqlalchemy.engine import CursorResult
 from sqlalchemy.orm import Session
 
 
@@ -38,7 +39,11 @@ class AirflowDags:
                 "next_dagrun_data_interval_end",
             ):
                 values[column] = case((scheduled, literal(next_run, type_=dag.c[column].type)), else_=dag.c[column])
-        changed = self._session.execute(update(dag).where(dag.c.dag_id == dag_id).values(**values))
+        # An UPDATE's result is a CursorResult (Session.execute is typed as returning Result).
+        changed = cast(
+            "CursorResult[*tuple[Any, ...]]",
+            self._session.execute(update(dag).where(dag.c.dag_id == dag_id).values(**values)),
+        )
         return bool(changed.rowcount)
 
     def paused(self, dag_ids: Iterable[str]) -> dict[str, bool]:
@@ -66,12 +71,10 @@ class AirflowDags:
     def is_parsed(self, dag_id: str) -> bool:
         from airflow.models.serialized_dag import SerializedDagModel
 
-        return (
-            self._session.scalar(
-                select(func.count()).select_from(SerializedDagModel).where(SerializedDagModel.dag_id == dag_id)
-            )
-            > 0
+        count = self._session.scalar(
+            select(func.count()).select_from(SerializedDagModel).where(SerializedDagModel.dag_id == dag_id)
         )
+        return (count or 0) > 0  # COUNT(*) always has a row: never None
 
     def delete_dag(self, dag_id: str) -> None:
         """Delete the DAG and its runs; a task still running is stopped first.

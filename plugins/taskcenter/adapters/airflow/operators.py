@@ -121,7 +121,8 @@ class TaskCenterOperator(BaseOperator):
 
         ti = context["ti"]
         max_tries = getattr(ti, "max_tries", None)
-        allowed = (self.retries if max_tries is None else max_tries) + 1
+        # `retries` is typed Optional; ours is always retryTimes, an int (Airflow reads None as 0).
+        allowed = ((self.retries or 0) if max_tries is None else max_tries) + 1
         store = context.get("task_state_store")
         # Without a store (a task run outside Airflow's task runner) every earlier try counts.
         started = ti.try_number - 1 if store is None else int(store.get(TRIES_STARTED_KEY, 0) or 0)

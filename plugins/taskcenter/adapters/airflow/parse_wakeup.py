@@ -76,7 +76,7 @@ class PostgresWakeup:
 
         connection = create_engine(url, poolclass=NullPool).raw_connection()
         driver = connection.driver_connection
-        if not type(driver).__module__.startswith("psycopg2"):
+        if driver is None or not type(driver).__module__.startswith("psycopg2"):
             connection.close()
             log.info("No parse wake-ups with this PostgreSQL driver; the plan-processor polls each second")
             return None

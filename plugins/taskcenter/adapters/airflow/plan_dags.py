@@ -41,16 +41,17 @@ class TransactionHooks:
 
     SQLAlchemy's `after_commit` and `after_rollback` also fire for savepoints (`begin_nested`);
     those are ignored here, so an action never runs before the work it belongs to is final.
+    What an action returns is ignored.
     """
 
     def __init__(self, session: Session) -> None:
         self._session = session
-        self._on_commit: list[Callable[[], None]] = []
-        self._on_rollback: list[Callable[[], None]] = []
+        self._on_commit: list[Callable[[], object]] = []
+        self._on_rollback: list[Callable[[], object]] = []
         self._listening = False
 
     def add(
-        self, *, on_commit: Callable[[], None] | None = None, on_rollback: Callable[[], None] | None = None
+        self, *, on_commit: Callable[[], object] | None = None, on_rollback: Callable[[], object] | None = None
     ) -> None:
         if not self._listening:
             event.listen(self._session, "after_commit", self._committed)
@@ -61,7 +62,7 @@ class TransactionHooks:
         if on_rollback is not None:
             self._on_rollback.append(on_rollback)
 
-    def _take(self, *, committed: bool) -> list[Callable[[], None]]:
+    def _take(self, *, committed: bool) -> list[Callable[[], object]]:
         actions = self._on_commit if committed else list(reversed(self._on_rollback))
         self._on_commit, self._on_rollback = [], []
         return actions

@@ -51,11 +51,14 @@ import time
 from collections import OrderedDict
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from datetime import datetime, timezone
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 
 from airflow.dag_processing.manager import DagFileInfo, DagFileProcessorManager, DagFileStat
 
 from taskcenter.adapters.airflow.parse_wakeup import Wakeup, open_wakeup
+
+if TYPE_CHECKING:
+    from sqlalchemy import Table
 
 # How long a broken wake-up channel waits before it is opened again (the loop polls meanwhile).
 REOPEN_WAKEUP_AFTER = 30.0
@@ -222,10 +225,20 @@ def _parse_records(bundle_name: str) -> tuple[dict[str, datetime], set[str]]:
                 DagModel.bundle_name == bundle_name, ~DagModel.is_stale, DagModel.last_parsed_time.is_not(None)
             )
         )
-        last_parsed = {str(relative): parsed_at for relative, parsed_at in rows if relative is not None}
-        failed = set(
-            session.scalars(select(ParseImportError.filename).where(ParseImportError.bundle_name == bundle_name))
-        )
+        # Both columns are nullable; the query already leaves out DAGs never parsed, and a file
+        # name that is None matches no file.
+        last_parsed = {
+            str(relative): parsed_at
+            for relative, parsed_at in rows
+            if relative is not None and parsed_at is not None
+        }
+        failed = {
+            filename
+            for filename in session.scalars(
+                select(ParseImportError.filename).where(ParseImportError.bundle_name == bundle_name)
+            )
+            if filename is not None
+        }
     return last_parsed, failed
 
 
@@ -290,7 +303,7 @@ def plan_exists(plan_id: int, *, session: Any) -> bool:
     if session.get_bind().dialect.name == "sqlite":
         # No row locks: a write takes the database's write lock for the rest of the transaction,
         # so a delete of the plan either committed before (0 rows) or waits for this one.
-        plans = PlanRow.__table__
+        plans = cast("Table", PlanRow.__table__)  # declared as a FromClause; a mapped class's is a Table
         return session.execute(update(plans).where(plans.c.id == plan_id).values(id=plans.c.id)).rowcount > 0
     return session.scalar(select(PlanRow.id).where(PlanRow.id == plan_id).with_for_update(read=True)) is not None
 

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 from datetime import datetime, timezone
+from typing import Any, cast
 
 from sqlalchemy import and_, or_, select, update
+from sqlalchemy.engine import CursorResult
 from sqlalchemy.orm import Session
 
 from taskcenter.adapters.airflow.naming import CANCEL_REQUEST_KEY
@@ -39,10 +41,14 @@ def request_cancel(session: Session, dag_id: str, run_id: str, *, by: str, at: d
     from airflow.models.xcom import XComModel
 
     runs = DagRun.__table__
-    claimed = session.execute(
-        update(runs)
-        .where(runs.c.dag_id == dag_id, runs.c.run_id == run_id, runs.c.state.in_(("queued", "running")))
-        .values(state=runs.c.state)
+    # An UPDATE's result is a CursorResult (Session.execute is typed as returning Result).
+    claimed = cast(
+        "CursorResult[*tuple[Any, ...]]",
+        session.execute(
+            update(runs)
+            .where(runs.c.dag_id == dag_id, runs.c.run_id == run_id, runs.c.state.in_(("queued", "running")))
+            .values(state=runs.c.state)
+        ),
     )
     if claimed.rowcount == 0:
         return None
@@ -67,10 +73,13 @@ def request_cancel(session: Session, dag_id: str, run_id: str, *, by: str, at: d
             raise ServiceUnavailableError(f"the DAG {dag_id} is not available in Airflow")
         set_dag_run_state_to_failed(dag=dag, run_id=run_id, commit=True, session=session)
         return CancelStart(ended_run=True, stopped_tasks=0)
-    not_started = session.execute(
-        update(tis)
-        .where(of_run, or_(tis.c.state.is_(None), tis.c.state.in_(NOT_STARTED)))
-        .values(state="skipped", end_date=at)
+    not_started = cast(
+        "CursorResult[*tuple[Any, ...]]",
+        session.execute(
+            update(tis)
+            .where(of_run, or_(tis.c.state.is_(None), tis.c.state.in_(NOT_STARTED)))
+            .values(state="skipped", end_date=at)
+        ),
     ).rowcount
     request = {"by": by, "at": at_utc.isoformat()}
     for task_id, map_index in running:

@@ -148,7 +148,10 @@ def log_parts(session: Session, run: Run, *, default_sub_key: str) -> list[tuple
                 with contextlib.suppress(Exception):
                     ti.task = dag.get_task(ti.task_id)
             parts.start_try(ti.try_number if current.try_number > 1 else None)
-            stream, _ = reader.read_log_chunks(ti, ti.try_number, {"download_logs": True})
+            # What Airflow's own log endpoint passes for a full download (remote log handlers read
+            # it); its LogMetadata TypedDict lacks that key and requires `end_of_log`, an output.
+            metadata = {"download_logs": True}
+            stream, _ = reader.read_log_chunks(ti, ti.try_number, metadata)  # type: ignore[arg-type]
             in_source_details = False
             for message in stream:
                 event = str(getattr(message, "event", ""))

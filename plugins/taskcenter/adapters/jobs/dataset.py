@@ -32,10 +32,13 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date, datetime, timezone
 from decimal import Decimal
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from taskcenter.adapters.jobs.base import JobDefinitionError, JobRun, batch_pause, table
 from taskcenter.domain.catalog import Entity, app_datasets
+
+if TYPE_CHECKING:
+    from sqlalchemy.dialects import postgresql, sqlite
 
 Checkpoint = Callable[[str], None]
 STATS_TABLE = "taskcenter_dataset_stats"
@@ -401,11 +404,15 @@ def _write_stats_row(conn: Any, stats: Any, values: dict[str, Any]) -> None:
         conn.execute(stats.delete().where(stats.c.dataset_key == values["dataset_key"]))
         conn.execute(stats.insert().values(**values))
         return
+    statement: postgresql.Insert | sqlite.Insert
     if dialect == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert
+        from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+
+        statement = postgresql_insert(stats).values(**values)
     else:
-        from sqlalchemy.dialects.sqlite import insert
-    statement = insert(stats).values(**values)
+        from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+        statement = sqlite_insert(stats).values(**values)
     changed = {name: statement.excluded[name] for name in values if name != "dataset_key"}
     conn.execute(statement.on_conflict_do_update(index_elements=["dataset_key"], set_=changed))
 

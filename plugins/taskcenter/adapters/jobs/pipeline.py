@@ -149,7 +149,7 @@ def _parse_node(raw: Any, *, where: str) -> Node:
     depends = raw.get("dependsOn", [])
     if not isinstance(depends, list) or any(isinstance(d, bool) or not isinstance(d, (int, str)) for d in depends):
         raise JobDefinitionError(f"{where}: dependsOn must be a list of node ids")
-    common = {"id": node_id, "name": str(raw.get("name") or ""), "depends_on": tuple(dict.fromkeys(map(str, depends)))}
+    name, depends_on = str(raw.get("name") or ""), tuple(dict.fromkeys(map(str, depends)))
     if kind == "sql":
         conn, sql = raw.get("conn"), raw.get("sql")
         statements = [sql] if isinstance(sql, str) else sql
@@ -161,12 +161,12 @@ def _parse_node(raw: Any, *, where: str) -> Node:
             or not all(isinstance(s, str) and s.strip() for s in statements)
         ):
             raise JobDefinitionError(f"{where}: 'sql' must be a statement or a non-empty list of statements")
-        return SqlNode(**common, conn=conn, statements=tuple(statements))
+        return SqlNode(id=node_id, name=name, depends_on=depends_on, conn=conn, statements=tuple(statements))
     ref = raw.get("callable")
     module_name, sep, attribute = ref.partition(":") if isinstance(ref, str) else ("", "", "")
-    if not (module_name and sep and attribute):
+    if not (isinstance(ref, str) and module_name and sep and attribute):
         raise JobDefinitionError(f"{where}: 'callable' must be 'module:function', got {ref!r}")
-    return PythonNode(**common, callable_ref=ref)
+    return PythonNode(id=node_id, name=name, depends_on=depends_on, callable_ref=ref)
 
 
 def _execution_order(nodes: Mapping[str, Node], *, where: str) -> list[str]:

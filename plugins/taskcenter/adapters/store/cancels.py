@@ -28,12 +28,14 @@ STOPPED = "stopped"
 def _dialect_insert(dialect: str) -> Any:
     """INSERT with ON CONFLICT: both databases the product runs on have it."""
     if dialect == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert
-    elif dialect == "sqlite":
-        from sqlalchemy.dialects.sqlite import insert
-    else:
-        raise NotImplementedError(f"taskcenter runs on SQLite and PostgreSQL, not on {dialect}")
-    return insert
+        from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+
+        return postgresql_insert
+    if dialect == "sqlite":
+        from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+        return sqlite_insert
+    raise NotImplementedError(f"taskcenter runs on SQLite and PostgreSQL, not on {dialect}")
 
 
 def is_cancelled_clause(run_pk: Any, run_id: Any, clear_number: Any) -> Any:

@@ -19,9 +19,10 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterable, Sequence
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import Select, bindparam, case, delete, false, func, or_, select, update
+from sqlalchemy import BindParameter, Select, bindparam, case, delete, false, func, or_, select, update
+from sqlalchemy.engine import CursorResult
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, aliased, selectinload
 from sqlalchemy.orm.attributes import flag_modified, set_committed_value
@@ -420,11 +421,15 @@ class PlanRepository:
         Without it a no-change enable could, say, unpause the DAG of a plan a concurrent request
         had just disabled.
         """
-        claimed = self._session.execute(
-            update(PlanRow)
-            .where(PlanRow.id == row.id, PlanRow.revision == row.revision)
-            .values(revision=PlanRow.revision)
-            .execution_options(synchronize_session=False)
+        # An UPDATE's result is a CursorResult (Session.execute is typed as returning Result).
+        claimed = cast(
+            "CursorResult[*tuple[Any, ...]]",
+            self._session.execute(
+                update(PlanRow)
+                .where(PlanRow.id == row.id, PlanRow.revision == row.revision)
+                .values(revision=PlanRow.revision)
+                .execution_options(synchronize_session=False)
+            ),
         )
         if claimed.rowcount == 0:
             self._stale(row.id)
@@ -460,7 +465,9 @@ def listed_plans(query: PlanQuery) -> list[Any]:
     if query.plan_ids is not None:
         # A caller granted some DAGs, not all: a list as long as their grant (ids rendered inline,
         # so SQLite's limit on bound parameters does not apply); None, for all DAGs, costs nothing.
-        readable = bindparam("readable_plans", sorted(query.plan_ids), expanding=True, literal_execute=True)
+        readable: BindParameter[list[int]] = bindparam(
+            "readable_plans", sorted(query.plan_ids), expanding=True, literal_execute=True
+        )
         conditions.append(PlanRow.id.in_(readable) if query.plan_ids else false())
     if query.entity_group is not None:
         conditions.append(PlanRow.entity_group == query.entity_group)

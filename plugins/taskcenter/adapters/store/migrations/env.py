@@ -33,7 +33,11 @@ def run_migrations_offline() -> None:
 
 def run_migrations_online() -> None:
     with contextlib.ExitStack() as stack:
-        connection = config.attributes.get("connection") or stack.enter_context(settings.engine.connect())
+        connection = config.attributes.get("connection")
+        if not connection:
+            if settings.engine is None:
+                raise RuntimeError("Airflow's settings have no engine (settings.configure_orm was not called)")
+            connection = stack.enter_context(settings.engine.connect())
         context.configure(
             connection=connection,
             transaction_per_migration=True,
