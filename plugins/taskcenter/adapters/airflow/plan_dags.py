@@ -15,6 +15,7 @@ once the delete has committed.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime, timedelta, timezone
@@ -27,6 +28,7 @@ from taskcenter.adapters.airflow.dag_spec import plan_spec
 from taskcenter.adapters.airflow.dags import AirflowDags
 from taskcenter.adapters.airflow.naming import dag_id_for, plan_id_of
 from taskcenter.adapters.airflow.runs import AirflowRuns, wait_until
+from taskcenter.adapters.store.plan_files import PlanFileStore, Stored
 from taskcenter.domain.errors import ServiceUnavailableError
 from taskcenter.domain.plans import Plan
 from taskcenter.domain.runs import Run
@@ -103,8 +105,7 @@ class AirflowPlanDags:
         """
         written_at = datetime.now(timezone.utc)
         content = render(plan_spec(plan, owner=owner, emit_finished=emit_finished))
-        with self._files.locked():
-            changed = self._files.write_content(plan.id, content)
+        changed = store_plan_file(self._session, self._files, plan.id, content=content, now=written_at)
         if changed:
             self._written_at[plan.id] = written_at
             resync = lambda: sync_plan_file(self._files, plan.id)  # noqa: E731
@@ -128,6 +129,7 @@ class AirflowPlanDags:
         still sees the file or no longer sees the DAG.
         """
         self._dags.delete_dag(dag_id_for(plan_id))
+        PlanFileStore(self._session).remove(plan_id)
         # Airflow clears a DAG's import errors with its row; a file that never imported has none.
         self._dags.clear_import_errors(
             bundle_name=self._files.bundle_name, relative_path=self._files.relative_path(plan_id)
@@ -215,9 +217,12 @@ def sync_plan_file(files: PlanDagFiles, plan_id: int) -> None:
     try:
         with files.locked(), create_session() as session:
             plan = PlanRepository(session).get(plan_id)
-            if plan is None:
-                files.remove(plan_id)  # a create that rolled back (plan ids are never reused)
-            elif files.write(committed_specs(session, [plan])[0]):
+            if plan is None:  # a create that rolled back (plan ids are never reused)
+                files.remove(plan_id)
+                PlanFileStore(session).remove(plan_id)
+                return
+            content = render(committed_specs(session, [plan])[0])
+            if store_plan_file(session, files, plan_id, content=content, now=datetime.now(timezone.utc), locked=True):
                 files.request_parse(session, [plan_id])
     except Exception:  # the request's own outcome stands; `taskcenter reconcile` (every start) repairs
         log.exception("Could not bring the DAG file of plan %s in line with the DB", plan_id)
@@ -233,12 +238,13 @@ def reconcile_plan_dags(session: Session, files: PlanDagFiles) -> tuple[int, int
 
     plans = PlanRepository(session).all()
     written = 0
+    now = datetime.now(timezone.utc)
     for plan, spec in zip(plans, committed_specs(session, plans), strict=True):
-        if files.write(spec):
+        if store_plan_file(session, files, plan.id, content=render(spec), now=now):
             files.request_parse(session, [plan.id])
             written += 1
     known = {plan.id for plan in plans}
-    removed = 0
+    removed = PlanFileStore(session).remove_all_but(known)
     dags = AirflowDags(session)
     for plan_id in files.plan_ids_on_disk():
         if plan_id not in known:
@@ -246,3 +252,19 @@ def reconcile_plan_dags(session: Session, files: PlanDagFiles) -> tuple[int, int
             dags.delete_dag(dag_id_for(plan_id))
             removed += 1
     return written, removed
+
+
+def store_plan_file(
+    session: Session, files: PlanDagFiles, plan_id: int, *, content: str, now: datetime, locked: bool = False
+) -> bool:
+    """Keep the plan's file in the DB (what every host's `PlanFilesBundle` copies) and in this host's
+    folder (the embedded default's bundle); True when it changed, so that it must be parsed again.
+
+    A file first kept in the DB that this host's folder already had as it is (the first reconcile
+    after migration 0011) is no change: nothing to parse. `locked`: the caller holds the files' lock
+    already (a second `flock` from this process would wait for itself).
+    """
+    stored = PlanFileStore(session).put(plan_id, relative_path=files.relative_path(plan_id), content=content, now=now)
+    with contextlib.nullcontext() if locked else files.locked():
+        written = files.write_content(plan_id, content)
+    return written or stored is Stored.CHANGED

@@ -34,6 +34,8 @@ out of reach by the launcher). What differs from `airflow dag-processor --bundle
 - A plan's DAG is created paused or not as its plan is enabled *when the DAG row is created*,
   not as the parsed file said: a file can be parsed after a newer write of the plan, whose pause
   found no DAG row to set (see `create_plan_dags_as_their_plans_are`).
+- With the plans' files kept in the DB (`plan_bundle.PlanFilesBundle`, hosts that share no disk),
+  the files of claimed parse requests are copied from the DB first.
 - Before the parse processes are forked, one DAG of each job type is built and serialized, so
   every parse inherits taskcenter's modules, the job types' operators and Airflow's lazily
   discovered asset URI handlers instead of loading them again (they were half a parse's CPU;
@@ -104,7 +106,21 @@ class PlanFileProcessorManager(DagFileProcessorManager):
     def claim_priority_files(self) -> list[DagFileInfo]:
         if self._wakeup is None and time.monotonic() - self._wakeup_opened_at >= REOPEN_WAKEUP_AFTER:
             self._open_wakeup()
-        return super().claim_priority_files()
+        files = super().claim_priority_files()
+        self._sync_plan_files({file.bundle_name for file in files})
+        return files
+
+    def _sync_plan_files(self, bundle_names: set[str]) -> None:
+        """Copy the plans' files from the DB before their requested parse (hosts share no disk)."""
+        from taskcenter.adapters.airflow.plan_bundle import PlanFilesBundle
+
+        for bundle in self._dag_bundles:
+            if bundle.name in bundle_names and isinstance(bundle, PlanFilesBundle):
+                try:
+                    with bundle.lock():
+                        bundle.sync()
+                except Exception:  # the parse reads what the folder has; the next request syncs again
+                    self.log.exception("Could not copy the plan files of bundle %s from the DB", bundle.name)
 
     def _open_wakeup(self) -> None:
         """Add the wake-up channel to the loop's selector: its `select()` returns when a request commits."""

@@ -19,23 +19,11 @@ from sqlalchemy import and_, delete, exists, literal, not_, or_, select
 from sqlalchemy.orm import Session
 
 from taskcenter.adapters.store.models import RunCancelRow
+from taskcenter.adapters.store.transactions import dialect_insert
 from taskcenter.domain.runs import Run
 
 # `outcome` of a cancel whose request itself ended something of the run (what had not started).
 STOPPED = "stopped"
-
-
-def _dialect_insert(dialect: str) -> Any:
-    """INSERT with ON CONFLICT: both databases the product runs on have it."""
-    if dialect == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert as postgresql_insert
-
-        return postgresql_insert
-    if dialect == "sqlite":
-        from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-
-        return sqlite_insert
-    raise NotImplementedError(f"taskcenter runs on SQLite and PostgreSQL, not on {dialect}")
 
 
 def is_cancelled_clause(run_pk: Any, run_id: Any, clear_number: Any) -> Any:
@@ -106,7 +94,7 @@ class CancelRepository:
         the same integer id, or of an earlier attempt, is replaced.
         """
         table = RunCancelRow.__table__
-        insert = _dialect_insert(self._session.get_bind().dialect.name)
+        insert = dialect_insert(self._session.get_bind().dialect.name)
         ended = set(stopped)
         for run in runs:
             statement = insert(table).values(

@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, Boolean, DateTime, ForeignKey, Index, Integer, MetaData, String, UniqueConstraint
+from sqlalchemy import JSON, Boolean, DateTime, ForeignKey, Index, Integer, MetaData, String, Text, UniqueConstraint
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 NAMING_CONVENTION = {
@@ -119,6 +119,23 @@ class PlanUpstreamRow(Base):
     )
     entity_group: Mapped[str] = mapped_column(String(32), nullable=False)
     entity_key: Mapped[str] = mapped_column(String(128), nullable=False)
+
+
+class PlanFileRow(Base):
+    """A plan's generated DAG file as every host gets it (migration 0011).
+
+    The api-server writes the file's content here in the transaction that changes the plan; each
+    host that parses or runs plan DAGs writes its own copy from this table (`PlanFilesBundle`), so
+    no disk is shared between hosts.
+    """
+
+    __tablename__ = "taskcenter_plan_file"
+
+    plan_id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    relative_path: Mapped[str] = mapped_column(String(250), nullable=False)
+    content: Mapped[str] = mapped_column(Text, nullable=False)
+    digest: Mapped[str] = mapped_column(String(64), nullable=False)
+    written_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False)
 
 
 class RunCancelRow(Base):

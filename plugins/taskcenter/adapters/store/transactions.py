@@ -11,6 +11,7 @@ from __future__ import annotations
 import enum
 from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import Any
 
 from sqlalchemy import exc as sa_exc
 from sqlalchemy.orm import Session
@@ -78,3 +79,16 @@ def savepoint(session: Session) -> Iterator[None]:
             connection.exec_driver_sql("BEGIN")
     with session.begin_nested():
         yield
+
+
+def dialect_insert(dialect: str) -> Any:
+    """INSERT with ON CONFLICT: both databases the product runs on have it."""
+    if dialect == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+
+        return postgresql_insert
+    if dialect == "sqlite":
+        from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+        return sqlite_insert
+    raise NotImplementedError(f"taskcenter runs on SQLite and PostgreSQL, not on {dialect}")
