@@ -261,7 +261,7 @@ class Forwarder:
     ) -> None:
         self.listen = listen
         self.target = target
-        self.name = name or f"{listen[0]}:{listen[1]}->{target[0]}:{target[1]}"
+        self.name = name
         self.connect_timeout = connect_timeout
         self._loop: asyncio.AbstractEventLoop | None = None
         self._thread: threading.Thread | None = None
@@ -279,6 +279,7 @@ class Forwarder:
             raise RuntimeError(f"forwarder {self.name} is already running")
         sock = socket.create_server(self.listen, backlog=1024)
         self.listen = sock.getsockname()[:2]
+        self.name = self.name or f"{self.listen[0]}:{self.listen[1]}->{self.target[0]}:{self.target[1]}"
         loop = asyncio.new_event_loop()
         thread = threading.Thread(target=_run_loop, args=(loop,), name=f"forwarder {self.name}", daemon=True)
         thread.start()
@@ -310,6 +311,8 @@ class Forwarder:
                 await _splice(client_reader, client_writer, target_reader, target_writer)
             finally:
                 target_writer.close()
+        except asyncio.CancelledError:
+            pass  # stop(): ending normally, since asyncio 3.11 logs a cancelled connection task as an error
         except Exception as exc:  # noqa: BLE001 - one connection's failure is logged, not raised
             logger.warning("forwarder %s: a connection failed: %r", self.name, exc)
         finally:
