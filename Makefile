@@ -14,11 +14,17 @@ LOAD_ARGS ?= --clients 10,50,100 --seconds 15
 #   make bench-scale SCALE_ARGS='--plans 10000'
 SCALE_ARGS ?=
 
-.PHONY: run test lint install system-deps bench bench-load bench-scale clean
+.PHONY: run run-cluster test lint install system-deps bench bench-load bench-scale clean
 
 run: install
 	bash scripts/install-system-deps.sh run
 	$(BIN)/taskcenter run --home .taskcenter --examples-dir dags --plugins-dir plugins
+
+# The CeleryExecutor topology, each component its own host (network namespace and disk; needs
+# root): the machine's PostgreSQL ($$TASKCENTER_DB_URL) and Redis ($$TASKCENTER_BROKER_URL).
+run-cluster: install
+	bash scripts/install-system-deps.sh run
+	$(BIN)/taskcenter run-cluster --home .taskcenter-cluster --examples-dir dags --plugins-dir plugins
 
 test: install system-deps lint
 	$(BIN)/python -m pytest $(PYTEST_ARGS)

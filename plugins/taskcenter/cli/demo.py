@@ -20,6 +20,12 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
         default=None,
         help="socket folder of the embedded PostgreSQL server holding the dataset engine (default: a SQLite file)",
     )
+    parser.add_argument(
+        "--engine-url",
+        default=None,
+        help="PostgreSQL URL of the dataset engine's database (a cluster: hosts share no disk)",
+    )
+    parser.add_argument("--smtp-host", default="127.0.0.1", help="host of the mail catcher (default 127.0.0.1)")
     parser.set_defaults(func=run)
 
 
@@ -29,6 +35,12 @@ def run(args: argparse.Namespace) -> int:
     from taskcenter.launcher.demo import prepare_demo
 
     home = Path(os.environ.get("AIRFLOW_HOME") or conf.get("core", "airflow_home"))
-    created = prepare_demo(home, smtp_port=args.smtp_port, engine_socket=args.engine_socket)
+    created = prepare_demo(
+        home,
+        smtp_port=args.smtp_port,
+        engine_socket=args.engine_socket,
+        engine_url=args.engine_url,
+        smtp_host=args.smtp_host,
+    )
     print(f"taskcenter demo: connections created: {', '.join(created) or 'none (all exist)'}")
     return 0

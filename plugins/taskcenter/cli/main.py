@@ -8,11 +8,12 @@ from collections.abc import Sequence
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from taskcenter.cli import cron, demo, plan_processor, reconcile, run
+    from taskcenter.cli import cron, demo, plan_processor, reconcile, run, run_cluster
 
     parser = argparse.ArgumentParser(prog="taskcenter", description="taskcenter: task management center on Airflow")
     subparsers = parser.add_subparsers(dest="command", required=True)
     run.add_parser(subparsers)
+    run_cluster.add_parser(subparsers)
     cron.add_parser(subparsers)
     reconcile.add_parser(subparsers)
     demo.add_parser(subparsers)

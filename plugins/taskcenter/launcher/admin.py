@@ -10,6 +10,7 @@ import os
 import secrets
 import subprocess
 import sys
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -39,14 +40,20 @@ def resolve_password(home: Path) -> AdminCredentials:
 
 
 def ensure_admin(
-    *, env: dict[str, str], cwd: Path, credentials: AdminCredentials, log_file: Path | None = None
+    *,
+    env: dict[str, str],
+    cwd: Path,
+    credentials: AdminCredentials,
+    log_file: Path | None = None,
+    prefix: Sequence[str] = (),
 ) -> None:
     """Create the admin (role Admin) or set its password, in a process configured for the home.
 
     The password travels in the environment, never on a command line that `ps` would show.
+    `prefix`: runs it on a cluster's host (`network.exec_prefix`).
     """
     child_env = dict(env, **{PASSWORD_ENV: credentials.password})
-    command = [sys.executable, "-m", "taskcenter.launcher.admin", credentials.username]
+    command = [*prefix, sys.executable, "-m", "taskcenter.launcher.admin", credentials.username]
     if log_file is None:
         subprocess.run(command, env=child_env, cwd=cwd, check=True)
         return

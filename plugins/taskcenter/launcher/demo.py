@@ -32,10 +32,30 @@ class ConnectionFields(TypedDict, total=False):
     conn_type: str
     host: str
     login: str
+    password: str
     schema: str
     port: int
     description: str
     extra: str
+
+
+def postgres_connection(url: str) -> ConnectionFields:
+    """An Airflow connection's fields for a PostgreSQL URL (`postgresql://user:pw@host:port/db`)."""
+    from sqlalchemy.engine import make_url
+
+    parsed = make_url(url)
+    fields: ConnectionFields = {
+        "conn_type": "postgres",
+        "host": parsed.host or "127.0.0.1",
+        "port": parsed.port or 5432,
+    }
+    if parsed.username:
+        fields["login"] = parsed.username
+    if parsed.password:
+        fields["password"] = str(parsed.password)
+    if parsed.database:
+        fields["schema"] = parsed.database
+    return fields
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -101,21 +121,30 @@ def create_demo_source(path: Path, *, customers: int = 24, orders: int = 240) ->
 
 
 def demo_connections(
-    paths: DemoPaths, *, smtp_port: int, engine_socket: Path | None = None
+    paths: DemoPaths,
+    *,
+    smtp_port: int,
+    engine_socket: Path | None = None,
+    engine_url: str | None = None,
+    smtp_host: str = "127.0.0.1",
 ) -> dict[str, ConnectionFields]:
+    """The demo's connections. The dataset engine: a SQLite file, the embedded server's socket, or
+    a PostgreSQL server by URL (a cluster, whose hosts share no disk)."""
     sqlite: ConnectionFields = {"conn_type": "sqlite"}
     engine: ConnectionFields = {**sqlite, "host": str(paths.engine)}
     if engine_socket is not None:
         from taskcenter.launcher.postgres import ENGINE_DB, SUPERUSER
 
         engine = {"conn_type": "postgres", "host": str(engine_socket), "login": SUPERUSER, "schema": ENGINE_DB}
+    if engine_url is not None:
+        engine = postgres_connection(engine_url)
     return {
         SOURCE_CONN: {**sqlite, "host": str(paths.source), "description": "taskcenter demo source database"},
         TARGET_CONN: {**sqlite, "host": str(paths.target), "description": "taskcenter demo sync target"},
         ENGINE_CONN: {**engine, "description": "taskcenter dataset engine"},
         SMTP_CONN: {
             "conn_type": "smtp",
-            "host": "127.0.0.1",
+            "host": smtp_host,
             "port": smtp_port,
             "description": "taskcenter local mail catcher (messages kept in the home's outbox/)",
             "extra": json.dumps({"disable_ssl": True, "disable_tls": True, "from_email": "taskcenter@localhost"}),
@@ -123,7 +152,14 @@ def demo_connections(
     }
 
 
-def ensure_demo_connections(paths: DemoPaths, *, smtp_port: int, engine_socket: Path | None = None) -> list[str]:
+def ensure_demo_connections(
+    paths: DemoPaths,
+    *,
+    smtp_port: int,
+    engine_socket: Path | None = None,
+    engine_url: str | None = None,
+    smtp_host: str = "127.0.0.1",
+) -> list[str]:
     """Create the demo connections that do not exist yet (needs Airflow's DB); return their ids.
 
     An existing connection is kept as the user left it, except that the mail catcher's port
@@ -134,7 +170,10 @@ def ensure_demo_connections(paths: DemoPaths, *, smtp_port: int, engine_socket: 
 
     created: list[str] = []
     with create_session() as session:
-        for conn_id, fields in demo_connections(paths, smtp_port=smtp_port, engine_socket=engine_socket).items():
+        wanted = demo_connections(
+            paths, smtp_port=smtp_port, engine_socket=engine_socket, engine_url=engine_url, smtp_host=smtp_host
+        )
+        for conn_id, fields in wanted.items():
             existing = session.query(Connection).filter(Connection.conn_id == conn_id).one_or_none()
             if existing is None:
                 session.add(Connection(conn_id=conn_id, **fields))
@@ -144,9 +183,18 @@ def ensure_demo_connections(paths: DemoPaths, *, smtp_port: int, engine_socket: 
     return created
 
 
-def prepare_demo(home: Path, *, smtp_port: int, engine_socket: Path | None = None) -> list[str]:
+def prepare_demo(
+    home: Path,
+    *,
+    smtp_port: int,
+    engine_socket: Path | None = None,
+    engine_url: str | None = None,
+    smtp_host: str = "127.0.0.1",
+) -> list[str]:
     paths = DemoPaths(home=home)
     for folder in (paths.results, paths.outbox, paths.target.parent):
         folder.mkdir(parents=True, exist_ok=True)
     create_demo_source(paths.source)
-    return ensure_demo_connections(paths, smtp_port=smtp_port, engine_socket=engine_socket)
+    return ensure_demo_connections(
+        paths, smtp_port=smtp_port, engine_socket=engine_socket, engine_url=engine_url, smtp_host=smtp_host
+    )

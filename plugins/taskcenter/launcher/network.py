@@ -19,6 +19,7 @@ import shutil
 import socket
 import subprocess
 import threading
+import time
 from dataclasses import dataclass, field
 from ipaddress import IPv4Address, IPv4Network
 from pathlib import Path
@@ -34,6 +35,7 @@ IFNAME_MAX = 15  # the kernel's IFNAMSIZ - 1
 PEER_NAME = "eth0"  # the host's end of its veth pair, inside its namespace
 ETC_NETNS = Path("/etc/netns")  # `ip netns exec` bind-mounts /etc/netns/<ns>/* over /etc/*
 CHUNK = 64 * 1024
+QUIET_FOR = 30.0  # seconds between two "cannot reach" lines of one forwarder
 
 # No "-" in a prefix: "tc-..." then belongs to prefix "tc" alone, never to "tc-x".
 _PREFIX = re.compile(r"[a-z][a-z0-9]{0,10}")
@@ -126,15 +128,26 @@ class Network:
         return "\n".join(lines) + "\n"
 
 
-def exec_prefix(host: Host) -> list[str]:
+def exec_prefix(host: Host, *, disk: tuple[Path, str] | None = None) -> list[str]:
     """The command prefix that runs a program on `host`: in its network namespace, with its hostname.
 
     Each step execs the next (no extra process): the program keeps the pid the launcher started,
     so signals and PR_SET_PDEATHSIG reach it. The hostname lives in a UTS namespace of its own,
     so Airflow's `socket.getfqdn()` gives the host's name, which every host resolves (its hosts file).
+
+    `disk` = (folder, mount point): the host's own disk. The folder is bound at the mount point in a
+    mount namespace of the host's program alone, so every host finds its files at the same path (as
+    in a container image) and no host sees another's.
     """
-    set_hostname = 'hostname "$0" && exec "$@"'
-    return ["ip", "netns", "exec", host.netns, "unshare", "--uts", "--", "sh", "-c", set_hostname, host.name]
+    if disk is None:
+        set_hostname = 'hostname "$0" && exec "$@"'
+        return ["ip", "netns", "exec", host.netns, "unshare", "--uts", "--", "sh", "-c", set_hostname, host.name]
+    folder, mount_point = disk
+    with_disk = 'hostname "$0" && mount --bind "$1" "$2" && shift 2 && exec "$@"'
+    return [
+        "ip", "netns", "exec", host.netns, "unshare", "--uts", "--mount", "--propagation", "private", "--",
+        "sh", "-c", with_disk, host.name, str(folder), mount_point,
+    ]  # fmt: skip
 
 
 def _ip(*args: str) -> str:
@@ -267,6 +280,7 @@ class Forwarder:
         self._thread: threading.Thread | None = None
         self._server: asyncio.Server | None = None
         self._connections: set[asyncio.Task[None]] = set()
+        self._last_unreachable_log = float("-inf")
 
     @property
     def address(self) -> tuple[str, int]:
@@ -292,6 +306,14 @@ class Forwarder:
         self._loop, self._thread = loop, thread
         return self
 
+    def _unreachable(self, exc: BaseException) -> None:
+        """Say that the target does not answer once per `QUIET_FOR` seconds: a client that polls a
+        program still starting (the launcher waiting for the api-server) is not a log line a try."""
+        now = time.monotonic()
+        if now - self._last_unreachable_log >= QUIET_FOR:
+            self._last_unreachable_log = now
+            logger.warning("forwarder %s: cannot reach %s:%s: %r", self.name, *self.target, exc)
+
     async def _serve(self, sock: socket.socket) -> asyncio.Server:
         return await asyncio.start_server(self._handle, sock=sock, limit=CHUNK, backlog=1024)
 
@@ -305,7 +327,7 @@ class Forwarder:
                     asyncio.open_connection(*self.target, limit=CHUNK), self.connect_timeout
                 )
             except (OSError, TimeoutError) as exc:
-                logger.warning("forwarder %s: cannot reach %s:%s: %r", self.name, *self.target, exc)
+                self._unreachable(exc)
                 return
             try:
                 await _splice(client_reader, client_writer, target_reader, target_writer)
