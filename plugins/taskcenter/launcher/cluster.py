@@ -22,6 +22,7 @@ import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from ipaddress import IPv4Network
 from pathlib import Path
 
 from sqlalchemy.engine import URL, make_url
@@ -38,7 +39,7 @@ from taskcenter.launcher.home import (
     _new_secret,
     component_environ,
 )
-from taskcenter.launcher.network import Host, Network, exec_prefix
+from taskcenter.launcher.network import DEFAULT_SUBNET, Host, Network, exec_prefix
 
 MOUNT_POINT = "/srv/taskcenter"  # where every host finds its own disk
 API_PORT = 8080  # the api-server's port on its own address
@@ -70,13 +71,15 @@ class ClusterSettings:
     schedulers: int = 2
     workers: int = 2
     prefix: str = "tc"
+    subnet: IPv4Network = DEFAULT_SUBNET
     examples_dir: Path | None = None
     plugins_dir: Path | None = None
     extra: dict[str, dict[str, str]] = field(default_factory=dict)
 
     @property
     def network(self) -> Network:
-        return Network(host_names=host_names(schedulers=self.schedulers, workers=self.workers), prefix=self.prefix)
+        names = host_names(schedulers=self.schedulers, workers=self.workers)
+        return Network(host_names=names, prefix=self.prefix, subnet=self.subnet)
 
     def folder(self, host: str) -> Path:
         """The host's own disk (bound at MOUNT_POINT for its programs)."""
