@@ -125,11 +125,16 @@ class RunningTaskCenter:
         self.stack.stop()
 
     def component_logs(self, lines: int = 40) -> str:
-        parts = []
-        for log in sorted(self.stack.log_dir.glob("*.log")):
-            tail = log.read_text(errors="replace").splitlines()[-lines:]
-            parts.append(f"==> {log.name} <==\n" + "\n".join(tail))
-        return "\n".join(parts)
+        return log_tails(self.stack.log_dir, lines=lines)
+
+
+def log_tails(log_dir: Path, *, lines: int = 40) -> str:
+    """The last lines of every component's log, for a failure's report."""
+    parts = []
+    for log in sorted(log_dir.glob("*.log")):
+        tail = log.read_text(errors="replace").splitlines()[-lines:]
+        parts.append(f"==> {log.name} <==\n" + "\n".join(tail))
+    return "\n".join(parts)
 
 
 def add_dag_files(dags_folder: Path, sql_alchemy_conn: str, files: dict[str, str]) -> None:
@@ -156,9 +161,7 @@ def add_dag_files(dags_folder: Path, sql_alchemy_conn: str, files: dict[str, str
         engine.dispose()
 
 
-def wait_for(
-    what: str, probe: Callable[[], Any], *, timeout: float, tc: RunningTaskCenter, interval: float = 0.5
-) -> Any:
+def wait_for(what: str, probe: Callable[[], Any], *, timeout: float, tc: Any, interval: float = 0.5) -> Any:
     """`probe()`'s first truthy answer, polled every `interval` s; failing with the components' logs."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:

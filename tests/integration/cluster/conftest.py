@@ -24,7 +24,7 @@ import pytest
 import requests
 import sqlalchemy as sa
 
-from tests.integration.harness import REPO, free_port, fresh_connection_session
+from tests.integration.harness import REPO, free_port, fresh_connection_session, log_tails
 
 SERVER = "postgresql+psycopg2://postgres@127.0.0.1:5432/"
 BROKER = "redis://127.0.0.1:6379/{index}"
@@ -50,11 +50,7 @@ class RunningCluster:
         return next(c for c in self.stack.components if c.name == name)
 
     def component_logs(self, lines: int = 30) -> str:
-        parts = []
-        for log in sorted(self.settings.log_dir.glob("*.log")):
-            tail = log.read_text(errors="replace").splitlines()[-lines:]
-            parts.append(f"==> {log.name} <==\n" + "\n".join(tail))
-        return "\n".join(parts)
+        return log_tails(self.settings.log_dir, lines=lines)
 
 
 def _why_no_cluster() -> str | None:

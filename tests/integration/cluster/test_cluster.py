@@ -17,7 +17,7 @@ import pytest
 import sqlalchemy as sa
 
 from tests.integration.cluster.conftest import RunningCluster
-from tests.integration.harness import ok
+from tests.integration.harness import ok, wait_for
 
 pytestmark = pytest.mark.timeout(600)
 
@@ -64,15 +64,6 @@ def context(cluster: RunningCluster, context_id: int) -> dict[str, Any]:
     return ok(cluster.request("GET", f"/api/contexts/{context_id}"))["data"]
 
 
-def wait_until(what: str, probe: Any, *, timeout: float, cluster: RunningCluster, interval: float = 0.5) -> Any:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if found := probe():
-            return found
-        time.sleep(interval)
-    raise AssertionError(f"{what}: not within {timeout:.0f} s\n{cluster.component_logs()}")
-
-
 def delete_plan(cluster: RunningCluster, plan_id: int) -> None:
     cluster.request("PUT", f"/api/schedules/{plan_id}/cancel", json={})
     ok(cluster.request("DELETE", f"/api/schedules/{plan_id}"))
@@ -103,15 +94,15 @@ def test_cancel_stops_a_run_on_its_worker_host_and_its_processes_are_gone(cluste
         logs = ok(cluster.request("GET", f"/api/contexts/{context_id}/logs", params={"block": "false"}))
         return context(cluster, context_id)["jobStatus"] == "RUNNING" and sum(len(p["logs"]) for p in logs["data"]) > 3
 
-    wait_until("NOTEBOOK 3 running, its log growing", running_with_logs, timeout=120, cluster=cluster)
+    wait_for("NOTEBOOK 3 running, its log growing", running_with_logs, timeout=120, tc=cluster)
     (job,) = [ti for ti in task_instances(cluster, view["id"], context_id) if ti["task_id"] == "job"]
     assert job["hostname"] in WORKERS and job["pid"]
     ok(cluster.request("PUT", f"/api/schedules/{view['id']}/cancel", json={}))
-    wait_until(
+    wait_for(
         "the cancelled run CANCELLED",
         lambda: context(cluster, context_id)["jobStatus"] == "CANCELLED",
         timeout=60,
-        cluster=cluster,
+        tc=cluster,
     )
     assert not psutil.pid_exists(job["pid"]), f"the task's process {job['pid']} outlived the cancel"
     delete_plan(cluster, view["id"])
@@ -120,31 +111,31 @@ def test_cancel_stops_a_run_on_its_worker_host_and_its_processes_are_gone(cluste
 def test_a_worker_host_killed_mid_run_fails_the_run_and_never_leaves_it_running(cluster: RunningCluster) -> None:
     view = run_now(cluster, "NOTEBOOK", "3", sync=False)
     context_id = view["contextId"]
-    wait_until(
+    wait_for(
         "NOTEBOOK 3 running",
         lambda: context(cluster, context_id)["jobStatus"] == "RUNNING",
         timeout=120,
-        cluster=cluster,
+        tc=cluster,
     )
     (job,) = [ti for ti in task_instances(cluster, view["id"], context_id) if ti["task_id"] == "job"]
     killed = cluster.component(job["hostname"])
     killed.signal_group(signal.SIGKILL)  # the whole host: the worker, its pool, the task's processes
     started = time.monotonic()
-    ended = wait_until(
+    ended = wait_for(
         "the run of the killed worker ended",
         lambda: (c := context(cluster, context_id))["jobStatus"] in ("FAILED", "SUCCESSFUL") and c,
         timeout=180,
-        cluster=cluster,
+        tc=cluster,
     )
     assert ended["jobStatus"] == "FAILED"  # retryTimes 0: failed by the heartbeat timeout (60 s)
     print(f"\nkilled worker host -> run FAILED in {time.monotonic() - started:.1f} s")
     logs = ok(cluster.request("GET", f"/api/contexts/{context_id}/logs"))
     assert any("worker stopped" in line for part in logs["data"] for line in part["logs"]), logs
-    wait_until(
+    wait_for(
         "the killed worker started again",
         lambda: killed.exit_code() is None and killed.restarts >= 1,
         timeout=120,
-        cluster=cluster,
+        tc=cluster,
     )
     delete_plan(cluster, view["id"])
 
@@ -164,7 +155,7 @@ def test_a_new_plan_is_schedulable_within_a_second(cluster: RunningCluster) -> N
         dag = answer.json() if answer.status_code == 200 else {}
         return bool(dag) and not dag["is_paused"] and dag.get("next_dagrun_run_after") is not None
 
-    wait_until("the plan's DAG schedulable", schedulable, timeout=30, cluster=cluster, interval=0.05)
+    wait_for("the plan's DAG schedulable", schedulable, timeout=30, tc=cluster, interval=0.05)
     took = time.monotonic() - created
     print(f"\ncreate -> schedulable in {took:.2f} s")
     assert took <= 1.0
