@@ -22,17 +22,21 @@ from tests.unit.adapters.store.migration_helpers import (
 pytest_plugins = ("tests.component.database_fixtures",)  # `postgres_database`
 
 
+def _engine(backend: str, tmp_path: Path, request: pytest.FixtureRequest) -> sa.Engine:
+    """A SQLite file in `tmp_path`, or the throw-away PostgreSQL database (skipped when no server answers)."""
+    if backend == "sqlite":
+        return sqlite_engine(tmp_path / "airflow.db")
+    url = request.getfixturevalue("postgres_database")
+    if url is None:
+        pytest.skip("no PostgreSQL server answers at 127.0.0.1:5432 as user postgres")
+    return sa.create_engine(url)
+
+
 @pytest.mark.parametrize("backend", ["sqlite", "postgres"])
 def test_0007_names_every_plans_dag_and_indexes_the_lists(
     tmp_path: Path, backend: str, request: pytest.FixtureRequest
 ) -> None:
-    if backend == "sqlite":
-        engine = sqlite_engine(tmp_path / "airflow.db")
-    else:
-        url = request.getfixturevalue("postgres_database")
-        if url is None:
-            pytest.skip("no PostgreSQL server answers at 127.0.0.1:5432 as user postgres")
-        engine = sa.create_engine(url)
+    engine = _engine(backend, tmp_path, request)
     with engine.begin() as conn:  # what Airflow's migrations made before taskcenter's run
         drop_taskcenter_tables(conn)
         create_dag_run_stub(conn)
@@ -66,13 +70,8 @@ def test_0010_copies_the_upstreams_of_dependency_items_for_the_store_reads(
     from taskcenter.adapters.store.plans import PlanRepository
     from taskcenter.domain.plans import EntityRef
 
-    if backend == "sqlite":
-        engine = sqlite_engine(tmp_path / "airflow.db")
-    else:
-        url = request.getfixturevalue("postgres_database")
-        if url is None:
-            pytest.skip("no PostgreSQL server answers at 127.0.0.1:5432 as user postgres")
-        engine = sa.create_engine(url)
+    engine = _engine(backend, tmp_path, request)
+    if backend == "postgres":
         with engine.begin() as conn:
             drop_taskcenter_tables(conn)
     with engine.begin() as conn:
