@@ -1,5 +1,4 @@
-"""The operators' execute and on_kill on real processes, with Airflow's SIGTERM handling reproduced,
-and the rule for interrupted tries.
+"""The operators' execute and on_kill on real processes, with Airflow's SIGTERM handling reproduced.
 
 In Airflow 3.3 the supervisor stops a task (cancel, lost heartbeat, worker shutdown) by sending
 SIGTERM to the task's process group; the task runner's handler only calls `task.on_kill()`
@@ -7,9 +6,7 @@ SIGTERM to the task's process group; the task runner's handler only calls `task.
 thread send the SIGTERM while the job runs, and check that the job's processes, started in
 sessions of their own, are gone and that `execute` ends at once.
 
-An interrupted try (worker, scheduler or product died) is run again by Airflow with the next try
-number whatever `retries` says; `claim_try` counts the tries that started in the task state store
-(a fake here, with the real one's `get`/`set`) and fails the try that finds none left.
+The rule for interrupted tries and cancels seen at checkpoints: tests/unit/adapters/airflow/test_operators.py.
 """
 
 from __future__ import annotations
