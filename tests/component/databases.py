@@ -230,3 +230,20 @@ def assert_reads_do_not_grow(
         if statements_each is not None:
             assert large.count == statements_each, f"{name}:\n{large}"
         assert large.most_parameters <= max_parameters, f"{name}:\n{large}"
+
+
+# A list endpoint of one request: (its list method, its `users` method), each taking the query.
+ListEndpoints = tuple[Callable[[Any], Any], Callable[[Any], Any]]
+
+
+def list_and_users_reads(
+    engine: sa.Engine, query: Any, endpoints: Callable[[Session], ListEndpoints], *, page: int
+) -> Statements:
+    """What a list request and its `/users` read: `endpoints(db)` builds the service on a session;
+    the listing must hold at most `page` views of `total`."""
+    with session_for(engine) as db, statements(engine) as seen:
+        list_views, users = endpoints(db)
+        listing = list_views(query)
+        assert len(listing.views) <= page and listing.total >= len(listing.views)
+        users(query)
+    return seen

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import sqlalchemy as sa
+from sqlalchemy.orm import Session
 
 from taskcenter.adapters.airflow.runs import AirflowRuns
 from taskcenter.adapters.store.cancels import CancelRepository
 from taskcenter.domain.plans import PlanQuery
 from taskcenter.services.contexts import ContextService
-from tests.component.databases import Statements, assert_reads_do_not_grow, session_for, statements
+from tests.component.databases import ListEndpoints, Statements, assert_reads_do_not_grow, list_and_users_reads
 from tests.unit.services.conftest import SETTINGS, FakeDags, plan_ports
 
 pytest_plugins = ("tests.component.database_fixtures",)  # `airflow_engine`: Airflow's tables too, SQLite and PostgreSQL
@@ -25,16 +26,16 @@ LIST_QUERIES = {
 }
 
 
+def contexts(db: Session) -> ListEndpoints:
+    service = ContextService(
+        plan_ports(db, FakeDags(), runs=AirflowRuns(db), cancels=CancelRepository(db)), settings=SETTINGS
+    )
+    return service.list_contexts, service.users
+
+
 def listing_reads(engine: sa.Engine, query: PlanQuery) -> Statements:
     """What `GET /api/contexts` and `GET /api/contexts/users` read, on Airflow's tables."""
-    with session_for(engine) as db, statements(engine) as seen:
-        service = ContextService(
-            plan_ports(db, FakeDags(), runs=AirflowRuns(db), cancels=CancelRepository(db)), settings=SETTINGS
-        )
-        listing = service.list_contexts(query)
-        assert len(listing.views) <= PAGE and listing.total >= len(listing.views)
-        service.users(query)
-    return seen
+    return list_and_users_reads(engine, query, contexts, page=PAGE)
 
 
 def test_a_listing_and_its_users_read_as_much_for_300_plans_as_for_20(airflow_engine: sa.Engine) -> None:

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import sqlalchemy as sa
+from sqlalchemy.orm import Session
 
 from taskcenter.adapters.airflow.plan_dags import AirflowPlanDags
 from taskcenter.adapters.airflow.runs import AirflowRuns
 from taskcenter.adapters.store.cancels import CancelRepository
 from taskcenter.domain.plans import PlanQuery
-from tests.component.databases import Statements, assert_reads_do_not_grow, session_for, statements
+from tests.component.databases import ListEndpoints, Statements, assert_reads_do_not_grow, list_and_users_reads
 from tests.unit.services.conftest import PlanServices, plan_ports
 
 pytest_plugins = ("tests.component.database_fixtures",)  # `airflow_engine`: Airflow's tables too, SQLite and PostgreSQL
@@ -25,15 +26,15 @@ LIST_QUERIES = {
 }
 
 
+def schedules(db: Session) -> ListEndpoints:
+    dags = AirflowPlanDags(db, None)  # type: ignore[arg-type] - a listing writes no DAG file
+    service = PlanServices(plan_ports(db, dags, runs=AirflowRuns(db), cancels=CancelRepository(db)))  # type: ignore[arg-type]
+    return service.list_plans, service.users
+
+
 def listing_reads(engine: sa.Engine, query: PlanQuery) -> Statements:
     """What `GET /api/schedules` and `GET /api/schedules/users` read, on Airflow's tables."""
-    with session_for(engine) as db, statements(engine) as seen:
-        dags = AirflowPlanDags(db, None)  # type: ignore[arg-type] - a listing writes no DAG file
-        service = PlanServices(plan_ports(db, dags, runs=AirflowRuns(db), cancels=CancelRepository(db)))  # type: ignore[arg-type]
-        listing = service.list_plans(query)
-        assert len(listing.views) <= PAGE and listing.total >= len(listing.views)
-        service.users(query)
-    return seen
+    return list_and_users_reads(engine, query, schedules, page=PAGE)
 
 
 def test_a_listing_and_its_users_read_as_much_for_300_plans_as_for_20(airflow_engine: sa.Engine) -> None:

@@ -1,11 +1,9 @@
 from __future__ import annotations
 
-import asyncio
-from typing import Any
-
 import pytest
 
 from api_plugin.dispatcher import CompatDispatcher, is_compat_path
+from tests.unit.api_plugin.dispatcher_helpers import Recorder, dispatch
 
 
 @pytest.mark.parametrize(
@@ -29,38 +27,25 @@ def test_is_compat_path(path: str, expected: bool) -> None:
     assert is_compat_path(path) is expected
 
 
-class _Recorder:
-    def __init__(self, name: str) -> None:
-        self.name = name
-        self.calls: list[str] = []
-
-    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
-        self.calls.append(scope["path"])
-
-
-def _dispatch(dispatcher: CompatDispatcher, scope: dict[str, Any]) -> None:
-    asyncio.run(dispatcher(scope, None, None))
-
-
 def test_dispatcher_sends_compat_paths_to_compat_app_and_the_rest_to_airflow() -> None:
-    airflow, compat = _Recorder("airflow"), _Recorder("compat")
+    airflow, compat = Recorder("airflow"), Recorder("compat")
     dispatcher = CompatDispatcher(airflow, compat_app=compat)
     for path in ("/api/schedules", "/api/contexts/5/logs", "/api/v2/dags", "/"):
-        _dispatch(dispatcher, {"type": "http", "path": path})
+        dispatch(dispatcher, {"type": "http", "path": path})
     assert compat.calls == ["/api/schedules", "/api/contexts/5/logs"]
     assert airflow.calls == ["/api/v2/dags", "/"]
 
 
 def test_dispatcher_passes_lifespan_to_airflow() -> None:
-    airflow, compat = _Recorder("airflow"), _Recorder("compat")
-    _dispatch(CompatDispatcher(airflow, compat_app=compat), {"type": "lifespan", "path": "/api/schedules"})
+    airflow, compat = Recorder("airflow"), Recorder("compat")
+    dispatch(CompatDispatcher(airflow, compat_app=compat), {"type": "lifespan", "path": "/api/schedules"})
     assert airflow.calls == ["/api/schedules"] and compat.calls == []
 
 
 def test_dispatcher_honours_the_root_path_of_a_prefixed_base_url() -> None:
-    airflow, compat = _Recorder("airflow"), _Recorder("compat")
+    airflow, compat = Recorder("airflow"), Recorder("compat")
     dispatcher = CompatDispatcher(airflow, compat_app=compat)
-    _dispatch(dispatcher, {"type": "http", "path": "/airflow/api/schedules", "root_path": "/airflow"})
-    _dispatch(dispatcher, {"type": "http", "path": "/airflow/api/v2/version", "root_path": "/airflow"})
+    dispatch(dispatcher, {"type": "http", "path": "/airflow/api/schedules", "root_path": "/airflow"})
+    dispatch(dispatcher, {"type": "http", "path": "/airflow/api/v2/version", "root_path": "/airflow"})
     assert compat.calls == ["/airflow/api/schedules"]
     assert airflow.calls == ["/airflow/api/v2/version"]

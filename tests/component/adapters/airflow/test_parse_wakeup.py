@@ -15,18 +15,9 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from taskcenter.adapters.airflow.parse_wakeup import DatagramWakeup, PostgresWakeup, Wakeup, open_wakeup, wake_on_commit
+from tests.unit.adapters.airflow.wakeup_helpers import woken
 
 pytest_plugins = ("tests.component.database_fixtures",)  # `engine`: SQLite and PostgreSQL
-
-
-def woken(wakeup: Wakeup, *, timeout: float) -> bool:
-    """Whether the selector reports the channel readable within `timeout`; drained if so."""
-    with selectors.DefaultSelector() as selector:
-        selector.register(wakeup, selectors.EVENT_READ)
-        ready = bool(selector.select(timeout=timeout))
-    if ready:
-        assert wakeup.drain() is True
-    return ready
 
 
 @pytest.fixture

@@ -6,7 +6,7 @@ import time
 from pathlib import Path
 
 from taskcenter.adapters.jobs.base import ChildProcesses
-from tests.unit.adapters.jobs.fakes import MemoryCatalog, make_job
+from tests.unit.adapters.jobs.fakes import bare_job
 
 
 def _group_gone(pgid: int) -> bool:
@@ -53,14 +53,7 @@ def test_a_reaped_process_is_not_signalled_again() -> None:
 
 
 def test_close_stops_what_the_run_left_running(tmp_path: Path) -> None:
-    fake = make_job(
-        job_class="x",
-        job_params={},
-        entity_group="NOTEBOOK",
-        entity_key="1",
-        catalog=MemoryCatalog(),
-        work_folder=tmp_path,
-    )
+    fake = bare_job(tmp_path, entity_group="NOTEBOOK", entity_key="1")
     child = subprocess.Popen(["sleep", "60"], start_new_session=True)
     fake.job.processes.add(child)
     fake.job.close()

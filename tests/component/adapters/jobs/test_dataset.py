@@ -16,41 +16,14 @@ import sqlalchemy as sa
 from taskcenter.adapters.jobs import dataset
 from taskcenter.adapters.jobs.base import sql_engine
 from taskcenter.domain.catalog import Entity, app_datasets
-from taskcenter.launcher.demo import create_demo_source
-from tests.unit.adapters.jobs.fakes import FakeJob, MemoryCatalog, make_job
+from tests.unit.adapters.jobs.dataset_helpers import (
+    dataset_job,
+    orders,
+    source_fixture,  # noqa: F401 - the fixture `source`
+)
+from tests.unit.adapters.jobs.fakes import MemoryCatalog
 
 PG_ADMIN = "postgresql://postgres@127.0.0.1:5432/postgres"
-
-
-def orders(update_method: str = "ALL", **definition: Any) -> Entity:
-    spec = {
-        "source": "tc_source",
-        "table": "app1_orders",
-        "query": "SELECT id, product, amount FROM orders",
-        **definition,
-    }
-    return Entity(group="DATASET", key="1-1", title="orders", update_method=update_method, definition=spec)
-
-
-def dataset_job(catalog: MemoryCatalog, params: dict[str, Any], *, sub_key: str | None = None, tmp: Path) -> FakeJob:
-    return make_job(
-        job_class="com.hengshi.nangaparbat.schedulejob.DatasetJob",
-        job_params=params,
-        entity_group="DATASET",
-        entity_key="1-1",
-        catalog=catalog,
-        work_folder=tmp / "work",
-        sub_key=sub_key,
-        options={"engine_conn_id": "tc_engine"},
-    )
-
-
-@pytest.fixture
-def source(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    path = tmp_path / "source.db"
-    create_demo_source(path, customers=5, orders=30)
-    monkeypatch.setenv("AIRFLOW_CONN_TC_SOURCE", json.dumps({"conn_type": "sqlite", "host": str(path)}))
-    return path
 
 
 def _postgres_engine_db() -> Iterator[dict[str, Any]]:

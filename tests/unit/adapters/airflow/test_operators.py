@@ -1,23 +1,15 @@
-"""The operators' execute and on_kill on real processes, with Airflow's SIGTERM handling reproduced,
-and the rule for interrupted tries.
-
-In Airflow 3.3 the supervisor stops a task (cancel, lost heartbeat, worker shutdown) by sending
-SIGTERM to the task's process group; the task runner's handler only calls `task.on_kill()`
-(`airflow/sdk/execution_time/task_runner.py`). These tests install the same handler, let a
-thread send the SIGTERM while the job runs, and check that the job's processes, started in
-sessions of their own, are gone and that `execute` ends at once.
+"""The operators without a process started: on_kill outside execute, a cancel seen at the job's
+checkpoints or after it finished, and the rule for interrupted tries.
 
 An interrupted try (worker, scheduler or product died) is run again by Airflow with the next try
 number whatever `retries` says; `claim_try` counts the tries that started in the task state store
 (a fake here, with the real one's `get`/`set`) and fails the try that finds none left.
+
+On_kill and SIGTERM on real processes: tests/component/adapters/airflow/test_operators.py.
 """
 
 from __future__ import annotations
 
-import json
-import subprocess
-import threading
-import time
 from pathlib import Path
 from typing import Any
 
@@ -27,70 +19,14 @@ from structlog.testing import capture_logs
 
 from taskcenter.adapters.airflow.naming import CANCEL_REQUEST_KEY, CANCEL_STOPPED_KEY
 from taskcenter.adapters.airflow.operators import TRIES_STARTED_KEY, TaskCenterJobOperator, TaskCenterOperator
-
-SPAWN_JOB = "com.example.taskcenter.SpawnJob"
-COUNT_JOB = "com.example.taskcenter.CountJob"
-STARTED: list[int] = []
-RAN: list[int] = []
-
-
-def count_run(job: Any) -> str:
-    """A deployment's runner with a side effect to count: the try numbers it ran in."""
-    RAN.append(job.try_number)
-    return "ran"
-
-
-def spawn_and_wait(job: Any) -> None:
-    """A deployment's runner that starts `sleep 60` in its own session, as Chromium is started."""
-    process = subprocess.Popen(["sleep", "60"], start_new_session=True)
-    job.processes.add(process)
-    STARTED.append(process.pid)
-    time.sleep(60)
-    raise AssertionError("the runner was not stopped")
-
-
-class FakeTI:
-    """The task instance as the operator uses it: its own XComs (the cancel request among them)."""
-
-    task_id = "job"
-    try_number = 1
-    map_index = -1
-
-    def __init__(self, *, try_number: int = 1, max_tries: int | None = None) -> None:
-        self.xcoms: dict[str, Any] = {}
-        self.try_number = try_number
-        if max_tries is not None:  # Airflow's RuntimeTaskInstance has it; some callers' TIs do not
-            self.max_tries = max_tries
-
-    def xcom_push(self, *, key: str, value: Any) -> None:
-        self.xcoms[key] = value
-
-    def xcom_pull(self, *, task_ids: str, key: str, map_indexes: int) -> Any:
-        assert (task_ids, map_indexes) == (self.task_id, self.map_index)
-        return self.xcoms.get(key)
-
-    def cancel_once(self, condition: Any, *, by: str = "alice", timeout: float = 10) -> threading.Thread:
-        """What the api-server does on cancel: the request as this task's XCom, once `condition()`."""
-
-        def request() -> None:
-            deadline = time.monotonic() + timeout
-            while not condition() and time.monotonic() < deadline:
-                time.sleep(0.02)
-            self.xcoms[CANCEL_REQUEST_KEY] = {"by": by, "at": "2026-12-03T08:00:00+00:00"}
-
-        thread = threading.Thread(target=request, daemon=True)
-        thread.start()
-        return thread
-
-
-@pytest.fixture
-def configured(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    monkeypatch.setenv("AIRFLOW__TASKCENTER__RESULTS_FOLDER", str(tmp_path / "results"))
-    runners = {SPAWN_JOB: f"{__name__}:spawn_and_wait", COUNT_JOB: f"{__name__}:count_run"}
-    monkeypatch.setenv("AIRFLOW__TASKCENTER__JOB_RUNNERS", json.dumps(runners))
-    STARTED.clear()
-    RAN.clear()
-    return tmp_path
+from tests.unit.adapters.airflow import operator_helpers
+from tests.unit.adapters.airflow.operator_helpers import (
+    COUNT_JOB,
+    RAN,
+    SPAWN_JOB,
+    FakeTI,
+    configured_fixture,  # noqa: F401 - the fixture `configured`
+)
 
 
 def test_on_kill_outside_execute_does_nothing(configured: Path) -> None:
@@ -119,7 +55,7 @@ def test_a_cancel_stops_the_job_at_its_next_checkpoint(configured: Path, monkeyp
                 ti.xcoms[CANCEL_REQUEST_KEY] = {"by": "bob", "at": "2026-12-03T08:00:00+00:00"}
         raise AssertionError("the runner was not stopped")
 
-    monkeypatch.setitem(globals(), "spawn_and_wait", stepwise)
+    monkeypatch.setattr(operator_helpers, "spawn_and_wait", stepwise)  # the runner `configured` names
     with pytest.raises(AirflowFailException, match="cancel requested by bob"):
         _operator().execute({"ti": ti, "run_id": "manual__1"})
     assert steps == [0, 1, 2]
@@ -135,7 +71,7 @@ def test_a_cancel_that_comes_after_the_job_finished_changes_nothing(
         ti.xcoms[CANCEL_REQUEST_KEY] = {"by": "carol", "at": "2026-12-03T08:00:00+00:00"}  # as it returns
         return "done"
 
-    monkeypatch.setitem(globals(), "spawn_and_wait", finishes)
+    monkeypatch.setattr(operator_helpers, "spawn_and_wait", finishes)  # the runner `configured` names
     assert _operator().execute({"ti": ti, "run_id": "manual__1"}) == "done"
     assert CANCEL_STOPPED_KEY not in ti.xcoms
     logged = capsys.readouterr().out  # the task's log (structlog writes it to stdout here)

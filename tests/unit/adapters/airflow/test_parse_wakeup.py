@@ -6,23 +6,13 @@ datagram sent after the commit. The processor's selector waits on `fileno()`.
 
 from __future__ import annotations
 
-import selectors
 from pathlib import Path
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from taskcenter.adapters.airflow.parse_wakeup import DatagramWakeup, Wakeup, wake_on_commit
-
-
-def woken(wakeup: Wakeup, *, timeout: float) -> bool:
-    """Whether the selector reports the channel readable within `timeout`; drained if so."""
-    with selectors.DefaultSelector() as selector:
-        selector.register(wakeup, selectors.EVENT_READ)
-        ready = bool(selector.select(timeout=timeout))
-    if ready:
-        assert wakeup.drain() is True
-    return ready
+from taskcenter.adapters.airflow.parse_wakeup import DatagramWakeup, wake_on_commit
+from tests.unit.adapters.airflow.wakeup_helpers import woken
 
 
 def test_a_wake_up_reaches_only_the_processor_of_its_own_plans_folder(tmp_path: Path) -> None:

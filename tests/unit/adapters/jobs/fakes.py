@@ -136,6 +136,18 @@ def make_job(
     return FakeJob(job, log, published)
 
 
+def bare_job(work_folder: Path, *, entity_group: str, entity_key: str) -> FakeJob:
+    """A `JobRun` of no particular job (class "x", no params, an empty catalog): for `JobRun`'s own tests."""
+    return make_job(
+        job_class="x",
+        job_params={},
+        entity_group=entity_group,
+        entity_key=entity_key,
+        catalog=MemoryCatalog(),
+        work_folder=work_folder,
+    )
+
+
 # The report sections an app job renders in tests (instead of reading datasets).
 def _sections() -> list[Any]:
     from taskcenter.adapters.jobs.report import ReportSection

@@ -5,21 +5,14 @@ from pathlib import Path
 
 import pytest
 
-from tests.unit.adapters.jobs.fakes import MemoryCatalog, make_job
+from tests.unit.adapters.jobs.fakes import bare_job
 
 
 def test_a_run_looks_each_connection_up_once_and_close_disposes_them(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("AIRFLOW_CONN_TC_ONE", json.dumps({"conn_type": "sqlite", "host": str(tmp_path / "one.db")}))
-    fake = make_job(
-        job_class="x",
-        job_params={},
-        entity_group="DATASET",
-        entity_key="1-1",
-        catalog=MemoryCatalog(),
-        work_folder=tmp_path,
-    )
+    fake = bare_job(tmp_path, entity_group="DATASET", entity_key="1-1")
     engine = fake.job.sql_engine("tc_one")
     assert fake.job.sql_engine("tc_one") is engine
     disposed: list[bool] = []

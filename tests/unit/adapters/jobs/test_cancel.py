@@ -12,8 +12,14 @@ import sqlalchemy as sa
 from taskcenter.adapters.jobs.cancel import CancelInterrupt, CancelRequest, CancelWatch
 from taskcenter.adapters.jobs.db_sync import run as run_sync
 from taskcenter.domain.catalog import Entity
+from tests.unit.adapters.jobs.db_sync_helpers import (
+    SOURCE,
+    TARGET,
+    rows,
+    source_fixture,  # noqa: F401 - the fixture `source`
+    target_fixture,  # noqa: F401 - the fixture `target`
+)
 from tests.unit.adapters.jobs.fakes import FakeLog, MemoryCatalog, make_job
-from tests.unit.adapters.jobs.test_db_sync import SOURCE, TARGET, rows, source, target  # noqa: F401 - fixtures
 
 REQUEST = CancelRequest(by="alice", at="2026-12-03T08:00:00+00:00")
 
@@ -91,8 +97,8 @@ def test_a_failing_read_is_no_request_and_is_tried_again() -> None:
 
 def test_a_cancelled_full_sync_writes_no_further_batch_and_commits_nothing(
     tmp_path: Path,
-    source: Path,  # noqa: F811 - the fixture imported above
-    target: sa.Engine,  # noqa: F811 - the fixture imported above
+    source: Path,
+    target: sa.Engine,
 ) -> None:
     """Cancel arrives after the second batch: the third is never written and the target keeps its rows."""
     with target.begin() as conn:

@@ -5,83 +5,20 @@ from __future__ import annotations
 import json
 import sqlite3
 import threading
-import uuid
-from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
-import sqlalchemy as sa
 
 from taskcenter.adapters.catalog.engine_stats import EngineStatsCatalog
 from taskcenter.adapters.jobs import dataset
-from taskcenter.adapters.jobs.base import JobDefinitionError, sql_engine
+from taskcenter.adapters.jobs.base import JobDefinitionError
 from taskcenter.domain.catalog import Entity
-from taskcenter.launcher.demo import create_demo_source
-from tests.unit.adapters.jobs.fakes import FakeJob, MemoryCatalog, make_job
-
-PG_ADMIN = "postgresql://postgres@127.0.0.1:5432/postgres"
-
-
-def orders(update_method: str = "ALL", **definition: Any) -> Entity:
-    spec = {
-        "source": "tc_source",
-        "table": "app1_orders",
-        "query": "SELECT id, product, amount FROM orders",
-        **definition,
-    }
-    return Entity(group="DATASET", key="1-1", title="orders", update_method=update_method, definition=spec)
-
-
-def dataset_job(catalog: MemoryCatalog, params: dict[str, Any], *, sub_key: str | None = None, tmp: Path) -> FakeJob:
-    return make_job(
-        job_class="com.hengshi.nangaparbat.schedulejob.DatasetJob",
-        job_params=params,
-        entity_group="DATASET",
-        entity_key="1-1",
-        catalog=catalog,
-        work_folder=tmp / "work",
-        sub_key=sub_key,
-        options={"engine_conn_id": "tc_engine"},
-    )
-
-
-@pytest.fixture
-def source(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    path = tmp_path / "source.db"
-    create_demo_source(path, customers=5, orders=30)
-    monkeypatch.setenv("AIRFLOW_CONN_TC_SOURCE", json.dumps({"conn_type": "sqlite", "host": str(path)}))
-    return path
-
-
-def _postgres_engine_db() -> Iterator[dict[str, Any]]:
-    try:
-        admin = sa.create_engine(PG_ADMIN, isolation_level="AUTOCOMMIT")
-        with admin.connect() as conn:
-            name = f"tc_engine_{uuid.uuid4().hex[:10]}"
-            conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
-    except Exception as exc:  # no server: the SQLite variant still runs
-        pytest.skip(f"no PostgreSQL at 127.0.0.1:5432 ({exc})")
-    try:
-        yield {"conn_type": "postgres", "host": "127.0.0.1", "port": 5432, "login": "postgres", "schema": name}
-    finally:
-        with admin.connect() as conn:
-            conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
-
-
-@pytest.fixture(params=["sqlite", "postgres"])
-def engine(request: pytest.FixtureRequest, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[sa.Engine]:
-    if request.param == "sqlite":
-        conn: dict[str, Any] = {"conn_type": "sqlite", "host": str(tmp_path / "engine.db")}
-        monkeypatch.setenv("AIRFLOW_CONN_TC_ENGINE", json.dumps(conn))
-        yield sql_engine("tc_engine")
-        return
-    for conn in _postgres_engine_db():
-        monkeypatch.setenv("AIRFLOW_CONN_TC_ENGINE", json.dumps(conn))
-        created = sql_engine("tc_engine")
-        yield created
-        created.dispose()
+from tests.unit.adapters.jobs.dataset_helpers import (
+    dataset_job,
+    orders,
+    source_fixture,  # noqa: F401 - the fixture `source`
+)
+from tests.unit.adapters.jobs.fakes import MemoryCatalog
 
 
 def test_readers_never_see_a_half_loaded_table(source: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -10,7 +10,6 @@ from __future__ import annotations
 import json
 import sys
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -19,53 +18,9 @@ import pytest
 
 from taskcenter.adapters.catalog.file_catalog import DEMO_CATALOG, FileEntityCatalog
 from taskcenter.adapters.jobs.base import JobDefinitionError
-from taskcenter.adapters.jobs.notebook import _kernel_manager_class, run
-from taskcenter.domain.catalog import Entity
-from tests.unit.adapters.jobs.fakes import FakeJob, MemoryCatalog, make_job
-
-DEMO_FOLDER = DEMO_CATALOG.parent
-
-
-def notebook_entity(key: str, definition: dict[str, Any]) -> Entity:
-    return Entity(group="NOTEBOOK", key=key, title=f"notebook{key}", definition=definition)
-
-
-@dataclass
-class Outcome:
-    fake: FakeJob
-    work: Path
-    error: BaseException | None = None
-
-    def lines(self, sub_key: str | None) -> list[str]:
-        return self.fake.log.lines(sub_key)
-
-    def sub_keys(self) -> set[str]:
-        return self.fake.log.sub_keys()
-
-    def results(self) -> list[tuple[str, Any]]:
-        return list(self.fake.published)
-
-    def index(self, kind: str, sub_key: str, text: str = "") -> int:
-        return next(
-            i for i, e in enumerate(self.fake.timeline) if e[0] == kind and e[1] == sub_key and text in str(e[-1])
-        )
-
-
-def execute(catalog: MemoryCatalog, work: Path, **job_params: Any) -> Outcome:
-    fake = make_job(
-        job_class="com.hengshi.nangaparbat.schedulejob.NotebookJob",
-        job_params=job_params,
-        entity_group="NOTEBOOK",
-        entity_key=str(job_params.get("notebook")),
-        catalog=catalog,
-        work_folder=work,
-    )
-    outcome = Outcome(fake, work)
-    try:
-        run(fake.job)
-    except Exception as exc:  # noqa: BLE001 - the tests look at it
-        outcome.error = exc
-    return outcome
+from taskcenter.adapters.jobs.notebook import _kernel_manager_class
+from tests.unit.adapters.jobs.fakes import MemoryCatalog
+from tests.unit.adapters.jobs.notebook_helpers import DEMO_FOLDER, execute, notebook_entity
 
 
 def test_demo_catalog_points_at_the_demo_notebooks() -> None:

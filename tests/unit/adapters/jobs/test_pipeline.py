@@ -19,22 +19,10 @@ from taskcenter.adapters.catalog.demo_callables import pipeline_summary
 from taskcenter.adapters.catalog.file_catalog import DEMO_CATALOG, FileEntityCatalog
 from taskcenter.adapters.jobs.base import JobDefinitionError
 from taskcenter.adapters.jobs.pipeline import PipelineNodeError, run
-from taskcenter.domain.catalog import Entity
-from tests.unit.adapters.jobs.fakes import FakeJob, FakeLog, MemoryCatalog, make_job
+from tests.unit.adapters.jobs.fakes import FakeLog, MemoryCatalog
+from tests.unit.adapters.jobs.pipeline_helpers import pipeline, pipeline_job, sql
 
 CITIES = {1: "Beijing", 2: "Shanghai", 3: "Beijing", 4: "Shenzhen"}
-
-
-def pipeline_job(tmp_path: Path, catalog: Any, pipeline: Any = 1, plan_id: int | None = 7) -> FakeJob:
-    return make_job(
-        job_class="com.hengshi.nangaparbat.schedulejob.PipelineJob",
-        job_params={"pipeline": pipeline},
-        entity_group="PIPELINE",
-        entity_key=str(pipeline),
-        catalog=catalog,
-        work_folder=tmp_path / "work",
-        plan_id=plan_id,
-    )
 
 
 def make_source(path: Path) -> None:
@@ -84,22 +72,6 @@ def callables(monkeypatch: pytest.MonkeyPatch) -> list[dict[str, Any]]:
     module.not_callable = 3  # type: ignore[attr-defined]
     monkeypatch.setitem(sys.modules, module.__name__, module)
     return calls
-
-
-def pipeline(tmp_path: Path, nodes: list[dict[str, Any]]) -> FakeJob:
-    entity = Entity(group="PIPELINE", key="5", title="p5", definition={"nodes": nodes})
-    return pipeline_job(tmp_path, MemoryCatalog(entity, folder=tmp_path), pipeline=5)
-
-
-def sql(node_id: Any, statement: Any, *depends: Any, conn: str = "taskcenter_demo_source") -> dict[str, Any]:
-    return {
-        "id": node_id,
-        "name": f"n{node_id}",
-        "type": "sql",
-        "conn": conn,
-        "sql": statement,
-        "dependsOn": list(depends),
-    }
 
 
 def py(node_id: Any, function: str, *depends: Any) -> dict[str, Any]:

@@ -7,59 +7,18 @@ from __future__ import annotations
 from pathlib import Path
 
 import sqlalchemy as sa
-from alembic import command
-from alembic.config import Config
 
 from taskcenter.adapters.store.db_manager import TaskCenterDBManager
-
-NOW = "2026-11-25 00:00:00"
-
-
-def _upgrade(engine: sa.Engine, revision: str) -> None:
-    config = Config(TaskCenterDBManager.alembic_file)
-    config.set_main_option("script_location", TaskCenterDBManager.migration_dir)
-    with engine.begin() as connection:
-        config.attributes["connection"] = connection
-        command.upgrade(config, revision)
-
-
-def _engine(path: Path) -> sa.Engine:
-    engine = sa.create_engine(f"sqlite:///{path}")
-
-    @sa.event.listens_for(engine, "connect")
-    def _foreign_keys(dbapi_connection, _record) -> None:  # as Airflow configures SQLite
-        dbapi_connection.execute("PRAGMA foreign_keys=ON")
-
-    return engine
-
-
-def _add_plan(conn: sa.Connection, plan_id: int, key: str, items: int) -> None:
-    conn.execute(
-        sa.text(
-            "INSERT INTO taskcenter_plan (id, entity_group, entity_key, enabled, job_class, job_params, retry_times,"
-            " created_at, updated_at, revision, title) VALUES (:id, 'NOTEBOOK', :key, TRUE, 'c', '{}', 0, "
-            ":now, :now, 1, :key)"
-        ),
-        {"id": plan_id, "key": key, "now": NOW},
-    )
-    for n in range(items):
-        conn.execute(
-            sa.text(
-                "INSERT INTO taskcenter_plan_item (plan_id, trigger_type, cron_desc, created_at, updated_at, "
-                "trigger_on)"
-                " VALUES (:plan, 'CRON_JOB', :cron, :now, :now, NULL)"
-            ),
-            {"plan": plan_id, "cron": f"{n} * * * * ?", "now": NOW},
-        )
+from tests.unit.adapters.store.migration_helpers import NOW, add_plan, sqlite_engine, upgrade
 
 
 def test_0005_keeps_plans_and_items_and_ids_are_never_reused(tmp_path: Path) -> None:
-    engine = _engine(tmp_path / "airflow.db")
-    _upgrade(engine, "0004_run_cancel")
+    engine = sqlite_engine(tmp_path / "airflow.db")
+    upgrade(engine, "0004_run_cancel")
     with engine.begin() as conn:
-        _add_plan(conn, 1, "1", items=2)
-        _add_plan(conn, 2, "2", items=1)
-    _upgrade(engine, "heads")
+        add_plan(conn, 1, "1", items=2)
+        add_plan(conn, 2, "2", items=1)
+    upgrade(engine, "heads")
 
     with engine.begin() as conn:
         plans = conn.execute(sa.text("SELECT id, entity_key, title FROM taskcenter_plan ORDER BY id")).all()
@@ -86,10 +45,10 @@ def test_0005_keeps_plans_and_items_and_ids_are_never_reused(tmp_path: Path) -> 
 
 
 def test_0006_keeps_items_adds_history_columns_and_the_graph_lock(tmp_path: Path) -> None:
-    engine = _engine(tmp_path / "airflow.db")
-    _upgrade(engine, "0005_sqlite_autoincrement")
+    engine = sqlite_engine(tmp_path / "airflow.db")
+    upgrade(engine, "0005_sqlite_autoincrement")
     with engine.begin() as conn:
-        _add_plan(conn, 1, "1", items=2)
+        add_plan(conn, 1, "1", items=2)
         conn.execute(
             sa.text(
                 "INSERT INTO taskcenter_run_cancel (dag_run_id, run_id, plan_id, cancelled_at) VALUES (7, "
@@ -97,7 +56,7 @@ def test_0006_keeps_items_adds_history_columns_and_the_graph_lock(tmp_path: Path
             ),
             {"now": NOW},
         )
-    _upgrade(engine, "heads")
+    upgrade(engine, "heads")
 
     with engine.begin() as conn:
         items = conn.execute(
@@ -117,8 +76,8 @@ def test_migrated_schema_matches_the_models(tmp_path: Path) -> None:
     from alembic.autogenerate import compare_metadata
     from alembic.migration import MigrationContext
 
-    engine = _engine(tmp_path / "airflow.db")
-    _upgrade(engine, "heads")
+    engine = sqlite_engine(tmp_path / "airflow.db")
+    upgrade(engine, "heads")
     with engine.connect() as conn:
         version_table = TaskCenterDBManager.version_table_name
         context = MigrationContext.configure(
