@@ -60,21 +60,21 @@ def run(args: argparse.Namespace) -> int:
     )
     stopping = threading.Event()
     _stop_on_signals(stopping)
-    with ExitStack() as cleanup:
-        try:
-            stack = start_cluster(settings, cleanup=cleanup)
-            stack.watch(stopping)
-            return 0
-        except RuntimeError as exc:  # StartupError, NetworkError, a failed set-up step
-            print(f"taskcenter: {exc}", flush=True)
-            return 1
-        except (KeyboardInterrupt, _Stop):
-            print("\ntaskcenter: stopping ...", flush=True)
-            return 0
-        finally:
-            stopping.set()
-    print("taskcenter: stopped", flush=True)
-    return 0
+    try:
+        with ExitStack() as cleanup:
+            try:
+                stack = start_cluster(settings, cleanup=cleanup)
+                stack.watch(stopping)
+            except RuntimeError as exc:  # StartupError, NetworkError, a failed set-up step
+                print(f"taskcenter: {exc}", flush=True)
+                return 1
+            except (KeyboardInterrupt, _Stop):
+                print("\ntaskcenter: stopping ...", flush=True)
+            finally:
+                stopping.set()
+        return 0
+    finally:  # after the cleanup: every program stopped, the namespaces removed
+        print("taskcenter: stopped", flush=True)
 
 
 def start_cluster(
