@@ -19,15 +19,14 @@ import json
 import os
 import subprocess
 import sys
-import time
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from ipaddress import IPv4Network
 from pathlib import Path
 
 from sqlalchemy.engine import URL, make_url
 
-from taskcenter.launcher.components import AirflowStack, Component, airflow_command
+from taskcenter.launcher.components import AirflowStack, Component, airflow_command, mail_catcher
+from taskcenter.launcher.demo import postgres_connection
 from taskcenter.launcher.home import (
     _SECRETS,
     EXAMPLES_BUNDLE,
@@ -120,7 +119,11 @@ def secrets_of(root: Path) -> dict[tuple[str, str], str]:
     path = root / "secrets.json"
     if path.exists():
         raw = json.loads(path.read_text())
-        return {(key.split(".", 1)[0], key.split(".", 1)[1]): value for key, value in raw.items()}
+        kept: dict[tuple[str, str], str] = {}
+        for name, value in raw.items():
+            section, _, key = name.partition(".")
+            kept[(section, key)] = value
+        return kept
     kept = {(section, key): _new_secret(section, key) for section, key in _SECRETS}
     root.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps({f"{s}.{k}": v for (s, k), v in kept.items()}))
@@ -130,16 +133,16 @@ def secrets_of(root: Path) -> dict[tuple[str, str], str]:
 
 def host_config(settings: ClusterSettings, kept: dict[tuple[str, str], str]) -> str:
     """The airflow.cfg of every host (the same file; each host's own disk holds its copy)."""
+    host_db = settings.on_hosts(settings.db_url, port=DB_PORT)
     home = HomeSettings(
         home=Path(MOUNT_POINT),
         port=API_PORT,
         host="0.0.0.0",
-        db_url=settings.on_hosts(settings.db_url, port=DB_PORT),
+        db_url=host_db,
         examples_dir=settings.examples_dir,
         plugins_dir=settings.plugins_dir,
         smtp_port=SMTP_PORT,
     )
-    host_db = settings.on_hosts(settings.db_url, port=DB_PORT)
     bundles: list[dict[str, object]] = [
         {"name": "dags-folder", "classpath": LOCAL_BUNDLE, "kwargs": {}},
         {
@@ -195,10 +198,7 @@ def host_environ(settings: ClusterSettings, base: dict[str, str]) -> dict[str, s
     """The environment of every program on a host: its AIRFLOW_HOME, and the connection its tasks
     read the plans' files through (a task process may not use Airflow's DB session)."""
     env = {k: v for k, v in base.items() if not k.startswith("AIRFLOW__")}
-    url = make_url(settings.on_hosts(settings.db_url, port=DB_PORT))
-    conn = {"conn_type": "postgres", "host": url.host, "port": url.port, "login": url.username, "schema": url.database}
-    if url.password:
-        conn["password"] = str(url.password)
+    conn = postgres_connection(settings.on_hosts(settings.db_url, port=DB_PORT))
     env.update(
         AIRFLOW_HOME=MOUNT_POINT,
         AIRFLOW_CONFIG=f"{MOUNT_POINT}/airflow.cfg",
@@ -215,6 +215,7 @@ def on_host(settings: ClusterSettings, host: Host, command: list[str]) -> list[s
 def host_components(settings: ClusterSettings) -> list[Component]:
     """Every program of the cluster, each on its host; the schedulers are started last."""
     network = settings.network
+    host_env = host_environ(settings, {})
     components: list[Component] = []
 
     def add(name: str, host: str, command: list[str], environ: dict[str, str] | None = None) -> None:
@@ -223,7 +224,7 @@ def host_components(settings: ClusterSettings) -> list[Component]:
                 name=name,
                 command=on_host(settings, network.host(host), command),
                 log_file=settings.log_dir / f"{name}.log",
-                environ=environ or {},
+                environ={**host_env, **(environ or {})},
             )
         )
 
@@ -290,36 +291,12 @@ class ClusterStack(AirflowStack):
     def start(self) -> None:
         cluster = self.cluster
         assert cluster is not None
-        env = host_environ(cluster, {})
-        self.components = host_components(cluster)
-        for component in self.components:
-            component.environ = {**env, **component.environ}
-        self.components.append(
-            Component(
-                name="mail-catcher",
-                command=[
-                    sys.executable, "-m", "taskcenter.launcher.mail_catcher",
-                    "--host", "127.0.0.1", "--port", str(cluster.smtp_port), "--outbox", str(cluster.root / "outbox"),
-                ],
-                log_file=self.log_dir / "mail-catcher.log",
-            )
-        )  # fmt: skip
-        schedulers = [c for c in self.components if c.name.startswith("scheduler-")]
-        for component in self.components:
-            if component not in schedulers:
-                component.start(self.settings.environ(), cwd=cluster.root)
-        self.wait_until_answering()
-        for component in schedulers:
-            component.start(self.settings.environ(), cwd=cluster.root)
+        self.components = [
+            *host_components(cluster),
+            mail_catcher(port=cluster.smtp_port, outbox=cluster.root / "outbox", log_dir=self.log_dir),
+        ]
+        self.start_in_order(later=[c for c in self.components if c.name.startswith("scheduler-")], cwd=cluster.root)
 
 
 def cluster_stack(settings: ClusterSettings) -> ClusterStack:
     return ClusterStack(settings=HomeSettings(home=settings.root, port=settings.port), cluster=settings)
-
-
-def wait_for(check: Callable[[], bool], *, timeout: float, what: str) -> None:
-    deadline = time.monotonic() + timeout
-    while not check():
-        if time.monotonic() > deadline:
-            raise TimeoutError(f"{what} within {timeout:.0f} s")
-        time.sleep(0.2)

@@ -215,6 +215,15 @@ def _last_error_line(log_file: Path, *, tail_bytes: int = 16384) -> str | None:
     return None
 
 
+def mail_catcher(*, port: int, outbox: Path, log_dir: Path) -> Component:
+    """The demo's local mail catcher on 127.0.0.1:`port`, keeping each message in `outbox`."""
+    command = [
+        sys.executable, "-m", "taskcenter.launcher.mail_catcher",
+        "--host", "127.0.0.1", "--port", str(port), "--outbox", str(outbox),
+    ]  # fmt: skip
+    return Component(name="mail-catcher", command=command, log_file=log_dir / "mail-catcher.log")
+
+
 def backoff(failures_in_a_row: int) -> float:
     """Seconds before the next start of a component that died `failures_in_a_row` times quickly."""
     return min(BACKOFF_MAX, BACKOFF_FIRST * 2 ** max(0, failures_in_a_row - 1))
@@ -259,7 +268,6 @@ class AirflowStack:
 
     def start(self) -> None:
         self.start_database()
-        env = self.settings.environ()
         self.components = [
             Component(
                 name=name,
@@ -269,28 +277,25 @@ class AirflowStack:
             )
             for name in COMPONENTS
         ]
-        self.components.append(
-            Component(
-                name="mail-catcher",
-                command=[
-                    sys.executable, "-m", "taskcenter.launcher.mail_catcher",
-                    "--host", "127.0.0.1", "--port", str(self.settings.smtp_port),
-                    "--outbox", str(DemoPaths(home=self.settings.home).outbox),
-                ],
-                log_file=self.log_dir / "mail-catcher.log",
-            )
-        )
-        # The scheduler last, once the api-server answers: the first thing it does is reset the
-        # tasks a dead scheduler left, and each task it queues calls the api-server first thing.
-        # Queued while the api-server still started, a task's start was refused, and Airflow
-        # failed that try without running the job or logging a line (docs/job-types.md, "Crashes").
-        later = [c for c in self.components if c.name == "scheduler"]
+        outbox = DemoPaths(home=self.settings.home).outbox
+        self.components.append(mail_catcher(port=self.settings.smtp_port, outbox=outbox, log_dir=self.log_dir))
+        self.start_in_order(later=[c for c in self.components if c.name == "scheduler"], cwd=self.settings.home)
+
+    def start_in_order(self, *, later: Sequence[Component], cwd: Path) -> None:
+        """Start every component, `later` (the schedulers) once the api-server answers.
+
+        The first thing a scheduler does is reset the tasks a dead scheduler left, and each task it
+        queues calls the api-server first thing. Queued while the api-server still started, a
+        task's start was refused, and Airflow failed that try without running the job or logging a
+        line (docs/job-types.md, "Crashes").
+        """
+        env = self.settings.environ()
         for component in self.components:
             if component not in later:
-                component.start(env, cwd=self.settings.home)
+                component.start(env, cwd=cwd)
         self.wait_until_answering()
         for component in later:
-            component.start(env, cwd=self.settings.home)
+            component.start(env, cwd=cwd)
 
     def wait_until_answering(self, *, timeout: float = 180.0) -> None:
         """Until the api-server answers HTTP (any status), it stopped, or `timeout` passed."""

@@ -244,14 +244,14 @@ def reconcile_plan_dags(session: Session, files: PlanDagFiles) -> tuple[int, int
             files.request_parse(session, [plan.id])
             written += 1
     known = {plan.id for plan in plans}
-    removed = PlanFileStore(session).remove_all_but(known)
+    removed = set(PlanFileStore(session).remove_all_but(known))
     dags = AirflowDags(session)
     for plan_id in files.plan_ids_on_disk():
         if plan_id not in known:
             files.remove(plan_id)
             dags.delete_dag(dag_id_for(plan_id))
-            removed += 1
-    return written, removed
+            removed.add(plan_id)
+    return written, len(removed)
 
 
 def store_plan_file(

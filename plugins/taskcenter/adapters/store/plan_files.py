@@ -60,13 +60,13 @@ class PlanFileStore:
     def remove(self, plan_id: int) -> None:
         self._session.execute(delete(PlanFileRow).where(PlanFileRow.plan_id == plan_id))
 
-    def remove_all_but(self, plan_ids: Iterable[int]) -> int:
-        """Drop the files of plans that no longer exist (reconcile); how many went."""
+    def remove_all_but(self, plan_ids: Iterable[int]) -> list[int]:
+        """Drop the files of plans that no longer exist (reconcile); the plans whose file went."""
         keep = set(plan_ids)
         gone = [pid for pid in self._session.scalars(select(PlanFileRow.plan_id)) if pid not in keep]
         if gone:
             self._session.execute(delete(PlanFileRow).where(PlanFileRow.plan_id.in_(gone)))
-        return len(gone)
+        return gone
 
     def manifest(self) -> dict[int, str]:
         """Every plan's file digest, by plan id."""

@@ -45,7 +45,7 @@ def test_the_store_keeps_one_file_per_plan_and_says_what_changed(engine: sa.Engi
         assert set(store.manifest()) == {1, 2}
         (one,) = store.files([1])
         assert one.content == "second" and one.relative_path == "plans/plan_1.py"
-        assert store.remove_all_but([2]) == 1
+        assert store.remove_all_but([2]) == [1]
         db.commit()
         assert set(store.manifest()) == {2}
 
