@@ -20,7 +20,7 @@ from taskcenter.domain.results import as_table
 from taskcenter.domain.runs import JobStatus, Run, cost_seconds, job_status
 from taskcenter.domain.schedule import fired_item_ids
 from taskcenter.domain.users import Caller, UserInfo
-from taskcenter.services.plan_views import check_page, entity_creator_names, users_in_order
+from taskcenter.services.plan_views import check_page, entity_creator_names, existing_plan, users_in_order
 from taskcenter.services.ports import Ports, ServiceSettings
 
 
@@ -110,10 +110,7 @@ class ContextService:
         return users_in_order(self._ports.store.entity_creators(query, by_runs=True), self._ports.users)
 
     def cancel_plan(self, plan_id: int, caller: Caller) -> int:
-        plan = self._ports.store.get(plan_id)
-        if plan is None:
-            raise NotFoundError(f"scheduleId: no plan with id {plan_id}", field="scheduleId")
-        return self._cancel(plan, caller)
+        return self._cancel(existing_plan(self._ports, plan_id), caller)
 
     def cancel_entity(self, ref: EntityRef, caller: Caller) -> int:
         plan = self._ports.store.get_by_entity(ref)

@@ -85,10 +85,15 @@ def run_summary(run: Run, *, cancelled: bool, now: datetime) -> RunSummary:
     )
 
 
+def no_plan(plan_id: int) -> NotFoundError:
+    """The answer to a path naming a plan that does not exist (any more)."""
+    return NotFoundError(f"scheduleId: no plan with id {plan_id}", field="scheduleId")
+
+
 def existing_plan(ports: Ports, plan_id: int) -> Plan:
     plan = ports.store.get(plan_id)
     if plan is None:
-        raise NotFoundError(f"scheduleId: no plan with id {plan_id}", field="scheduleId")
+        raise no_plan(plan_id)
     return plan
 
 

@@ -25,7 +25,7 @@ from taskcenter.domain.plan_requests import (
 )
 from taskcenter.domain.plans import EntityRef, ExecDetail, Plan, TriggerType
 from taskcenter.domain.users import Caller
-from taskcenter.services.plan_views import PlanView, PlanViews, existing_plan
+from taskcenter.services.plan_views import PlanView, PlanViews, existing_plan, no_plan
 from taskcenter.services.ports import Ports, ServiceSettings
 from taskcenter.services.publishing import Publisher, enabled_to_store
 from taskcenter.services.run_now import RunNow, RunNowRequest
@@ -110,7 +110,7 @@ class PlanWrites:
             names = ", ".join(f"{ref.entity_group} {ref.entity_key}" for ref in dependents)
             raise ConflictError(f"plan {plan_id} is an upstream of {names}; remove those DEPENDENCY items first")
         if not self._ports.store.delete(plan.id):  # a concurrent request deleted it first
-            raise NotFoundError(f"scheduleId: no plan with id {plan_id}", field="scheduleId")
+            raise no_plan(plan_id)
         self._ports.dags.unpublish(plan.id)
         self._ports.cancels.forget_plan(plan.id)
         now = self._ports.clock()
