@@ -101,7 +101,7 @@ class PlanDagFiles:
         self.folder.mkdir(parents=True, exist_ok=True)
         if self.read(plan_id) == content:
             return False
-        self._replace(self.path(plan_id), content)
+        write_atomically(self.path(plan_id), content)
         return True
 
     def read(self, plan_id: int) -> str | None:
@@ -109,21 +109,6 @@ class PlanDagFiles:
             return self.path(plan_id).read_text(encoding="utf-8")
         except FileNotFoundError:
             return None
-
-    def _replace(self, target: Path, content: str) -> None:
-        """Write atomically: a parser sees the old file or the new one, never half of one."""
-        self.folder.mkdir(parents=True, exist_ok=True)
-        fd, temp = tempfile.mkstemp(prefix=".plan_", suffix=".tmp", dir=self.folder)
-        try:
-            with os.fdopen(fd, "w", encoding="utf-8") as handle:
-                handle.write(content)
-                handle.flush()
-                os.fsync(handle.fileno())
-            os.chmod(temp, 0o644)
-            os.replace(temp, target)
-        except BaseException:
-            Path(temp).unlink(missing_ok=True)
-            raise
 
     def remove(self, plan_id: int) -> bool:
         try:
@@ -163,6 +148,25 @@ class PlanDagFiles:
                 pass
         if plan_ids:
             wake_on_commit(session, bundle_path=self.bundle_path)
+
+
+def write_atomically(target: Path, content: str, *, mtime: float | None = None) -> None:
+    """Write a file whole: a parser sees the old file or the new one, never half of one.
+    `mtime`: date it so (a copy keeps the date of the file it copies)."""
+    target.parent.mkdir(parents=True, exist_ok=True)
+    fd, temp = tempfile.mkstemp(prefix=".plan_", suffix=".tmp", dir=target.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            handle.write(content)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.chmod(temp, 0o644)
+        if mtime is not None:
+            os.utime(temp, (mtime, mtime))
+        os.replace(temp, target)
+    except BaseException:
+        Path(temp).unlink(missing_ok=True)
+        raise
 
 
 def configured_dag_files() -> PlanDagFiles:

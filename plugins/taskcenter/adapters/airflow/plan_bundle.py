@@ -24,11 +24,11 @@ import logging
 import os
 import tempfile
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 from airflow.dag_processing.bundles.local import LocalDagBundle
 
+from taskcenter.adapters.airflow.dag_files import write_atomically
 from taskcenter.adapters.store.plan_files import PlanFile, PlanFileStore, digest_of
 
 log = logging.getLogger(__name__)
@@ -100,17 +100,7 @@ class PlanFilesBundle(LocalDagBundle):
                 return False
         except (FileNotFoundError, UnicodeDecodeError):
             pass
-        target.parent.mkdir(parents=True, exist_ok=True)
-        fd, temp = tempfile.mkstemp(prefix=".plan_", suffix=".tmp", dir=target.parent)
-        try:
-            with os.fdopen(fd, "w", encoding="utf-8") as handle:
-                handle.write(plan_file.content)
-            os.chmod(temp, 0o644)
-            os.utime(temp, (stamp, stamp))
-            os.replace(temp, target)
-        except BaseException:
-            Path(temp).unlink(missing_ok=True)
-            raise
+        write_atomically(target, plan_file.content, mtime=stamp)
         return True
 
     def _read_manifest(self) -> dict[int, tuple[str, str]]:
